@@ -1,0 +1,7 @@
+//! rnnlm — placeholder, rewritten below.
+#![deny(unsafe_code)]
+pub mod matmul;
+pub mod matrix;
+pub mod rng;
+pub mod scalar;
+pub use scalar::Float;

@@ -1,0 +1,26 @@
+//! Cache block sizes for the five loops.
+//!
+//! The loops cut `C := α·A·B + β·C` into pieces that fit the cache levels
+//! (Goto & van de Geijn, "Anatomy of high-performance matrix multiplication";
+//! BLIS). Figures are for the machine rnnlm is tuned on — 32 KiB L1d and
+//! 512 KiB L2 per core, 32 MiB shared L3 — and are sound on any recent x86-64
+//! or ARM core. They are multiples of every kernel's `MR` (4, 6, 12) and `NR`
+//! (8, 16, 32), so only the last block of a dimension is ragged.
+
+/// LOOP 4 (`pc`): depth of one packed panel pair. An `MR × KC` sliver of Ã
+/// (6·256·4 B = 6 KiB) and a `KC × NR` sliver of B̃ (256·16·4 B = 16 KiB) stay
+/// in the 32 KiB L1d while the micro-kernel streams through them.
+pub const KC: usize = 256;
+
+/// LOOP 3 (`ic`): rows of A packed at once. The `MC × KC` block Ã
+/// (144·256·4 B = 144 KiB) stays resident in the 512 KiB L2 while every B̃
+/// sliver of the current `jc` block is multiplied against it.
+pub const MC: usize = 144;
+
+/// LOOP 5 (`jc`): columns of B handled per outer step. The `KC × NC` block B̃
+/// (256·4096·4 B = 4 MiB) stays in L3 while all of Ã's blocks visit it.
+pub const NC: usize = 4096;
+
+/// Products below this many flops (2·m·n·k) stay on one thread: spawning and
+/// joining costs tens of microseconds, as much as a small product takes.
+pub const PAR_MIN_FLOPS: usize = 1 << 23;

@@ -1,0 +1,94 @@
+//! Row vector × matrix (`m = 1`): generation runs one stream, so every
+//! recurrence step is `[1, H] · [H, H]`.
+//!
+//! The packed path would spend most of an `MR`-tall tile on zero padding, so a
+//! single row gets its own loops. They are memory-bound: each reads B once.
+
+use super::pack::PackedB;
+use crate::scalar::Float;
+
+/// Eight-lane dot product: independent partial sums let the compiler use
+/// vector registers without reassociating a single accumulator.
+#[inline]
+pub(crate) fn dot<T: Float>(x: &[T], y: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
+    let xc = x.chunks_exact(8);
+    let yc = y.chunks_exact(8);
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (a, b) in xc.zip(yc) {
+        for l in 0..8 {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    let mut s = T::zero();
+    for (a, b) in xr.iter().zip(yr) {
+        s += *a * *b;
+    }
+    acc.iter().fold(T::zero(), |t, &v| t + v) + s
+}
+
+/// Write `y[j] := α·v + β·y[j]`, not reading `y` when `β = 0`.
+#[inline(always)]
+fn put<T: Float>(y: &mut T, v: T, alpha: T, beta: T) {
+    *y = if beta == T::zero() { alpha * v } else { alpha * v + beta * *y };
+}
+
+/// `y := α·x·B + β·y` with B (`k × n`) stored with unit column stride:
+/// `row(p)` is `b[p·rs .. p·rs + n]`. Axpy form: one pass over B's rows.
+pub(crate) fn row_times_rows<T: Float>(alpha: T, x: &[T], b: &[T], rs: usize, beta: T, y: &mut [T]) {
+    let n = y.len();
+    if beta == T::zero() {
+        y.fill(T::zero());
+    } else if beta != T::one() {
+        y.iter_mut().for_each(|v| *v *= beta);
+    }
+    for (p, &xp) in x.iter().enumerate() {
+        let ax = alpha * xp;
+        let row = &b[p * rs..p * rs + n];
+        for (v, &w) in y.iter_mut().zip(row) {
+            *v += ax * w;
+        }
+    }
+}
+
+/// `y := α·x·B + β·y` with B (`k × n`) stored with unit row stride: column
+/// `j` is `b[j·cs .. j·cs + k]`. Dot form: one dot product per output.
+pub(crate) fn row_times_cols<T: Float>(alpha: T, x: &[T], b: &[T], cs: usize, beta: T, y: &mut [T]) {
+    let k = x.len();
+    for (j, out) in y.iter_mut().enumerate() {
+        let col = &b[j * cs..j * cs + k];
+        put(out, dot(x, col), alpha, beta);
+    }
+}
+
+/// `y := α·x·B + β·y` with B packed: each NR-wide panel is streamed once,
+/// accumulating NR outputs across all KC blocks.
+pub(crate) fn row_times_packed<T: Float>(alpha: T, x: &[T], b: &PackedB<T>, beta: T, y: &mut [T]) {
+    match b.nr {
+        8 => packed_panels::<T, 8>(alpha, x, b, beta, y),
+        16 => packed_panels::<T, 16>(alpha, x, b, beta, y),
+        32 => packed_panels::<T, 32>(alpha, x, b, beta, y),
+        nr => unreachable!("no kernel has NR = {nr}"),
+    }
+}
+
+fn packed_panels<T: Float, const NR: usize>(alpha: T, x: &[T], b: &PackedB<T>, beta: T, y: &mut [T]) {
+    use super::blocking::KC;
+    let (k, n) = (b.k, b.n);
+    for (j, out) in y.chunks_mut(NR).enumerate() {
+        let mut acc = [T::zero(); NR];
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            let panel = b.panel(pc, kc, j);
+            for (&xp, row) in x[pc..pc + kc].iter().zip(panel.chunks_exact(NR)) {
+                for l in 0..NR {
+                    acc[l] += xp * row[l];
+                }
+            }
+        }
+        let valid = NR.min(n - j * NR);
+        for (o, &v) in out[..valid].iter_mut().zip(&acc) {
+            put(o, v, alpha, beta);
+        }
+    }
+}

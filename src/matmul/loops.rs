@@ -1,0 +1,112 @@
+//! The five loops around the micro-kernel (Goto's algorithm, as in BLIS).
+//!
+//! ```text
+//! LOOP 5  jc: for each NC-wide block of columns of B and C
+//! LOOP 4  pc:   for each KC-deep block of the shared dimension
+//!                 (B̃ = that KC × NC block of B, already packed: PackedB)
+//! LOOP 3  ic:     for each MC-tall block of rows of A and C
+//!                   pack A[ic.., pc..] → Ã (MR-tall panels)
+//! LOOP 2  jr:       for each NR-wide panel of B̃
+//! LOOP 1  ir:         for each MR-tall panel of Ã
+//!                       micro_kernel: C[ir.., jr..] (MR × NR) += Ã panel · B̃ panel
+//! ```
+//!
+//! β is applied by the first `pc` block only; later blocks accumulate (β = 1).
+//! Edge tiles (fewer than MR rows or NR columns left) run the same kernel into
+//! a scratch tile, and only the valid part is written to C.
+
+use super::blocking::{KC, MC, NC};
+use super::kernel::MicroKernel;
+use super::pack::{pack_a, PackedB};
+use crate::matrix::{MatMut, MatRef};
+use crate::scalar::Float;
+
+/// Largest `MR · NR` of any kernel (AVX-512: 12 · 32).
+const MAX_TILE: usize = 384;
+
+/// `C := α·A·B + β·C` with B already packed for kernel `K`.
+/// `a_buf` is the worker's Ã buffer, reused across calls.
+pub(crate) fn gemm_loops<T: Float, K: MicroKernel<T>>(
+    kernel: K,
+    alpha: T,
+    a: MatRef<T>,
+    b: &PackedB<T>,
+    beta: T,
+    mut c: MatMut<T>,
+    a_buf: &mut Vec<T>,
+) {
+    let (m, k, n) = (a.rows(), a.cols(), b.cols());
+    debug_assert_eq!(b.nr, K::NR, "B packed for another kernel");
+    debug_assert!(K::MR * K::NR <= MAX_TILE);
+    // LOOP 5: split n into NC-wide blocks.
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        // LOOP 4: split k into KC-deep blocks; B̃ is PackedB's block at pc.
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            let beta_pc = if pc == 0 { beta } else { T::one() };
+            // LOOP 3: split m into MC-tall blocks; pack A → Ã.
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                pack_a(K::MR, a.block(ic, pc, mc, kc), a_buf);
+                // LOOP 2: NR-wide panels of B̃.
+                for jr in (0..nc).step_by(K::NR) {
+                    let nr = K::NR.min(nc - jr);
+                    let b_panel = b.panel(pc, kc, (jc + jr) / K::NR);
+                    // LOOP 1: MR-tall panels of Ã.
+                    for (pi, a_panel) in a_buf.chunks_exact(K::MR * kc).enumerate() {
+                        let ir = pi * K::MR;
+                        let mr = K::MR.min(mc - ir);
+                        let tile = Tile { i: ic + ir, j: jc + jr, mr, nr };
+                        run_tile(kernel, kc, alpha, a_panel, b_panel, beta_pc, &mut c, tile);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where a micro-kernel's result goes in C, and how much of it is valid.
+#[derive(Clone, Copy)]
+struct Tile {
+    i: usize,
+    j: usize,
+    mr: usize,
+    nr: usize,
+}
+
+/// One micro-kernel call: straight into C for a full tile, through a scratch
+/// tile for a ragged edge.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn run_tile<T: Float, K: MicroKernel<T>>(
+    kernel: K,
+    kc: usize,
+    alpha: T,
+    a: &[T],
+    b: &[T],
+    beta: T,
+    c: &mut MatMut<T>,
+    t: Tile,
+) {
+    if t.mr == K::MR && t.nr == K::NR {
+        let ldc = c.ld();
+        kernel.micro_kernel(kc, alpha, a, b, beta, c.tail_from(t.i, t.j), ldc);
+        return;
+    }
+    let mut scratch = [T::zero(); MAX_TILE];
+    kernel.micro_kernel(kc, T::one(), a, b, T::zero(), &mut scratch, K::NR);
+    for r in 0..t.mr {
+        let row = &mut c.row_mut(t.i + r)[t.j..t.j + t.nr];
+        let src = &scratch[r * K::NR..r * K::NR + t.nr];
+        if beta == T::zero() {
+            for (x, &s) in row.iter_mut().zip(src) {
+                *x = alpha * s;
+            }
+        } else {
+            for (x, &s) in row.iter_mut().zip(src) {
+                *x = alpha * s + beta * *x;
+            }
+        }
+    }
+}

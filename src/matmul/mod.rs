@@ -1,0 +1,270 @@
+//! Matrix multiplication: `C := α·op(A)·op(B) + β·C`, the performance core.
+//!
+//! Layered the BLIS way, one file a layer, each testable alone:
+//!
+//! | file | layer |
+//! |---|---|
+//! | [`naive`] | the triple loop: reference and test oracle |
+//! | [`blocking`] | `MC KC NC`: block sizes and the cache level each targets |
+//! | [`pack`] | `pack_a` → Ã, [`PackedB`] → B̃ (zero-padded panels) |
+//! | [`loops`] | LOOP 5 `jc` → LOOP 4 `pc` → LOOP 3 `ic` → LOOP 2 `jr` → LOOP 1 `ir` |
+//! | [`kernel`] | the `MR × NR` micro-kernels and the run-time choice between them |
+//! | [`gemv`] | the single-row fast path (generation: batch of one) |
+//!
+//! `op(X)` is X or Xᵀ: pass `x.view()` or `x.view().t()` — a transposed view
+//! only swaps strides, packing reads it either way.
+//!
+//! Entry points: [`gemm`] for a one-off product; a [`Gemm`] context for
+//! repeated products (it keeps its packing buffers, a thread count, a kernel
+//! choice) and for *pack once, multiply many*: [`Gemm::pack_b`] then
+//! [`Gemm::gemm_packed`]. The RNN multiplies by the same `W_h` at each of the
+//! T steps of a chunk and packs it once.
+
+pub mod blocking;
+pub mod gemv;
+pub mod kernel;
+pub mod loops;
+pub mod naive;
+pub mod pack;
+
+pub use kernel::{Dispatch, Kernel, MicroKernel};
+pub use naive::gemm_naive;
+pub use pack::PackedB;
+
+use crate::matrix::{MatMut, MatRef};
+use crate::scalar::Float;
+
+/// Panic unless `A: m × k`, `B: k × n`, `C: m × n`.
+pub(crate) fn check_shapes<T: Copy>(a: &MatRef<T>, b: &MatRef<T>, c: &MatMut<T>) {
+    check_dims((a.rows(), a.cols()), (b.rows(), b.cols()), (c.rows(), c.cols()));
+}
+
+fn check_dims(a: (usize, usize), b: (usize, usize), c: (usize, usize)) {
+    assert!(
+        a.1 == b.0 && c.0 == a.0 && c.1 == b.1,
+        "gemm: shapes do not agree: A is {} × {}, B is {} × {}, C is {} × {}",
+        a.0,
+        a.1,
+        b.0,
+        b.1,
+        c.0,
+        c.1
+    );
+}
+
+/// `C := β·C` (β = 0 writes zeros without reading C): the whole product when
+/// `k = 0` or `α = 0`.
+fn scale<T: Float>(beta: T, c: &mut MatMut<T>) {
+    for i in 0..c.rows() {
+        let row = c.row_mut(i);
+        if beta == T::zero() {
+            row.fill(T::zero());
+        } else {
+            row.iter_mut().for_each(|x| *x *= beta);
+        }
+    }
+}
+
+/// `C := α·A·B + β·C` on one thread with the best kernel for this CPU.
+///
+/// # Panics
+/// If `A: m × k`, `B: k × n`, `C: m × n` do not agree.
+pub fn gemm<T: Float>(alpha: T, a: MatRef<T>, b: MatRef<T>, beta: T, c: MatMut<T>) {
+    Gemm::new().gemm(alpha, a, b, beta, c)
+}
+
+/// A matmul context: kernel choice, thread count and reusable packing buffers.
+#[derive(Debug)]
+pub struct Gemm<T> {
+    kernel: Kernel,
+    threads: usize,
+    /// One Ã buffer per worker.
+    a_bufs: Vec<Vec<T>>,
+    /// B̃ for products whose B is not packed ahead.
+    b_pack: PackedB<T>,
+}
+
+impl<T: Float> Default for Gemm<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Float> Gemm<T> {
+    /// The best kernel for this CPU ([`Kernel::best`]), one thread.
+    pub fn new() -> Self {
+        Gemm {
+            kernel: Kernel::best(),
+            threads: 1,
+            a_bufs: vec![Vec::new()],
+            b_pack: PackedB::empty(),
+        }
+    }
+
+    /// Force a kernel; `None` if this CPU cannot run it.
+    pub fn with_kernel(kernel: Kernel) -> Option<Self> {
+        kernel.is_available().then(|| Gemm { kernel, ..Gemm::new() })
+    }
+
+    /// Use up to `threads` workers (at least 1) on large products.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.set_threads(threads);
+        self
+    }
+
+    /// Change the number of workers (at least 1).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+        self.a_bufs.resize_with(self.threads, Vec::new);
+    }
+
+    /// The kernel asked for.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// The configured thread count.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// How many workers an `m × k · k × n` product gets: one for small
+    /// products, never more than there are MR-tall row panels.
+    fn workers(&self, m: usize, k: usize, n: usize) -> usize {
+        if self.threads == 1 || 2 * m * n * k < blocking::PAR_MIN_FLOPS {
+            return 1;
+        }
+        let (mr, _) = T::tile(self.kernel);
+        self.threads.min(m.div_ceil(mr)).max(1)
+    }
+
+    /// `C := α·A·B + β·C`. With `β = 0`, C is not read.
+    ///
+    /// # Panics
+    /// If `A: m × k`, `B: k × n`, `C: m × n` do not agree.
+    pub fn gemm(&mut self, alpha: T, a: MatRef<T>, b: MatRef<T>, beta: T, mut c: MatMut<T>) {
+        check_shapes(&a, &b, &c);
+        let (m, k, n) = (a.rows(), a.cols(), b.cols());
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 || alpha == T::zero() {
+            return scale(beta, &mut c);
+        }
+        if self.kernel == Kernel::Naive {
+            return gemm_naive(alpha, a, b, beta, c);
+        }
+        if m == 1 && a.col_stride() == 1 {
+            let x = &a.data()[..k];
+            let y = c.row_mut(0);
+            if b.col_stride() == 1 {
+                return gemv::row_times_rows(alpha, x, b.data(), b.row_stride(), beta, y);
+            }
+            if b.row_stride() == 1 {
+                return gemv::row_times_cols(alpha, x, b.data(), b.col_stride(), beta, y);
+            }
+        }
+        let workers = self.workers(m, k, n);
+        let mut packed = std::mem::replace(&mut self.b_pack, PackedB::empty());
+        let kernel = T::packed_kernel(self.kernel);
+        packed.pack(kernel, T::tile(kernel).1, b, workers);
+        self.run_packed(alpha, a, &packed, beta, c, workers);
+        self.b_pack = packed;
+    }
+
+    /// Pack `b` for this context's kernel, to multiply by it many times.
+    pub fn pack_b(&self, b: MatRef<T>) -> PackedB<T> {
+        let mut p = PackedB::empty();
+        self.pack_b_into(b, &mut p);
+        p
+    }
+
+    /// Pack `b` into `out`, reusing its allocation.
+    pub fn pack_b_into(&self, b: MatRef<T>, out: &mut PackedB<T>) {
+        let kernel = T::packed_kernel(self.kernel);
+        let workers = self.workers(b.rows().max(1), b.rows(), b.cols()).min(self.threads);
+        out.pack(kernel, T::tile(kernel).1, b, workers);
+    }
+
+    /// `C := α·A·B + β·C` with B packed by [`Gemm::pack_b`]. With `β = 0`,
+    /// C is not read.
+    ///
+    /// # Panics
+    /// If the shapes do not agree, or `b` was packed for another kernel.
+    pub fn gemm_packed(&mut self, alpha: T, a: MatRef<T>, b: &PackedB<T>, beta: T, mut c: MatMut<T>) {
+        check_dims((a.rows(), a.cols()), (b.rows(), b.cols()), (c.rows(), c.cols()));
+        assert_eq!(
+            b.kernel,
+            T::packed_kernel(self.kernel),
+            "gemm_packed: B was packed for the {} kernel, this context runs {}",
+            b.kernel,
+            self.kernel
+        );
+        let (m, k, n) = (a.rows(), a.cols(), b.cols());
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 || alpha == T::zero() {
+            return scale(beta, &mut c);
+        }
+        if m == 1 && a.col_stride() == 1 {
+            return gemv::row_times_packed(alpha, &a.data()[..k], b, beta, c.row_mut(0));
+        }
+        let workers = self.workers(m, k, n);
+        self.run_packed(alpha, a, b, beta, c, workers);
+    }
+
+    /// Split C (and A) by rows into `workers` MR-aligned parts — the `ic`
+    /// loop shared out — and run the loops on each with the shared B̃.
+    fn run_packed(&mut self, alpha: T, a: MatRef<T>, b: &PackedB<T>, beta: T, c: MatMut<T>, workers: usize) {
+        let kernel = self.kernel;
+        if workers == 1 {
+            return T::run_loops(kernel, alpha, a, b, beta, c, &mut self.a_bufs[0]);
+        }
+        let m = a.rows();
+        let (mr, _) = T::tile(kernel);
+        let rows_per = m.div_ceil(workers).div_ceil(mr) * mr;
+        std::thread::scope(|s| {
+            let mut rest = c;
+            let mut i0 = 0;
+            for buf in self.a_bufs.iter_mut().take(workers) {
+                if i0 >= m {
+                    break;
+                }
+                let rows = rows_per.min(m - i0);
+                let (mine, later) = rest.split_rows(rows);
+                rest = later;
+                let a_part = a.block(i0, 0, rows, a.cols());
+                s.spawn(move || T::run_loops(kernel, alpha, a_part, b, beta, mine, buf));
+                i0 += rows;
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::Matrix;
+
+    #[test]
+    #[should_panic(expected = "A is 2 × 3, B is 2 × 2")]
+    fn mismatched_shapes_panic_with_both_shapes() {
+        let a = Matrix::<f32>::zeros(2, 3);
+        let b = Matrix::<f32>::zeros(2, 2);
+        let mut c = Matrix::<f32>::zeros(2, 2);
+        gemm(1.0, a.view(), b.view(), 0.0, c.view_mut());
+    }
+
+    #[test]
+    fn k_zero_scales_c_by_beta() {
+        let a = Matrix::<f64>::zeros(2, 0);
+        let b = Matrix::<f64>::zeros(0, 3);
+        let mut c = Matrix::filled(2, 3, 2.0);
+        gemm(1.0, a.view(), b.view(), 0.5, c.view_mut());
+        assert!(c.as_slice().iter().all(|&x| x == 1.0));
+        let mut c = Matrix::filled(2, 3, f64::NAN);
+        gemm(1.0, a.view(), b.view(), 0.0, c.view_mut());
+        assert!(c.as_slice().iter().all(|&x| x == 0.0));
+    }
+}

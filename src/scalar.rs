@@ -1,0 +1,123 @@
+//! The `Float` trait: everything numerical in rnnlm is generic over it.
+//!
+//! The model trains in `f32` (the speed path) and is gradient-checked in `f64`
+//! (finite differences need the extra precision), so the matrix types, the
+//! matmul and the model are written once over `T: Float`.
+
+use std::fmt::{Debug, Display};
+use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
+
+use crate::matmul::Dispatch;
+
+/// A real floating-point number: `f32` or `f64`.
+///
+/// Only what the crate needs is here. There is deliberately no `mul_add`: on a
+/// target without FMA it becomes a slow library call, and the SIMD kernels use
+/// their own fused instructions anyway.
+pub trait Float:
+    Copy
+    + Send
+    + Sync
+    + Default
+    + PartialOrd
+    + Debug
+    + Display
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + Dispatch
+    + 'static
+{
+    /// Type name for messages (`"f32"` or `"f64"`).
+    const NAME: &'static str;
+    /// Machine epsilon.
+    const EPSILON: Self;
+
+    fn zero() -> Self;
+    fn one() -> Self;
+    /// Round an `f64` to this type.
+    fn from_f64(x: f64) -> Self;
+    /// Widen to `f64` (exact for both types).
+    fn to_f64(self) -> f64;
+    fn from_usize(n: usize) -> Self {
+        Self::from_f64(n as f64)
+    }
+    fn exp(self) -> Self;
+    fn ln(self) -> Self;
+    fn tanh(self) -> Self;
+    fn sqrt(self) -> Self;
+    fn abs(self) -> Self;
+    fn max(self, other: Self) -> Self;
+    fn min(self, other: Self) -> Self;
+    fn is_finite(self) -> bool;
+    fn neg_infinity() -> Self;
+}
+
+macro_rules! impl_float {
+    ($t:ident) => {
+        impl Float for $t {
+            const NAME: &'static str = stringify!($t);
+            const EPSILON: Self = $t::EPSILON;
+            #[inline(always)]
+            fn zero() -> Self {
+                0.0
+            }
+            #[inline(always)]
+            fn one() -> Self {
+                1.0
+            }
+            #[inline(always)]
+            fn from_f64(x: f64) -> Self {
+                x as $t
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn exp(self) -> Self {
+                $t::exp(self)
+            }
+            #[inline(always)]
+            fn ln(self) -> Self {
+                $t::ln(self)
+            }
+            #[inline(always)]
+            fn tanh(self) -> Self {
+                $t::tanh(self)
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                $t::sqrt(self)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                $t::abs(self)
+            }
+            #[inline(always)]
+            fn max(self, other: Self) -> Self {
+                $t::max(self, other)
+            }
+            #[inline(always)]
+            fn min(self, other: Self) -> Self {
+                $t::min(self, other)
+            }
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                $t::is_finite(self)
+            }
+            #[inline(always)]
+            fn neg_infinity() -> Self {
+                $t::NEG_INFINITY
+            }
+        }
+    };
+}
+
+impl_float!(f32);
+impl_float!(f64);
