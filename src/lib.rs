@@ -1,5 +1,6 @@
 //! rnnlm — placeholder, rewritten below.
 #![deny(unsafe_code)]
+pub mod bench;
 pub mod matmul;
 pub mod matrix;
 pub mod rng;

@@ -72,6 +72,21 @@ impl MicroKernel<f32> for Avx512 {
     }
 }
 
+/// Ask for the C tile's cache lines now, so the loads and stores at the end of
+/// the kernel do not wait on memory: the `kc` loop hides the latency.
+#[inline(always)]
+fn prefetch_tile(c: &[f32], ldc: usize, rows: usize, cols: usize) {
+    for i in 0..rows {
+        let row = &c[i * ldc..i * ldc + cols];
+        // SAFETY: `_mm_prefetch` is only a hint and never faults; both
+        // addresses are inside `row` anyway.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(row.as_ptr() as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().add(cols - 1) as *const i8);
+        }
+    }
+}
+
 // ---------------------------------------------------------------- AVX2 + FMA
 
 /// One row of the tile: `acc += Ã(i,p) · B̃(p, 0..16)`.
@@ -109,6 +124,7 @@ fn store_row_avx2(c: &mut [f32], acc: [__m256; 2], alpha: f32, beta: f32) {
 fn avx2_6x16(kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut [f32], ldc: usize) {
     assert!(a.len() >= 6 * kc && b.len() >= 16 * kc, "avx2 kernel: short panels for kc = {kc}");
     assert!(c.len() >= 5 * ldc + 16, "avx2 kernel: C holds {} < {} elements", c.len(), 5 * ldc + 16);
+    prefetch_tile(c, ldc, 6, 16);
     let z = _mm256_setzero_ps();
     let (mut c0, mut c1, mut c2, mut c3, mut c4, mut c5) = ([z; 2], [z; 2], [z; 2], [z; 2], [z; 2], [z; 2]);
     for (ap, bp) in a.chunks_exact(6).zip(b.chunks_exact(16)).take(kc) {
@@ -167,6 +183,7 @@ fn store_row_avx512(c: &mut [f32], acc: [__m512; 2], alpha: f32, beta: f32) {
 fn avx512_12x32(kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut [f32], ldc: usize) {
     assert!(a.len() >= 12 * kc && b.len() >= 32 * kc, "avx512 kernel: short panels for kc = {kc}");
     assert!(c.len() >= 11 * ldc + 32, "avx512 kernel: C holds {} < {} elements", c.len(), 11 * ldc + 32);
+    prefetch_tile(c, ldc, 12, 32);
     let z = _mm512_setzero_ps();
     let mut acc = [[z; 2]; 12];
     for (ap, bp) in a.chunks_exact(12).zip(b.chunks_exact(32)).take(kc) {

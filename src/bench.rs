@@ -1,0 +1,137 @@
+//! Measurements behind `rnnlm bench`: the FMA peak of this core, GEMM
+//! throughput per shape and kernel, and (in `train_step`) tokens per second.
+//!
+//! Timings are the best of several runs inside a small time budget: on a
+//! shared, noisy machine the minimum is the most repeatable statistic, and
+//! every figure is reported next to a ratio measured in the same run.
+
+use std::time::{Duration, Instant};
+
+use crate::matmul::{Gemm, Kernel};
+use crate::matrix::Matrix;
+use crate::rng::Rng;
+
+/// One product shape: `[m, k] · [k, n]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    /// What the shape is in an RNNLM.
+    pub what: &'static str,
+}
+
+impl Shape {
+    /// Floating-point operations of the product: `2·m·n·k`.
+    pub fn flops(&self) -> f64 {
+        2.0 * self.m as f64 * self.n as f64 * self.k as f64
+    }
+}
+
+/// The shapes an RNNLM multiplies (see the matmul issue's benchmark list).
+pub const GEMM_SHAPES: [Shape; 8] = [
+    Shape { m: 256, k: 256, n: 256, what: "square" },
+    Shape { m: 512, k: 512, n: 512, what: "square" },
+    Shape { m: 1024, k: 1024, n: 1024, what: "square" },
+    Shape { m: 64, k: 512, n: 512, what: "recurrence [B,H]·[H,H], H=512" },
+    Shape { m: 64, k: 1024, n: 1024, what: "recurrence [B,H]·[H,H], H=1024" },
+    Shape { m: 4096, k: 256, n: 65, what: "char output projection of a chunk" },
+    Shape { m: 2048, k: 512, n: 10000, what: "word output projection, V=10k" },
+    Shape { m: 1, k: 512, n: 512, what: "generation step, B=1" },
+];
+
+/// Best-of timing: run `f` until `budget` has passed (at least `min_runs`
+/// times) and return the fastest run.
+pub fn best_time(budget: Duration, min_runs: usize, mut f: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    let mut best = Duration::MAX;
+    let mut runs = 0;
+    while runs < min_runs || start.elapsed() < budget {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed());
+        runs += 1;
+    }
+    best
+}
+
+/// The measured single-core FMA peak for a kernel's instruction set, in
+/// GFLOP/s: AVX-512 and AVX2 chains of independent FMAs; for the naive and
+/// portable kernels, the best peak this core has (what they could reach).
+pub fn peak_gflops(kernel: Kernel) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::matmul::kernel::x86_64 as simd;
+        let iters = 2_000_000;
+        let measure = |run: &dyn Fn() -> Option<f32>, flops: usize| -> Option<f64> {
+            run()?;
+            let t = best_time(Duration::from_millis(60), 3, || {
+                std::hint::black_box(run());
+            });
+            Some(flops as f64 / t.as_secs_f64() / 1e9)
+        };
+        let avx512 = || measure(&|| simd::fma_peak_avx512(std::hint::black_box(iters)), simd::fma_peak_flops_avx512(iters));
+        let avx2 = || measure(&|| simd::fma_peak_avx2(std::hint::black_box(iters)), simd::fma_peak_flops_avx2(iters));
+        let found = match kernel {
+            Kernel::Avx512 => avx512(),
+            Kernel::Avx2 => avx2(),
+            Kernel::Naive | Kernel::Portable => avx512().or_else(avx2),
+        };
+        if let Some(p) = found {
+            return p;
+        }
+    }
+    portable_peak_gflops()
+}
+
+/// Peak of plain Rust multiply–add on 8-wide arrays (the portable kernel's
+/// instruction mix), for targets without a SIMD FMA probe.
+fn portable_peak_gflops() -> f64 {
+    let iters = 2_000_000usize;
+    let run = || {
+        let mut acc = [[0.0f32; 8]; 8];
+        let iters = std::hint::black_box(iters);
+        let x = std::hint::black_box(0.999_999f32);
+        let y = std::hint::black_box(1e-7f32);
+        for _ in 0..iters {
+            for row in acc.iter_mut() {
+                for v in row.iter_mut() {
+                    *v = *v * x + y;
+                }
+            }
+        }
+        std::hint::black_box(acc);
+    };
+    let t = best_time(Duration::from_millis(60), 3, run);
+    (iters * 64 * 2) as f64 / t.as_secs_f64() / 1e9
+}
+
+/// One GEMM measurement.
+#[derive(Clone, Debug)]
+pub struct GemmResult {
+    pub shape: Shape,
+    pub kernel: Kernel,
+    pub threads: usize,
+    pub gflops: f64,
+    pub peak_gflops: f64,
+    /// Whether B was packed once ahead (as the model does for weights).
+    pub prepacked: bool,
+}
+
+/// Time `C = A·Bᵀ`-free plain `C = A·B` (f32, β = 0) for one shape, kernel
+/// and thread count. With `prepacked`, B is packed once outside the timing.
+pub fn time_gemm(shape: Shape, kernel: Kernel, threads: usize, prepacked: bool, budget: Duration) -> Option<f64> {
+    let mut g = Gemm::<f32>::with_kernel(kernel)?.with_threads(threads);
+    let mut rng = Rng::new(7);
+    let a = Matrix::<f32>::uniform(shape.m, shape.k, -1.0, 1.0, &mut rng);
+    let b = Matrix::<f32>::uniform(shape.k, shape.n, -1.0, 1.0, &mut rng);
+    let mut c = Matrix::<f32>::zeros(shape.m, shape.n);
+    let t = if prepacked {
+        let p = g.pack_b(b.view());
+        best_time(budget, 2, || g.gemm_packed(1.0, a.view(), &p, 0.0, c.view_mut()))
+    } else {
+        best_time(budget, 2, || g.gemm(1.0, a.view(), b.view(), 0.0, c.view_mut()))
+    };
+    std::hint::black_box(&c);
+    Some(shape.flops() / t.as_secs_f64() / 1e9)
+}
