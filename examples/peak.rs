@@ -4,6 +4,10 @@ fn main() {
         let t = std::time::Instant::now();
         let r = simd::fma_peak_avx2(iters);
         let e = t.elapsed();
-        println!("{iters} {r:?} {:?} {:.1}", e, simd::fma_peak_flops_avx2(iters) as f64 / e.as_secs_f64() / 1e9);
+        println!(
+            "{iters} {r:?} {:?} {:.1}",
+            e,
+            simd::fma_peak_flops_avx2(iters) as f64 / e.as_secs_f64() / 1e9
+        );
     }
 }

@@ -30,14 +30,54 @@ impl Shape {
 
 /// The shapes an RNNLM multiplies (see the matmul issue's benchmark list).
 pub const GEMM_SHAPES: [Shape; 8] = [
-    Shape { m: 256, k: 256, n: 256, what: "square" },
-    Shape { m: 512, k: 512, n: 512, what: "square" },
-    Shape { m: 1024, k: 1024, n: 1024, what: "square" },
-    Shape { m: 64, k: 512, n: 512, what: "recurrence [B,H]·[H,H], H=512" },
-    Shape { m: 64, k: 1024, n: 1024, what: "recurrence [B,H]·[H,H], H=1024" },
-    Shape { m: 4096, k: 256, n: 65, what: "char output projection of a chunk" },
-    Shape { m: 2048, k: 512, n: 10000, what: "word output projection, V=10k" },
-    Shape { m: 1, k: 512, n: 512, what: "generation step, B=1" },
+    Shape {
+        m: 256,
+        k: 256,
+        n: 256,
+        what: "square",
+    },
+    Shape {
+        m: 512,
+        k: 512,
+        n: 512,
+        what: "square",
+    },
+    Shape {
+        m: 1024,
+        k: 1024,
+        n: 1024,
+        what: "square",
+    },
+    Shape {
+        m: 64,
+        k: 512,
+        n: 512,
+        what: "recurrence [B,H]·[H,H], H=512",
+    },
+    Shape {
+        m: 64,
+        k: 1024,
+        n: 1024,
+        what: "recurrence [B,H]·[H,H], H=1024",
+    },
+    Shape {
+        m: 4096,
+        k: 256,
+        n: 65,
+        what: "char output projection of a chunk",
+    },
+    Shape {
+        m: 2048,
+        k: 512,
+        n: 10000,
+        what: "word output projection, V=10k",
+    },
+    Shape {
+        m: 1,
+        k: 512,
+        n: 512,
+        what: "generation step, B=1",
+    },
 ];
 
 /// Best-of timing: run `f` until `budget` has passed (at least `min_runs`
@@ -70,8 +110,18 @@ pub fn peak_gflops(kernel: Kernel) -> f64 {
             });
             Some(flops as f64 / t.as_secs_f64() / 1e9)
         };
-        let avx512 = || measure(&|| simd::fma_peak_avx512(std::hint::black_box(iters)), simd::fma_peak_flops_avx512(iters));
-        let avx2 = || measure(&|| simd::fma_peak_avx2(std::hint::black_box(iters)), simd::fma_peak_flops_avx2(iters));
+        let avx512 = || {
+            measure(
+                &|| simd::fma_peak_avx512(std::hint::black_box(iters)),
+                simd::fma_peak_flops_avx512(iters),
+            )
+        };
+        let avx2 = || {
+            measure(
+                &|| simd::fma_peak_avx2(std::hint::black_box(iters)),
+                simd::fma_peak_flops_avx2(iters),
+            )
+        };
         let found = match kernel {
             Kernel::Avx512 => avx512(),
             Kernel::Avx2 => avx2(),

@@ -21,12 +21,12 @@ pub struct Matrix<T> {
     data: Vec<T>,
 }
 
-impl<T: Float> std::fmt::Debug for Matrix<T> {
+impl<T: std::fmt::Debug> std::fmt::Debug for Matrix<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Matrix<{}>[{} × {}]", T::NAME, self.rows, self.cols)?;
-        if self.data.len() <= 64 {
-            for r in 0..self.rows {
-                write!(f, "\n  {:?}", self.row(r))?;
+        write!(f, "Matrix[{} × {}]", self.rows, self.cols)?;
+        if self.data.len() <= 64 && self.cols > 0 {
+            for row in self.data.chunks(self.cols) {
+                write!(f, "\n  {row:?}")?;
             }
         }
         Ok(())
@@ -76,9 +76,7 @@ impl<T: Float> Matrix<T> {
 
     /// Entries drawn from a normal distribution `N(0, std²)`.
     pub fn normal(rows: usize, cols: usize, std: f64, rng: &mut Rng) -> Self {
-        let data = (0..rows * cols)
-            .map(|_| T::from_f64(std * rng.normal()))
-            .collect();
+        let data = (0..rows * cols).map(|_| T::from_f64(std * rng.normal())).collect();
         Matrix { rows, cols, data }
     }
 
@@ -122,13 +120,23 @@ impl<T: Float> Matrix<T> {
 
     /// Entry `(i, j)`.
     pub fn get(&self, i: usize, j: usize) -> T {
-        assert!(i < self.rows && j < self.cols, "({i}, {j}) outside {} × {}", self.rows, self.cols);
+        assert!(
+            i < self.rows && j < self.cols,
+            "({i}, {j}) outside {} × {}",
+            self.rows,
+            self.cols
+        );
         self.data[i * self.cols + j]
     }
 
     /// Set entry `(i, j)`.
     pub fn set(&mut self, i: usize, j: usize, v: T) {
-        assert!(i < self.rows && j < self.cols, "({i}, {j}) outside {} × {}", self.rows, self.cols);
+        assert!(
+            i < self.rows && j < self.cols,
+            "({i}, {j}) outside {} × {}",
+            self.rows,
+            self.cols
+        );
         self.data[i * self.cols + j] = v;
     }
 
@@ -158,13 +166,23 @@ impl<T: Float> Matrix<T> {
 
     /// Rows `start .. start + count` as a read-only view.
     pub fn rows_view(&self, start: usize, count: usize) -> MatRef<'_, T> {
-        assert!(start + count <= self.rows, "rows {start}..{} of {} rows", start + count, self.rows);
+        assert!(
+            start + count <= self.rows,
+            "rows {start}..{} of {} rows",
+            start + count,
+            self.rows
+        );
         MatRef::new(&self.data[start * self.cols..], count, self.cols, self.cols, 1)
     }
 
     /// Rows `start .. start + count` as a writable view.
     pub fn rows_view_mut(&mut self, start: usize, count: usize) -> MatMut<'_, T> {
-        assert!(start + count <= self.rows, "rows {start}..{} of {} rows", start + count, self.rows);
+        assert!(
+            start + count <= self.rows,
+            "rows {start}..{} of {} rows",
+            start + count,
+            self.rows
+        );
         let c = self.cols;
         MatMut::new(&mut self.data[start * c..(start + count) * c], count, c, c)
     }
@@ -203,7 +221,11 @@ pub struct MatRef<'a, T> {
 
 impl<T> std::fmt::Debug for MatRef<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MatRef[{} × {}, strides ({}, {})]", self.rows, self.cols, self.rs, self.cs)
+        write!(
+            f,
+            "MatRef[{} × {}, strides ({}, {})]",
+            self.rows, self.cols, self.rs, self.cs
+        )
     }
 }
 
@@ -228,7 +250,13 @@ impl<'a, T: Copy> MatRef<'a, T> {
             "MatRef: a {rows} × {cols} view with strides ({rs}, {cs}) needs {need} elements, buffer has {}",
             data.len()
         );
-        MatRef { data, rows, cols, rs, cs }
+        MatRef {
+            data,
+            rows,
+            cols,
+            rs,
+            cs,
+        }
     }
 
     /// A row-major view of a contiguous slice.
@@ -282,7 +310,13 @@ impl<'a, T: Copy> MatRef<'a, T> {
             self.cols
         );
         if rows == 0 || cols == 0 {
-            return MatRef { data: &self.data[..0], rows, cols, rs: self.rs, cs: self.cs };
+            return MatRef {
+                data: &self.data[..0],
+                rows,
+                cols,
+                rs: self.rs,
+                cs: self.cs,
+            };
         }
         MatRef {
             data: &self.data[i * self.rs + j * self.cs..],
@@ -315,7 +349,10 @@ impl<'a, T: Copy> MatMut<'a, T> {
     /// # Panics
     /// If `ld < cols` or the view would reach past the end of `data`.
     pub fn new(data: &'a mut [T], rows: usize, cols: usize, ld: usize) -> Self {
-        assert!(ld >= cols || rows <= 1, "MatMut: leading dimension {ld} < {cols} columns");
+        assert!(
+            ld >= cols || rows <= 1,
+            "MatMut: leading dimension {ld} < {cols} columns"
+        );
         let need = span(rows, cols, ld, 1);
         assert!(
             data.len() >= need,
@@ -343,12 +380,23 @@ impl<'a, T: Copy> MatMut<'a, T> {
 
     /// Reborrow as a shorter-lived writable view.
     pub fn rb(&mut self) -> MatMut<'_, T> {
-        MatMut { data: self.data, rows: self.rows, cols: self.cols, ld: self.ld }
+        MatMut {
+            data: self.data,
+            rows: self.rows,
+            cols: self.cols,
+            ld: self.ld,
+        }
     }
 
     /// Read-only view of the same entries.
     pub fn as_ref(&self) -> MatRef<'_, T> {
-        MatRef { data: self.data, rows: self.rows, cols: self.cols, rs: self.ld, cs: 1 }
+        MatRef {
+            data: self.data,
+            rows: self.rows,
+            cols: self.cols,
+            rs: self.ld,
+            cs: 1,
+        }
     }
 
     /// Entry `(i, j)`.
@@ -386,8 +434,18 @@ impl<'a, T: Copy> MatMut<'a, T> {
         let at = (r * self.ld).min(self.data.len());
         let (top, bottom) = self.data.split_at_mut(at);
         (
-            MatMut { data: top, rows: r, cols: self.cols, ld: self.ld },
-            MatMut { data: bottom, rows: self.rows - r, cols: self.cols, ld: self.ld },
+            MatMut {
+                data: top,
+                rows: r,
+                cols: self.cols,
+                ld: self.ld,
+            },
+            MatMut {
+                data: bottom,
+                rows: self.rows - r,
+                cols: self.cols,
+                ld: self.ld,
+            },
         )
     }
 }

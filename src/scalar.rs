@@ -56,6 +56,20 @@ pub trait Float:
     fn min(self, other: Self) -> Self;
     fn is_finite(self) -> bool;
     fn neg_infinity() -> Self;
+
+    /// `v[i] = tanh(v[i])` over a slice (the hidden layer's hot loop).
+    fn tanh_in_place(v: &mut [Self]) {
+        for x in v {
+            *x = x.tanh();
+        }
+    }
+
+    /// `v[i] = exp(v[i])` over a slice (the softmax's hot loop).
+    fn exp_in_place(v: &mut [Self]) {
+        for x in v {
+            *x = x.exp();
+        }
+    }
 }
 
 macro_rules! impl_float {

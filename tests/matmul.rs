@@ -26,7 +26,9 @@ fn kernels() -> Vec<Kernel> {
 }
 
 fn int_matrix<T: Float>(rows: usize, cols: usize, rng: &mut Rng) -> Matrix<T> {
-    let data = (0..rows * cols).map(|_| T::from_f64(rng.below(7) as f64 - 3.0)).collect();
+    let data = (0..rows * cols)
+        .map(|_| T::from_f64(rng.below(7) as f64 - 3.0))
+        .collect();
     Matrix::from_vec(rows, cols, data)
 }
 
@@ -39,12 +41,19 @@ struct Operand<T> {
 
 impl<T: Float> Operand<T> {
     fn ints(rows: usize, cols: usize, trans: bool, rng: &mut Rng) -> Self {
-        let stored = if trans { int_matrix(cols, rows, rng) } else { int_matrix(rows, cols, rng) };
+        let stored = if trans {
+            int_matrix(cols, rows, rng)
+        } else {
+            int_matrix(rows, cols, rng)
+        };
         Operand { stored, trans }
     }
     fn normal(rows: usize, cols: usize, trans: bool, rng: &mut Rng) -> Self {
         let (r, c) = if trans { (cols, rows) } else { (rows, cols) };
-        Operand { stored: Matrix::normal(r, c, 1.0, rng), trans }
+        Operand {
+            stored: Matrix::normal(r, c, 1.0, rng),
+            trans,
+        }
     }
     fn view(&self) -> MatRef<'_, T> {
         if self.trans {
@@ -69,14 +78,26 @@ struct Case {
 /// compare with naive bit for bit. With β = 0 the C given to the kernel is
 /// all NaN.
 fn exact_case<T: Float>(kernel: Kernel, threads: usize, case: &Case, rng: &mut Rng) {
-    let Case { m, n, k, ta, tb, alpha, beta } = *case;
+    let Case {
+        m,
+        n,
+        k,
+        ta,
+        tb,
+        alpha,
+        beta,
+    } = *case;
     let a = Operand::<T>::ints(m, k, ta, rng);
     let b = Operand::<T>::ints(k, n, tb, rng);
     let c0: Matrix<T> = int_matrix(m, n, rng);
     let (alpha, beta) = (T::from_f64(alpha), T::from_f64(beta));
     let mut want = c0.clone();
     gemm_naive(alpha, a.view(), b.view(), beta, want.view_mut());
-    let mut got = if beta == T::zero() { Matrix::filled(m, n, T::from_f64(f64::NAN)) } else { c0.clone() };
+    let mut got = if beta == T::zero() {
+        Matrix::filled(m, n, T::from_f64(f64::NAN))
+    } else {
+        c0.clone()
+    };
     let mut g = Gemm::<T>::with_kernel(kernel).unwrap().with_threads(threads);
     g.gemm(alpha, a.view(), b.view(), beta, got.view_mut());
     assert!(
@@ -87,9 +108,17 @@ fn exact_case<T: Float>(kernel: Kernel, threads: usize, case: &Case, rng: &mut R
     );
     // The same product with B packed ahead.
     let packed = g.pack_b(b.view());
-    let mut got2 = if beta == T::zero() { Matrix::filled(m, n, T::from_f64(f64::NAN)) } else { c0 };
+    let mut got2 = if beta == T::zero() {
+        Matrix::filled(m, n, T::from_f64(f64::NAN))
+    } else {
+        c0
+    };
     g.gemm_packed(alpha, a.view(), &packed, beta, got2.view_mut());
-    assert!(got2 == want, "{kernel} packed {}: {m}×{k}·{k}×{n} ta={ta} tb={tb}", T::NAME);
+    assert!(
+        got2 == want,
+        "{kernel} packed {}: {m}×{k}·{k}×{n} ta={ta} tb={tb}",
+        T::NAME
+    );
 }
 
 fn small_shapes_all<T: Float>() {
@@ -101,7 +130,15 @@ fn small_shapes_all<T: Float>() {
         for m in 0..=top {
             for n in 0..=top {
                 for k in 0..=top {
-                    let case = Case { m, n, k, ta: false, tb: false, alpha: 1.0, beta: 0.0 };
+                    let case = Case {
+                        m,
+                        n,
+                        k,
+                        ta: false,
+                        tb: false,
+                        alpha: 1.0,
+                        beta: 0.0,
+                    };
                     exact_case::<T>(kernel, 1, &case, &mut rng);
                 }
             }
@@ -112,7 +149,15 @@ fn small_shapes_all<T: Float>() {
                 for m in (0..=top).step_by(3) {
                     for n in (0..=top).step_by(5) {
                         for k in (0..=top).step_by(4) {
-                            let case = Case { m, n, k, ta, tb, alpha, beta };
+                            let case = Case {
+                                m,
+                                n,
+                                k,
+                                ta,
+                                tb,
+                                alpha,
+                                beta,
+                            };
                             exact_case::<T>(kernel, 1, &case, &mut rng);
                         }
                     }
@@ -140,9 +185,23 @@ fn block_edges<T: Float>() {
             let mc = (MC as i64 + d) as usize;
             let kc = (KC as i64 + d) as usize;
             let nc = (NC as i64 + d) as usize;
-            for (m, k, n) in [(mc, 9, 11), (7, kc, 13), (5, 3, nc), (mc, kc, 37), (2 * MC + 1, 2 * KC + 1, 3)] {
+            for (m, k, n) in [
+                (mc, 9, 11),
+                (7, kc, 13),
+                (5, 3, nc),
+                (mc, kc, 37),
+                (2 * MC + 1, 2 * KC + 1, 3),
+            ] {
                 for (ta, tb) in [(false, false), (true, true)] {
-                    let case = Case { m, n, k, ta, tb, alpha: 1.0, beta: -1.0 };
+                    let case = Case {
+                        m,
+                        n,
+                        k,
+                        ta,
+                        tb,
+                        alpha: 1.0,
+                        beta: -1.0,
+                    };
                     exact_case::<T>(kernel, 1, &case, &mut rng);
                 }
             }
@@ -220,9 +279,25 @@ fn threaded_equals_single_threaded() {
     for kernel in kernels() {
         for threads in [2, 3] {
             for (m, k, n) in [(256, 256, 256), (131, 300, 257), (64, 512, 512), (13, 1000, 700)] {
-                let case = Case { m, n, k, ta: false, tb: true, alpha: 1.0, beta: 0.0 };
+                let case = Case {
+                    m,
+                    n,
+                    k,
+                    ta: false,
+                    tb: true,
+                    alpha: 1.0,
+                    beta: 0.0,
+                };
                 exact_case::<f32>(kernel, threads, &case, &mut rng);
-                let case = Case { m, n, k, ta: true, tb: false, alpha: 0.5, beta: 1.0 };
+                let case = Case {
+                    m,
+                    n,
+                    k,
+                    ta: true,
+                    tb: false,
+                    alpha: 0.5,
+                    beta: 1.0,
+                };
                 exact_case::<f32>(kernel, threads, &case, &mut rng);
             }
         }
@@ -234,7 +309,9 @@ fn naive_kernel_is_selectable_and_correct() {
     let a = Matrix::from_vec(2, 2, vec![1.0f32, 2.0, 3.0, 4.0]);
     let b = Matrix::from_vec(2, 2, vec![5.0f32, 6.0, 7.0, 8.0]);
     let mut c = Matrix::zeros(2, 2);
-    Gemm::with_kernel(Kernel::Naive).unwrap().gemm(1.0, a.view(), b.view(), 0.0, c.view_mut());
+    Gemm::with_kernel(Kernel::Naive)
+        .unwrap()
+        .gemm(1.0, a.view(), b.view(), 0.0, c.view_mut());
     assert_eq!(c.as_slice(), &[19.0, 22.0, 43.0, 50.0]);
 }
 
@@ -250,7 +327,9 @@ fn packed_operand_from_another_kernel_is_refused() {
     let result = std::panic::catch_unwind(move || {
         let a = Matrix::<f32>::zeros(4, 4);
         let mut c = Matrix::<f32>::zeros(4, 4);
-        Gemm::<f32>::with_kernel(avail[1]).unwrap().gemm_packed(1.0, a.view(), &p, 0.0, c.view_mut());
+        Gemm::<f32>::with_kernel(avail[1])
+            .unwrap()
+            .gemm_packed(1.0, a.view(), &p, 0.0, c.view_mut());
     });
     let msg = result.expect_err("mixing packings must panic");
     let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();

@@ -30,7 +30,11 @@ pub(crate) fn dot<T: Float>(x: &[T], y: &[T]) -> T {
 /// Write `y[j] := α·v + β·y[j]`, not reading `y` when `β = 0`.
 #[inline(always)]
 fn put<T: Float>(y: &mut T, v: T, alpha: T, beta: T) {
-    *y = if beta == T::zero() { alpha * v } else { alpha * v + beta * *y };
+    *y = if beta == T::zero() {
+        alpha * v
+    } else {
+        alpha * v + beta * *y
+    };
 }
 
 /// `y := α·x·B + β·y` with B (`k × n`) stored with unit column stride:

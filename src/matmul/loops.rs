@@ -57,7 +57,12 @@ pub(crate) fn gemm_loops<T: Float, K: MicroKernel<T>>(
                     for (pi, a_panel) in a_buf.chunks_exact(K::MR * kc).enumerate() {
                         let ir = pi * K::MR;
                         let mr = K::MR.min(mc - ir);
-                        let tile = Tile { i: ic + ir, j: jc + jr, mr, nr };
+                        let tile = Tile {
+                            i: ic + ir,
+                            j: jc + jr,
+                            mr,
+                            nr,
+                        };
                         run_tile(kernel, kc, alpha, a_panel, b_panel, beta_pc, &mut c, tile);
                     }
                 }

@@ -93,7 +93,13 @@ pub struct PackedB<T> {
 impl<T: Float> PackedB<T> {
     /// An empty packing; fill it with [`super::Gemm::pack_b_into`].
     pub fn empty() -> Self {
-        PackedB { kernel: Kernel::Portable, nr: 1, k: 0, n: 0, data: Vec::new() }
+        PackedB {
+            kernel: Kernel::Portable,
+            nr: 1,
+            k: 0,
+            n: 0,
+            data: Vec::new(),
+        }
     }
 
     /// Rows of the packed operand (the product's depth k).

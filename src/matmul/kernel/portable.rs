@@ -41,8 +41,16 @@ impl<T: Float> MicroKernel<T> for Portable {
 
     #[inline]
     fn micro_kernel(self, kc: usize, alpha: T, a: &[T], b: &[T], beta: T, c: &mut [T], ldc: usize) {
-        assert!(a.len() >= 4 * kc && b.len() >= 8 * kc, "portable kernel: short panels for kc = {kc}");
-        assert!(c.len() >= 3 * ldc + 8, "portable kernel: C holds {} < {} elements", c.len(), 3 * ldc + 8);
+        assert!(
+            a.len() >= 4 * kc && b.len() >= 8 * kc,
+            "portable kernel: short panels for kc = {kc}"
+        );
+        assert!(
+            c.len() >= 3 * ldc + 8,
+            "portable kernel: C holds {} < {} elements",
+            c.len(),
+            3 * ldc + 8
+        );
         let z = T::zero();
         let (mut c0, mut c1, mut c2, mut c3) = ([z; 8], [z; 8], [z; 8], [z; 8]);
         for (ap, bp) in a.chunks_exact(4).zip(b.chunks_exact(8)).take(kc) {

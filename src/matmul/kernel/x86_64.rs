@@ -114,7 +114,10 @@ fn store_row_avx2(c: &mut [f32], acc: [__m256; 2], alpha: f32, beta: f32) {
         } else {
             let bv = _mm256_set1_ps(beta);
             _mm256_storeu_ps(p, _mm256_fmadd_ps(bv, _mm256_loadu_ps(p), _mm256_mul_ps(av, acc[0])));
-            _mm256_storeu_ps(p.add(8), _mm256_fmadd_ps(bv, _mm256_loadu_ps(p.add(8)), _mm256_mul_ps(av, acc[1])));
+            _mm256_storeu_ps(
+                p.add(8),
+                _mm256_fmadd_ps(bv, _mm256_loadu_ps(p.add(8)), _mm256_mul_ps(av, acc[1])),
+            );
         }
     }
 }
@@ -122,8 +125,16 @@ fn store_row_avx2(c: &mut [f32], acc: [__m256; 2], alpha: f32, beta: f32) {
 /// The AVX2 + FMA 6 × 16 f32 micro-kernel (see the module docs).
 #[target_feature(enable = "avx2,fma")]
 fn avx2_6x16(kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut [f32], ldc: usize) {
-    assert!(a.len() >= 6 * kc && b.len() >= 16 * kc, "avx2 kernel: short panels for kc = {kc}");
-    assert!(c.len() >= 5 * ldc + 16, "avx2 kernel: C holds {} < {} elements", c.len(), 5 * ldc + 16);
+    assert!(
+        a.len() >= 6 * kc && b.len() >= 16 * kc,
+        "avx2 kernel: short panels for kc = {kc}"
+    );
+    assert!(
+        c.len() >= 5 * ldc + 16,
+        "avx2 kernel: C holds {} < {} elements",
+        c.len(),
+        5 * ldc + 16
+    );
     prefetch_tile(c, ldc, 6, 16);
     let z = _mm256_setzero_ps();
     let (mut c0, mut c1, mut c2, mut c3, mut c4, mut c5) = ([z; 2], [z; 2], [z; 2], [z; 2], [z; 2], [z; 2]);
@@ -173,7 +184,10 @@ fn store_row_avx512(c: &mut [f32], acc: [__m512; 2], alpha: f32, beta: f32) {
         } else {
             let bv = _mm512_set1_ps(beta);
             _mm512_storeu_ps(p, _mm512_fmadd_ps(bv, _mm512_loadu_ps(p), _mm512_mul_ps(av, acc[0])));
-            _mm512_storeu_ps(p.add(16), _mm512_fmadd_ps(bv, _mm512_loadu_ps(p.add(16)), _mm512_mul_ps(av, acc[1])));
+            _mm512_storeu_ps(
+                p.add(16),
+                _mm512_fmadd_ps(bv, _mm512_loadu_ps(p.add(16)), _mm512_mul_ps(av, acc[1])),
+            );
         }
     }
 }
@@ -181,8 +195,16 @@ fn store_row_avx512(c: &mut [f32], acc: [__m512; 2], alpha: f32, beta: f32) {
 /// The AVX-512F 12 × 32 f32 micro-kernel (see the module docs).
 #[target_feature(enable = "avx512f")]
 fn avx512_12x32(kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut [f32], ldc: usize) {
-    assert!(a.len() >= 12 * kc && b.len() >= 32 * kc, "avx512 kernel: short panels for kc = {kc}");
-    assert!(c.len() >= 11 * ldc + 32, "avx512 kernel: C holds {} < {} elements", c.len(), 11 * ldc + 32);
+    assert!(
+        a.len() >= 12 * kc && b.len() >= 32 * kc,
+        "avx512 kernel: short panels for kc = {kc}"
+    );
+    assert!(
+        c.len() >= 11 * ldc + 32,
+        "avx512 kernel: C holds {} < {} elements",
+        c.len(),
+        11 * ldc + 32
+    );
     prefetch_tile(c, ldc, 12, 32);
     let z = _mm512_setzero_ps();
     let mut acc = [[z; 2]; 12];

@@ -1,0 +1,20 @@
+//! The RNNLM: parameters, layers and the recurrent network with BPTT.
+//!
+//! The derivation of every gradient, numbered and with the symbols used here,
+//! is in [`docs/bptt.md`](https://github.com/rnnlm/rnnlm/blob/main/docs/bptt.md)
+//! (the file `docs/bptt.md` in this repository); each backward statement in
+//! [`rnn`] and [`layers`] cites the equation it implements.
+//!
+//! | file | holds |
+//! |---|---|
+//! | [`params`] | `E W_x W_h b_h W_y b_y`: shapes, init, the gradient layout |
+//! | [`layers`] | embedding, bias, tanh, softmax–cross-entropy: forward/backward pairs |
+//! | [`rnn`] | the chunk forward (teacher forcing) and backward (BPTT), workspaces |
+//! | [`step`] | one-token inference for generation and streaming evaluation |
+
+pub mod layers;
+pub mod params;
+pub mod rnn;
+
+pub use params::{Config, Params, TENSOR_NAMES};
+pub use rnn::{backward, forward, ForwardCache, InputPath, Workspace};

@@ -1,0 +1,336 @@
+//! The recurrent network over one chunk: teacher-forced forward and BPTT.
+//!
+//! Rows of every `[N, ·]` matrix are positions, time-major: row `t·B + b` is
+//! stream b at step t (0-based here; `docs/bptt.md` counts steps 1..T, so
+//! docs step t is row block t−1). Each step's rows are one contiguous `[B, ·]`
+//! block, so the recurrence multiplies whole blocks.
+//!
+//! Everything that is not sequential is one GEMM over all N = T·B rows; only
+//! `a_t += h_{t−1}·W_hᵀ` (forward) and `dh_{t−1} += da_t·W_h` (backward) walk
+//! the steps, each against a weight packed once per call.
+
+use super::layers::*;
+use super::params::Params;
+use crate::matmul::{Gemm, PackedB};
+use crate::matrix::{MatMut, MatRef, Matrix};
+use crate::scalar::Float;
+
+/// How the input projection `W_x e_t` is computed for all positions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputPath {
+    /// Gather `X_e = E[x]` `[N, D]`, then one GEMM `X_e·W_xᵀ` `[N, H]`.
+    Gather,
+    /// When V < N (char level): `U = E·W_xᵀ` `[V, H]` once, then gather
+    /// `U[x]`. The same numbers (the projection is linear) for V·D·H
+    /// instead of N·D·H multiply-adds.
+    Table,
+}
+
+impl InputPath {
+    /// The cheaper path for a vocabulary of `vocab` and `n` positions.
+    pub fn choose(vocab: usize, n: usize) -> Self {
+        if vocab < n {
+            InputPath::Table
+        } else {
+            InputPath::Gather
+        }
+    }
+}
+
+/// What forward keeps for backward. Sized once per (B, T) and reused.
+#[derive(Clone, Debug)]
+pub struct ForwardCache<T> {
+    pub batch: usize,
+    pub steps: usize,
+    pub path: InputPath,
+    /// x: input tokens `[N]`.
+    pub inputs: Vec<u32>,
+    /// y: target tokens `[N]` (teacher forcing: y_t = x_{t+1}).
+    pub targets: Vec<u32>,
+    /// X_e = E[x] `[N, D]` (Gather path only).
+    pub x_e: Matrix<T>,
+    /// U = E·W_xᵀ `[V, H]` (Table path only).
+    pub u: Matrix<T>,
+    /// `[(T+1)·B, H]`: block 0 is h_0, block t is h_t.
+    pub hs: Matrix<T>,
+    /// p `[N, V]`: softmax outputs; backward turns it into dZ in place.
+    pub p: Matrix<T>,
+}
+
+/// Buffers for one model: GEMM context, packed weights, cache, gradients of
+/// activations. Nothing here outlives a step except allocations.
+#[derive(Debug)]
+pub struct Workspace<T> {
+    pub gemm: Gemm<T>,
+    pub cache: ForwardCache<T>,
+    /// Force an input path (tests); `None` chooses by size.
+    pub force_path: Option<InputPath>,
+    w_x_t: PackedB<T>,
+    w_h_t: PackedB<T>,
+    w_h: PackedB<T>,
+    /// dH, then dA in place `[N, H]`.
+    dh: Matrix<T>,
+    /// dX_e `[N, D]` (Gather path) .
+    dx_e: Matrix<T>,
+    /// dU `[V, H]` (Table path).
+    du: Matrix<T>,
+    /// ∂L/∂h_0 `[B, H]`.
+    dh0: Matrix<T>,
+}
+
+impl<T: Float> Workspace<T> {
+    /// A workspace on `gemm` (its kernel and thread count are used).
+    pub fn new(gemm: Gemm<T>) -> Self {
+        let e = || Matrix::zeros(0, 0);
+        Workspace {
+            gemm,
+            cache: ForwardCache {
+                batch: 0,
+                steps: 0,
+                path: InputPath::Gather,
+                inputs: Vec::new(),
+                targets: Vec::new(),
+                x_e: e(),
+                u: e(),
+                hs: e(),
+                p: e(),
+            },
+            force_path: None,
+            w_x_t: PackedB::empty(),
+            w_h_t: PackedB::empty(),
+            w_h: PackedB::empty(),
+            dh: e(),
+            dx_e: e(),
+            du: e(),
+            dh0: e(),
+        }
+    }
+
+    /// h_T of the last forward `[B, H]`: the next chunk's h_0.
+    pub fn last_hidden(&self) -> MatRef<'_, T> {
+        let (b, t) = (self.cache.batch, self.cache.steps);
+        self.cache.hs.rows_view(t * b, b)
+    }
+
+    /// ∂L/∂h_0 of the last backward `[B, H]`.
+    pub fn dh0(&self) -> &Matrix<T> {
+        &self.dh0
+    }
+
+    /// Softmax outputs of the last forward `[N, V]` (valid until backward).
+    pub fn probs(&self) -> &Matrix<T> {
+        &self.cache.p
+    }
+}
+
+/// Resize `m` to `rows × cols` unless it already is (no allocation then).
+fn ensure<T: Float>(m: &mut Matrix<T>, rows: usize, cols: usize) {
+    if m.shape() != (rows, cols) {
+        m.resize_zeroed(rows, cols);
+    }
+}
+
+/// Forward over one chunk of B streams × T steps from h_0 `[B, H]`.
+///
+/// `inputs` and `targets` are `[T·B]`, time-major. Returns the mean loss L
+/// (eq. 6) in nats per prediction; the cache in `ws` holds what backward
+/// needs and [`Workspace::last_hidden`] gives h_T.
+///
+/// # Panics
+/// If the lengths or h_0's shape do not match B, T, H, or a token is ≥ V.
+pub fn forward<T: Float>(
+    params: &Params<T>,
+    inputs: &[u32],
+    targets: &[u32],
+    batch: usize,
+    h0: MatRef<T>,
+    ws: &mut Workspace<T>,
+) -> f64 {
+    let cfg = params.config;
+    let (v, d, h) = (cfg.vocab, cfg.embed, cfg.hidden);
+    let b = batch;
+    assert!(
+        b > 0 && !inputs.is_empty() && inputs.len().is_multiple_of(b),
+        "forward: {} inputs for batch {b}",
+        inputs.len()
+    );
+    assert_eq!(
+        inputs.len(),
+        targets.len(),
+        "forward: inputs and targets differ in length"
+    );
+    assert_eq!(
+        (h0.rows(), h0.cols()),
+        (b, h),
+        "forward: h_0 is {} × {}, want {b} × {h}",
+        h0.rows(),
+        h0.cols()
+    );
+    if let Some(&bad) = inputs.iter().chain(targets).find(|&&x| x as usize >= v) {
+        panic!("forward: token {bad} outside the vocabulary of {v}");
+    }
+    let n = inputs.len();
+    let steps = n / b;
+    let path = ws.force_path.unwrap_or_else(|| InputPath::choose(v, n));
+    let Workspace {
+        gemm,
+        cache,
+        w_x_t,
+        w_h_t,
+        ..
+    } = ws;
+    cache.batch = b;
+    cache.steps = steps;
+    cache.path = path;
+    cache.inputs.clear();
+    cache.inputs.extend_from_slice(inputs);
+    cache.targets.clear();
+    cache.targets.extend_from_slice(targets);
+    ensure(&mut cache.hs, (steps + 1) * b, h); //                         [(T+1)B, H]
+    ensure(&mut cache.p, n, v); //                                         [N, V]
+
+    // h_0 into block 0.
+    for i in 0..b {
+        for j in 0..h {
+            cache.hs.set(i, j, h0.at(i, j));
+        }
+    }
+
+    // Input projection for all positions: A = W_x e_t (eqs. 1, 2), into the
+    // h blocks 1..=T, which the recurrence then completes in place.
+    match path {
+        InputPath::Gather => {
+            ensure(&mut cache.x_e, n, d); //                                [N, D]
+            embedding_forward(&mut cache.x_e, inputs, &params.e);
+            gemm.pack_b_into(params.w_x.view().t(), w_x_t); //              [D, H]
+            gemm.gemm_packed(
+                T::one(),
+                cache.x_e.view(),
+                w_x_t,
+                T::zero(),
+                cache.hs.rows_view_mut(b, n),
+            );
+        }
+        InputPath::Table => {
+            ensure(&mut cache.u, v, h); //                                   [V, H]
+            gemm.gemm(
+                T::one(),
+                params.e.view(),
+                params.w_x.view().t(),
+                T::zero(),
+                cache.u.view_mut(),
+            );
+            for (r, &tok) in inputs.iter().enumerate() {
+                cache.hs.row_mut(b + r).copy_from_slice(cache.u.row(tok as usize));
+            }
+        }
+    }
+    bias_forward(&mut cache.hs.as_mut_slice()[b * h..], &params.b_h); //   + b_h
+
+    // The recurrence, the only sequential part:
+    //   a_t += h_{t−1}·W_hᵀ  (eq. 2);  h_t = tanh(a_t)  (eq. 3)
+    gemm.pack_b_into(params.w_h.view().t(), w_h_t); //                      [H, H]
+    for t in 1..=steps {
+        let (done, rest) = cache.hs.as_mut_slice().split_at_mut(t * b * h);
+        let h_prev = MatRef::from_slice(&done[(t - 1) * b * h..], b, h); // [B, H]
+        let a_t = &mut rest[..b * h]; //                                    [B, H]
+        gemm.gemm_packed(T::one(), h_prev, w_h_t, T::one(), MatMut::from_slice(a_t, b, h));
+        tanh_forward(a_t);
+    }
+
+    // Output layer for all positions: z_t = W_y h_t + b_y  (eq. 4)
+    let h_all = cache.hs.rows_view(b, n); //                                [N, H]
+    gemm.gemm(T::one(), h_all, params.w_y.view().t(), T::zero(), cache.p.view_mut());
+    bias_forward(cache.p.as_mut_slice(), &params.b_y);
+
+    // p_t = softmax(z_t), L = mean −ln p_t[y_t]  (eqs. 5, 6)
+    softmax_xent_forward(&mut cache.p, targets) / n as f64
+}
+
+/// Backward through the chunk of the last [`forward`] (BPTT): adds ∂L/∂θ
+/// into `grads` for every parameter and leaves ∂L/∂h_0 in [`Workspace::dh0`].
+///
+/// The gradient stops at h_0: the previous chunk's graph is gone (truncated
+/// BPTT), so dh_0 is returned for checking, not propagated further.
+pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Workspace<T>) {
+    assert_eq!(
+        params.config, grads.config,
+        "backward: gradient layout differs from the model"
+    );
+    let cfg = params.config;
+    let (v, d, h) = (cfg.vocab, cfg.embed, cfg.hidden);
+    let Workspace {
+        gemm,
+        cache,
+        w_h,
+        dh,
+        dx_e,
+        du,
+        dh0,
+        ..
+    } = ws;
+    let (b, steps) = (cache.batch, cache.steps);
+    let n = b * steps;
+    assert!(n > 0, "backward before forward");
+    ensure(dh, n, h); //                                                     [N, H]
+    ensure(dh0, b, h); //                                                    [B, H]
+
+    // dz_t = (p_t − onehot(y_t)) / (B·T)                              (eq. 7)
+    softmax_xent_backward(&mut cache.p, &cache.targets, T::one() / T::from_usize(n));
+    let dz = cache.p.view(); //                                             [N, V]
+    let h_all = cache.hs.rows_view(b, n); //                                [N, H]
+
+    // dW_y += Σ_t dz_t h_tᵀ = dZᵀ·H                                   (eq. 8)
+    gemm.gemm(T::one(), dz.t(), h_all, T::one(), grads.w_y.view_mut());
+    // db_y += Σ_t dz_t                                                 (eq. 9)
+    bias_backward(&mut grads.b_y, dz);
+    // dh_t = W_yᵀ dz_t (output part of eq. 10, all t at once): dH = dZ·W_y
+    gemm.gemm(T::one(), dz, params.w_y.view(), T::zero(), dh.view_mut());
+
+    // Reverse over time, carrying the recurrent part of eq. 10.
+    gemm.pack_b_into(params.w_h.view(), w_h); //                            [H, H]
+    for t in (1..=steps).rev() {
+        let (before, from_t) = dh.as_mut_slice().split_at_mut((t - 1) * b * h);
+        let da_t = &mut from_t[..b * h]; //                                  [B, H]
+        let h_t = &cache.hs.as_slice()[t * b * h..(t + 1) * b * h]; //     [B, H]
+                                                                    // da_t = dh_t ⊙ (1 − h_t²)                                       (eq. 11)
+        tanh_backward(da_t, h_t);
+        let da_t = MatRef::from_slice(da_t, b, h);
+        if t > 1 {
+            // dh_{t−1} += W_hᵀ da_t  (row form: += da_t·W_h)             (eq. 10)
+            let dh_prev = MatMut::from_slice(&mut before[(t - 2) * b * h..], b, h);
+            gemm.gemm_packed(T::one(), da_t, w_h, T::one(), dh_prev);
+        } else {
+            // dh_0 = W_hᵀ da_1: where truncated BPTT stops                (eq. 16)
+            gemm.gemm_packed(T::one(), da_t, w_h, T::zero(), dh0.view_mut());
+        }
+    }
+    let da = dh.view(); //                                                   [N, H]
+    let h_prev = cache.hs.rows_view(0, n); //                                [N, H]: h_{t−1}
+
+    // dW_h += Σ_t da_t h_{t−1}ᵀ = dAᵀ·H_prev                          (eq. 12)
+    gemm.gemm(T::one(), da.t(), h_prev, T::one(), grads.w_h.view_mut());
+    // db_h += Σ_t da_t                                                (eq. 14)
+    bias_backward(&mut grads.b_h, da);
+
+    match cache.path {
+        InputPath::Gather => {
+            // dW_x += Σ_t da_t e_tᵀ = dAᵀ·X_e                          (eq. 13)
+            gemm.gemm(T::one(), da.t(), cache.x_e.view(), T::one(), grads.w_x.view_mut());
+            // de_t = W_xᵀ da_t: dX_e = dA·W_x, then scatter-add into dE (eq. 15)
+            ensure(dx_e, n, d); //                                           [N, D]
+            gemm.gemm(T::one(), da, params.w_x.view(), T::zero(), dx_e.view_mut());
+            embedding_backward(&mut grads.e, dx_e, &cache.inputs);
+        }
+        InputPath::Table => {
+            // dU[v] = Σ_{r: x_r = v} da_r  (scatter-add by token)        (eq. 15)
+            ensure(du, v, h); //                                             [V, H]
+            du.fill_zero();
+            embedding_backward(du, &*dh, &cache.inputs);
+            // U = E·W_xᵀ ⇒ dW_x += dUᵀ·E                                (eq. 13)
+            gemm.gemm(T::one(), du.view().t(), params.e.view(), T::one(), grads.w_x.view_mut());
+            // ... and dE += dU·W_x                                        (eq. 15)
+            gemm.gemm(T::one(), du.view(), params.w_x.view(), T::one(), grads.e.view_mut());
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! BPTT against finite differences (f64), the f32 model against the f64
+//! model, and the checker against a planted error.
+
+use rnnlm::gradcheck::{Case, THRESHOLD};
+use rnnlm::matmul::Gemm;
+use rnnlm::matrix::Matrix;
+use rnnlm::model::{backward, forward, Config, InputPath, Params, Workspace};
+use rnnlm::rng::Rng;
+
+fn case(v: usize, d: usize, h: usize, batch: usize, steps: usize) -> Case {
+    Case {
+        config: Config {
+            vocab: v,
+            embed: d,
+            hidden: h,
+        },
+        batch,
+        steps,
+        seed: 11,
+        h0_scale: 0.0,
+        path: None,
+        sample: None,
+    }
+}
+
+fn assert_passes(c: Case) {
+    let report = c.build().check();
+    eprintln!("{c:?}\n{report}");
+    let worst = report.worst();
+    assert!(
+        report.max_rel_error() < THRESHOLD,
+        "{}: max relative error {:.3e} at entry {} (analytic {:e}, numeric {:e})",
+        worst.name,
+        worst.max_rel_error,
+        worst.worst,
+        worst.analytic,
+        worst.numeric
+    );
+}
+
+#[test]
+fn one_stream_one_step() {
+    assert_passes(case(5, 4, 3, 1, 1));
+}
+
+#[test]
+fn three_streams_seven_steps_h_ne_d() {
+    for path in [InputPath::Gather, InputPath::Table] {
+        assert_passes(Case {
+            path: Some(path),
+            ..case(7, 5, 6, 3, 7)
+        });
+    }
+}
+
+#[test]
+fn two_token_vocabulary() {
+    assert_passes(case(2, 3, 4, 2, 5));
+}
+
+#[test]
+fn carried_nonzero_h0() {
+    for path in [InputPath::Gather, InputPath::Table] {
+        assert_passes(Case {
+            h0_scale: 0.8,
+            path: Some(path),
+            ..case(6, 4, 5, 2, 6)
+        });
+    }
+}
+
+#[test]
+fn repeated_tokens_scatter_add_into_the_embedding() {
+    // V = 3 over 4·8 = 32 positions: every token repeats many times.
+    let c = case(3, 4, 4, 4, 8);
+    let p = c.build();
+    let mut counts = [0; 3];
+    p.inputs.iter().for_each(|&x| counts[x as usize] += 1);
+    assert!(
+        counts.iter().all(|&k| k >= 3),
+        "the case must repeat tokens: {counts:?}"
+    );
+    for path in [InputPath::Gather, InputPath::Table] {
+        assert_passes(Case {
+            path: Some(path),
+            h0_scale: 0.3,
+            ..c.clone()
+        });
+    }
+}
+
+#[test]
+fn larger_model_on_sampled_entries() {
+    for path in [InputPath::Gather, InputPath::Table] {
+        assert_passes(Case {
+            sample: Some(60),
+            h0_scale: 0.5,
+            path: Some(path),
+            ..case(50, 16, 32, 4, 12)
+        });
+    }
+}
+
+#[test]
+fn the_checker_reports_a_planted_wrong_gradient() {
+    let p = case(5, 4, 3, 2, 3).build();
+    let (mut grads, dh0) = p.analytic();
+    assert!(p.check_against(&grads, &dh0).max_rel_error() < THRESHOLD);
+    // One entry of W_h off by 1%.
+    let g = grads.w_h.get(1, 2);
+    grads.w_h.set(1, 2, g * 1.01);
+    let report = p.check_against(&grads, &dh0);
+    let worst = report.worst();
+    assert_eq!(worst.name, "W_h");
+    assert_eq!(worst.worst, 3 + 2);
+    assert!(worst.max_rel_error > 1e-3, "planted error not seen: {report}");
+    // And a wrong ∂L/∂h_0.
+    let (grads, mut dh0) = p.analytic();
+    dh0.set(0, 0, dh0.get(0, 0) + 1e-3);
+    let report = p.check_against(&grads, &dh0);
+    assert_eq!(report.worst().name, "h_0");
+    assert!(report.max_rel_error() > THRESHOLD);
+}
+
+#[test]
+fn fresh_model_loss_is_about_ln_v() {
+    for v in [10, 65, 1000] {
+        let cfg = Config {
+            vocab: v,
+            embed: 32,
+            hidden: 64,
+        };
+        let params = Params::<f32>::init(cfg, &mut Rng::new(5));
+        let mut rng = Rng::new(6);
+        let (b, t) = (8, 16);
+        let stream: Vec<u32> = (0..(t + 1) * b).map(|_| rng.below(v) as u32).collect();
+        let mut ws = Workspace::new(Gemm::new());
+        let loss = forward(
+            &params,
+            &stream[..t * b],
+            &stream[b..],
+            b,
+            Matrix::zeros(b, 64).view(),
+            &mut ws,
+        );
+        let ln_v = (v as f64).ln();
+        // Initial logits have std ≈ 0.3, which raises the expected loss above
+        // ln V by about var/2 ≈ 0.05 nats; allow 0.15.
+        assert!((loss - ln_v).abs() < 0.15, "V = {v}: loss {loss} vs ln V = {ln_v}");
+    }
+}
+
+#[test]
+fn f32_model_agrees_with_f64_model() {
+    for path in [InputPath::Gather, InputPath::Table] {
+        let cfg = Config {
+            vocab: 40,
+            embed: 24,
+            hidden: 48,
+        };
+        let p64 = Params::<f64>::init(cfg, &mut Rng::new(21));
+        let p32: Params<f32> = p64.cast();
+        let mut rng = Rng::new(22);
+        let (b, t) = (5, 9);
+        let stream: Vec<u32> = (0..(t + 1) * b).map(|_| rng.below(40) as u32).collect();
+        let h0 = Matrix::<f64>::uniform(b, 48, -0.5, 0.5, &mut rng);
+        let h0_32 = Matrix::<f32>::from_vec(b, 48, h0.as_slice().iter().map(|&x| x as f32).collect());
+
+        let mut ws64 = Workspace::new(Gemm::new());
+        ws64.force_path = Some(path);
+        let mut g64 = Params::zeros(cfg);
+        let l64 = forward(&p64, &stream[..t * b], &stream[b..], b, h0.view(), &mut ws64);
+        backward(&p64, &mut g64, &mut ws64);
+
+        let mut ws32 = Workspace::new(Gemm::new());
+        ws32.force_path = Some(path);
+        let mut g32 = Params::zeros(cfg);
+        let l32 = forward(&p32, &stream[..t * b], &stream[b..], b, h0_32.view(), &mut ws32);
+        backward(&p32, &mut g32, &mut ws32);
+
+        // f32 rounding: unit roundoff 6e-8 grown by sums of ~H terms.
+        assert!((l32 - l64).abs() < 1e-5 * l64.abs(), "loss f32 {l32} vs f64 {l64}");
+        let g32_64: Params<f64> = g32.cast();
+        for (name, (a, b)) in rnnlm::model::TENSOR_NAMES
+            .iter()
+            .zip(g32_64.tensors().iter().zip(g64.tensors()))
+        {
+            let scale = b.as_slice().iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            let diff = a.max_abs_diff(b);
+            assert!(
+                diff <= 1e-4 * scale,
+                "{name}: max |g32 − g64| = {diff:e} vs max |g| = {scale:e}"
+            );
+        }
+    }
+}
