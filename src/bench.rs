@@ -185,3 +185,96 @@ pub fn time_gemm(shape: Shape, kernel: Kernel, threads: usize, prepacked: bool, 
     std::hint::black_box(&c);
     Some(shape.flops() / t.as_secs_f64() / 1e9)
 }
+
+/// One training-benchmark configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct TrainConfig {
+    pub level: &'static str,
+    pub vocab: usize,
+    pub dim: usize,
+    pub steps: usize,
+    pub batch: usize,
+}
+
+impl TrainConfig {
+    /// E.g. `"char V=65 D=H=256 T=64 B=32"`.
+    pub fn name(&self) -> String {
+        format!(
+            "{} V={} D=H={} T={} B={}",
+            self.level, self.vocab, self.dim, self.steps, self.batch
+        )
+    }
+}
+
+/// The configurations of the model issue's benchmark.
+pub const TRAIN_CONFIGS: [TrainConfig; 3] = [
+    TrainConfig {
+        level: "char",
+        vocab: 65,
+        dim: 256,
+        steps: 64,
+        batch: 32,
+    },
+    TrainConfig {
+        level: "char",
+        vocab: 65,
+        dim: 512,
+        steps: 64,
+        batch: 64,
+    },
+    TrainConfig {
+        level: "word",
+        vocab: 10000,
+        dim: 200,
+        steps: 35,
+        batch: 20,
+    },
+];
+
+/// Result of [`time_train_step`].
+#[derive(Clone, Copy, Debug)]
+pub struct TrainResult {
+    pub tokens_per_s: f64,
+    /// Fraction of the step spent in GEMM and packing.
+    pub gemm_share: f64,
+}
+
+/// Time forward + backward + an Adam update on random tokens: best of the
+/// runs that fit in `budget`; the GEMM share is over all runs.
+pub fn time_train_step(c: TrainConfig, threads: usize, budget: Duration) -> TrainResult {
+    use crate::model::{backward, forward, Config, Params, Workspace};
+    use crate::train::{Kind, Optimizer};
+    let cfg = Config {
+        vocab: c.vocab,
+        embed: c.dim,
+        hidden: c.dim,
+    };
+    let mut rng = Rng::new(3);
+    let mut params = Params::<f32>::init(cfg, &mut rng);
+    let mut grads = Params::zeros(cfg);
+    let mut opt = Optimizer::new(Kind::Adam, &params);
+    let mut ws = Workspace::new(Gemm::new().with_threads(threads));
+    let n = c.steps * c.batch;
+    let stream: Vec<u32> = (0..n + c.batch).map(|_| rng.below(c.vocab) as u32).collect();
+    let h0 = Matrix::<f32>::zeros(c.batch, c.dim);
+    let mut step = |ws: &mut Workspace<f32>| {
+        grads.fill_zero();
+        forward(&params, &stream[..n], &stream[c.batch..], c.batch, h0.view(), ws);
+        backward(&params, &mut grads, ws);
+        opt.step(&mut params, &grads, 1e-4);
+    };
+    step(&mut ws); // warm-up: sizes the workspaces
+    ws.gemm.start_timing();
+    let start = Instant::now();
+    let mut runs = 0u32;
+    let best = best_time(budget, 3, || {
+        step(&mut ws);
+        runs += 1;
+    });
+    let total = start.elapsed();
+    let gemm = ws.gemm.timed().unwrap_or_default();
+    TrainResult {
+        tokens_per_s: n as f64 / best.as_secs_f64(),
+        gemm_share: gemm.as_secs_f64() / total.as_secs_f64(),
+    }
+}

@@ -82,6 +82,8 @@ pub struct Gemm<T> {
     a_bufs: Vec<Vec<T>>,
     /// B̃ for products whose B is not packed ahead.
     b_pack: PackedB<T>,
+    /// Time spent in this context's products and packings, when measured.
+    timer: Option<std::time::Duration>,
 }
 
 impl<T: Float> Default for Gemm<T> {
@@ -98,6 +100,33 @@ impl<T: Float> Gemm<T> {
             threads: 1,
             a_bufs: vec![Vec::new()],
             b_pack: PackedB::empty(),
+            timer: None,
+        }
+    }
+
+    /// Start adding up the time spent in [`Gemm::gemm`], [`Gemm::gemm_packed`]
+    /// and [`Gemm::pack_b_into`] (for "what share of a step is GEMM").
+    pub fn start_timing(&mut self) {
+        self.timer = Some(std::time::Duration::ZERO);
+    }
+
+    /// Time accumulated since [`Gemm::start_timing`].
+    pub fn timed(&self) -> Option<std::time::Duration> {
+        self.timer
+    }
+
+    fn timed_call<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        match self.timer {
+            None => f(self),
+            Some(_) => {
+                let t = std::time::Instant::now();
+                let r = f(self);
+                let e = t.elapsed();
+                if let Some(acc) = self.timer.as_mut() {
+                    *acc += e;
+                }
+                r
+            }
         }
     }
 
@@ -142,7 +171,11 @@ impl<T: Float> Gemm<T> {
     ///
     /// # Panics
     /// If `A: m × k`, `B: k × n`, `C: m × n` do not agree.
-    pub fn gemm(&mut self, alpha: T, a: MatRef<T>, b: MatRef<T>, beta: T, mut c: MatMut<T>) {
+    pub fn gemm(&mut self, alpha: T, a: MatRef<T>, b: MatRef<T>, beta: T, c: MatMut<T>) {
+        self.timed_call(|g| g.gemm_untimed(alpha, a, b, beta, c))
+    }
+
+    fn gemm_untimed(&mut self, alpha: T, a: MatRef<T>, b: MatRef<T>, beta: T, mut c: MatMut<T>) {
         check_shapes(&a, &b, &c);
         let (m, k, n) = (a.rows(), a.cols(), b.cols());
         if m == 0 || n == 0 {
@@ -173,14 +206,18 @@ impl<T: Float> Gemm<T> {
     }
 
     /// Pack `b` for this context's kernel, to multiply by it many times.
-    pub fn pack_b(&self, b: MatRef<T>) -> PackedB<T> {
+    pub fn pack_b(&mut self, b: MatRef<T>) -> PackedB<T> {
         let mut p = PackedB::empty();
         self.pack_b_into(b, &mut p);
         p
     }
 
     /// Pack `b` into `out`, reusing its allocation.
-    pub fn pack_b_into(&self, b: MatRef<T>, out: &mut PackedB<T>) {
+    pub fn pack_b_into(&mut self, b: MatRef<T>, out: &mut PackedB<T>) {
+        self.timed_call(|g| g.pack_untimed(b, out))
+    }
+
+    fn pack_untimed(&self, b: MatRef<T>, out: &mut PackedB<T>) {
         let kernel = T::packed_kernel(self.kernel);
         let workers = self.workers(b.rows().max(1), b.rows(), b.cols()).min(self.threads);
         out.pack(kernel, T::tile(kernel).1, b, workers);
@@ -191,7 +228,11 @@ impl<T: Float> Gemm<T> {
     ///
     /// # Panics
     /// If the shapes do not agree, or `b` was packed for another kernel.
-    pub fn gemm_packed(&mut self, alpha: T, a: MatRef<T>, b: &PackedB<T>, beta: T, mut c: MatMut<T>) {
+    pub fn gemm_packed(&mut self, alpha: T, a: MatRef<T>, b: &PackedB<T>, beta: T, c: MatMut<T>) {
+        self.timed_call(|g| g.gemm_packed_untimed(alpha, a, b, beta, c))
+    }
+
+    fn gemm_packed_untimed(&mut self, alpha: T, a: MatRef<T>, b: &PackedB<T>, beta: T, mut c: MatMut<T>) {
         check_dims((a.rows(), a.cols()), (b.rows(), b.cols()), (c.rows(), c.cols()));
         assert_eq!(
             b.kernel,

@@ -1,0 +1,461 @@
+//! Running a parsed [`Command`]: resolve the flags into a job, run it, print.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::bench;
+use crate::checkpoint::{self, Model, Settings};
+use crate::cli::{Command, Flags};
+use crate::data::{Level, Vocab};
+use crate::error::{read_text, Error, Result};
+use crate::gradcheck;
+use crate::matmul::{Gemm, Kernel};
+use crate::model::{Config, Params, Workspace};
+use crate::rng::Rng;
+use crate::sample::{self, Sampling};
+use crate::train::trainer::{self, Job};
+use crate::train::Kind;
+
+/// Run a command to completion.
+pub fn run(cmd: Command) -> Result<()> {
+    match cmd.name.as_str() {
+        "help" => {
+            print!("{}", cmd.help.unwrap_or_default());
+            Ok(())
+        }
+        "train" => train(&cmd.flags),
+        "eval" => eval(&cmd.flags),
+        "generate" => generate(&cmd.flags),
+        "gradcheck" => gradcheck_cmd(&cmd.flags),
+        "bench gemm" => bench_gemm(&cmd.flags),
+        "bench train" => bench_train(&cmd.flags),
+        "demo" => demo(&cmd.flags),
+        other => Err(Error::Usage(format!("unknown command '{other}'"))),
+    }
+}
+
+/// Split text into (train, valid) at a char boundary `frac` from the end,
+/// moved forward to the next line start so no line is cut.
+fn split_valid(text: &str, frac: f64) -> (&str, &str) {
+    if frac <= 0.0 {
+        return (text, "");
+    }
+    let mut at = ((text.len() as f64) * (1.0 - frac)) as usize;
+    while at < text.len() && !text.is_char_boundary(at) {
+        at += 1;
+    }
+    if let Some(nl) = text[at..].find('\n') {
+        at += nl + 1;
+    }
+    text.split_at(at)
+}
+
+/// `train`: resolve flags, build or restore the model, run.
+fn train(f: &Flags) -> Result<()> {
+    let corpus = PathBuf::from(f.required("--corpus")?);
+    let out = PathBuf::from(f.str("--out").unwrap_or("model.ckpt"));
+    let outcome = train_job(f, &corpus, out.clone(), None)?;
+    let (_, report) = outcome;
+    eprintln!("{report}");
+    eprintln!("saved {}", out.display());
+    Ok(())
+}
+
+/// Shared by `train` and the demo: returns the trained model and a summary.
+fn train_job(f: &Flags, corpus: &Path, out: PathBuf, time: Option<f64>) -> Result<(Model, String)> {
+    let text = read_text(corpus)?;
+    if text.trim().is_empty() {
+        return Err(Error::Data(format!("{}: the corpus is empty", corpus.display())));
+    }
+    let valid_frac = f.number("--valid-frac", 0.1, 0.0, 0.9)?;
+    let (train_text, valid_text) = match f.str("--valid") {
+        Some(v) => {
+            let vt = read_text(Path::new(v))?;
+            (text.as_str(), vt)
+        }
+        None => {
+            let (a, b) = split_valid(&text, valid_frac);
+            (a, b.to_string())
+        }
+    };
+    let threads = f.count("--threads", 1, 1)?;
+    let resume = f.str("--resume").map(PathBuf::from);
+    let init = f.str("--init").map(PathBuf::from);
+    if resume.is_some() && init.is_some() {
+        return Err(Error::Usage("--resume and --init cannot be used together".into()));
+    }
+    let (model, state) = if let Some(path) = &resume {
+        let ck = checkpoint::load(path)?;
+        let state = ck.train.ok_or_else(|| {
+            Error::format(
+                path,
+                "holds no training state (saved without it); use --init to fine-tune from it",
+            )
+        })?;
+        (ck.model, state)
+    } else {
+        let level_name = f.str("--level").unwrap_or("char");
+        let level = Level::parse(level_name)
+            .ok_or_else(|| Error::Usage(format!("--level: '{level_name}' is not char or word")))?;
+        let kind_name = f.str("--optimizer").unwrap_or("adam");
+        let kind = Kind::parse(kind_name)
+            .ok_or_else(|| Error::Usage(format!("--optimizer: '{kind_name}' is not sgd, adagrad or adam")))?;
+        let settings = Settings {
+            batch: f.count("--batch", 32, 1)?,
+            seq_len: f.count("--seq-len", 64, 1)?,
+            optimizer: kind,
+            lr: f.number("--lr", kind.default_lr(), 0.0, 1e6)?,
+            clip: f.number("--clip", 5.0, 0.0, 1e12)?,
+            seed: f.u64("--seed", 1)?,
+            epochs: f.count("--epochs", 10, 1)?,
+            min_improvement: f.number("--min-improvement", 0.003, 0.0, 1.0)?,
+            patience: f.count("--patience", 3, 1)?,
+        };
+        let model = match &init {
+            Some(path) => checkpoint::load(path)?.model,
+            None => {
+                let vocab = Vocab::build(
+                    train_text,
+                    level,
+                    f.count("--min-count", 1, 1)?,
+                    f.count("--max-vocab", 50_000, 3)?,
+                );
+                let config = Config {
+                    vocab: vocab.len(),
+                    embed: f.count("--embed", 64, 1)?,
+                    hidden: f.count("--hidden", 256, 1)?,
+                };
+                let params = Params::init(config, &mut Rng::new(settings.seed));
+                Model { vocab, params }
+            }
+        };
+        let state = trainer::fresh_state(settings, &model.params);
+        (model, state)
+    };
+    let train_ids = model.vocab.encode(train_text).map_err(|e| in_file(corpus, e))?;
+    let valid_ids = model.vocab.encode(&valid_text).map_err(|e| in_file(corpus, e))?;
+    let s = &state.settings;
+    if train_ids.len() < s.batch * s.seq_len.min(2) + 1 {
+        return Err(Error::Data(format!(
+            "{}: {} training tokens is shorter than one chunk of --batch {} × --seq-len {}; lower --batch or --seq-len",
+            corpus.display(),
+            train_ids.len(),
+            s.batch,
+            s.seq_len
+        )));
+    }
+    let unigram = trainer::unigram_nats(&train_ids, &valid_ids, model.vocab.len());
+    let quiet = f.has("--quiet");
+    if !quiet {
+        let c = model.params.config;
+        eprintln!(
+            "{} level, V={} D={} H={} ({} parameters), {} train / {} valid tokens, B={} T={}, {} lr {}",
+            model.vocab.level.name(),
+            c.vocab,
+            c.embed,
+            c.hidden,
+            c.num_params(),
+            train_ids.len(),
+            valid_ids.len(),
+            s.batch,
+            s.seq_len,
+            s.optimizer.name(),
+            state.lr
+        );
+    }
+    let job = Job {
+        model,
+        state,
+        train_ids,
+        valid_ids: valid_ids.clone(),
+        threads,
+        max_steps: f.opt_count("--steps", 1)?.map(|x| x as u64),
+        max_seconds: time.or(f.opt_number("--time", 0.0, 1e9)?),
+        out: Some(out),
+        log: f.str("--log").map(PathBuf::from),
+        save_every: f.opt_count("--save-every", 1)?.map(|x| x as u64),
+        quiet,
+    };
+    let out_path = job.out.clone().expect("training always has an output file");
+    let outcome = trainer::run(job)?;
+    let outcome_model = checkpoint::load(&out_path)?.model;
+    let mut report = format!(
+        "trained {} steps ({} epochs) at {:.0} tokens/s; last train loss {:.4}",
+        outcome.steps, outcome.epochs_done, outcome.tokens_per_s, outcome.last_train_loss
+    );
+    if !valid_ids.is_empty() {
+        let mut ws = Workspace::new(Gemm::new().with_threads(threads));
+        let (_, nats) = trainer::evaluate(&outcome_model.params, &valid_ids, &mut ws);
+        report += &format!(
+            "\nvalidation: perplexity {:.3} ({:.4} bits/token); unigram baseline {:.3} ({:.4} bits/token)",
+            nats.exp(),
+            nats / std::f64::consts::LN_2,
+            unigram.exp(),
+            unigram / std::f64::consts::LN_2
+        );
+    }
+    if outcome.stopped_early {
+        report += "\nstopped early: validation stopped improving";
+    }
+    Ok((outcome_model, report))
+}
+
+fn in_file(path: &Path, e: Error) -> Error {
+    match e {
+        Error::Data(m) => Error::Data(format!("{}: {m}", path.display())),
+        e => e,
+    }
+}
+
+/// `eval`: tokens, nats/token, perplexity, bits/token.
+fn eval(f: &Flags) -> Result<()> {
+    let model = checkpoint::load(Path::new(f.required("--model")?))?.model;
+    let corpus = PathBuf::from(f.required("--corpus")?);
+    let ids = model
+        .vocab
+        .encode(&read_text(&corpus)?)
+        .map_err(|e| in_file(&corpus, e))?;
+    if ids.len() < 2 {
+        return Err(Error::Data(format!(
+            "{}: fewer than two tokens; nothing to predict",
+            corpus.display()
+        )));
+    }
+    let mut ws = Workspace::new(Gemm::new());
+    let (tokens, nats) = trainer::evaluate(&model.params, &ids, &mut ws);
+    let bits = nats / std::f64::consts::LN_2;
+    if f.has("--json") {
+        println!(
+            "{{\"tokens\": {tokens}, \"nats_per_token\": {nats}, \"perplexity\": {}, \"bits_per_token\": {bits}}}",
+            nats.exp()
+        );
+    } else {
+        println!("tokens          {tokens}");
+        println!("nats/token      {nats:.6}");
+        println!("perplexity      {:.4}", nats.exp());
+        println!("bits/token      {bits:.6}");
+    }
+    Ok(())
+}
+
+fn sampling(f: &Flags) -> Result<Sampling> {
+    Ok(Sampling {
+        temperature: f.number("--temperature", 1.0, 0.0, 1e3)?,
+        top_k: f.count("--top-k", 0, 0)?,
+        top_p: f.number("--top-p", 1.0, 1e-9, 1.0)?,
+    })
+}
+
+/// `generate`: prime, then sample token by token, printing as they come.
+fn generate(f: &Flags) -> Result<()> {
+    let model = checkpoint::load(Path::new(f.required("--model")?))?.model;
+    let prime_text = f.str("--prime").unwrap_or("");
+    let prime = model
+        .vocab
+        .encode(prime_text)
+        .map_err(|e| Error::Usage(format!("--prime: {e}")))?;
+    // Word level adds <eos> after the last line; drop it so the prime continues.
+    let prime = match model.vocab.level {
+        Level::Word if !prime_text.ends_with('\n') => prime[..prime.len().saturating_sub(1)].to_vec(),
+        _ => prime,
+    };
+    let len = f.count("--len", 500, 0)?;
+    let s = sampling(f)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    print!("{prime_text}");
+    sample::generate(&model.params, &model.vocab, &prime, len, s, f.u64("--seed", 1)?, |t| {
+        let _ = out.write_all(t.as_bytes());
+        let _ = out.flush();
+    });
+    println!();
+    Ok(())
+}
+
+/// `gradcheck`: max relative error per tensor on a small random model.
+fn gradcheck_cmd(f: &Flags) -> Result<()> {
+    let case = gradcheck::Case {
+        config: Config {
+            vocab: f.count("--vocab", 7, 2)?,
+            embed: f.count("--embed", 5, 1)?,
+            hidden: f.count("--hidden", 6, 1)?,
+        },
+        batch: f.count("--batch", 3, 1)?,
+        steps: f.count("--seq-len", 7, 1)?,
+        seed: f.u64("--seed", 1)?,
+        h0_scale: 0.5,
+        path: None,
+        sample: f.opt_count("--sample", 1)?,
+    };
+    let report = case.build().check();
+    print!("{report}");
+    let worst = report.max_rel_error();
+    println!(
+        "max relative error {worst:.3e} (threshold {:.0e})",
+        gradcheck::THRESHOLD
+    );
+    if worst >= gradcheck::THRESHOLD {
+        return Err(Error::Numeric(format!(
+            "gradient check failed: {} has relative error {worst:.3e}",
+            report.worst().name
+        )));
+    }
+    Ok(())
+}
+
+fn thread_list(f: &Flags) -> Result<Vec<usize>> {
+    Ok(match f.opt_count("--threads", 1)? {
+        Some(t) => vec![t],
+        None => vec![1, 2],
+    })
+}
+
+/// `bench gemm`: GFLOP/s and share of the measured peak per shape and kernel.
+fn bench_gemm(f: &Flags) -> Result<()> {
+    let kernels = match f.str("--kernel") {
+        Some(k) => {
+            let k = Kernel::parse(k).ok_or_else(|| Error::Usage(format!("--kernel: '{k}' is not a kernel name")))?;
+            if !k.is_available() {
+                return Err(Error::Usage(format!("--kernel: this CPU cannot run the {k} kernel")));
+            }
+            vec![k]
+        }
+        None => Kernel::available(),
+    };
+    let json = f.has("--json");
+    let threads = thread_list(f)?;
+    let peaks: Vec<(Kernel, f64)> = kernels.iter().map(|&k| (k, bench::peak_gflops(k))).collect();
+    if !json {
+        for (k, p) in &peaks {
+            println!("measured peak for {k}: {p:.1} GFLOP/s per core");
+        }
+        println!(
+            "{:>22} {:>9} {:>7} {:>9} {:>7}",
+            "m × k · k × n", "kernel", "threads", "GFLOP/s", "% peak"
+        );
+    }
+    for shape in bench::GEMM_SHAPES {
+        for &(k, peak) in &peaks {
+            // The naive loop would take minutes on the largest shapes.
+            if k == Kernel::Naive && shape.flops() > 1e9 {
+                continue;
+            }
+            for &t in &threads {
+                let budget = Duration::from_millis(if shape.flops() > 5e9 { 400 } else { 150 });
+                let g = bench::time_gemm(shape, k, t, false, budget).expect("kernel is available");
+                let pct = 100.0 * g / (peak * t as f64);
+                if json {
+                    println!(
+                        "{{\"m\": {}, \"k\": {}, \"n\": {}, \"kernel\": \"{k}\", \"threads\": {t}, \"gflops\": {g:.3}, \"peak_gflops\": {:.3}, \"percent_of_peak\": {pct:.1}}}",
+                        shape.m, shape.k, shape.n, peak * t as f64
+                    );
+                } else {
+                    let dims = format!("{}×{}·{}×{}", shape.m, shape.k, shape.k, shape.n);
+                    println!("{dims:>22} {k:>9} {t:>7} {g:>9.1} {pct:>6.1}%");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `bench train`: forward + backward + Adam step, tokens per second.
+fn bench_train(f: &Flags) -> Result<()> {
+    let json = f.has("--json");
+    for &t in &thread_list(f)? {
+        for c in bench::TRAIN_CONFIGS {
+            let r = bench::time_train_step(c, t, Duration::from_millis(1500));
+            if json {
+                println!(
+                    "{{\"config\": \"{}\", \"threads\": {t}, \"tokens_per_s\": {:.1}, \"gemm_share\": {:.3}}}",
+                    c.name(),
+                    r.tokens_per_s,
+                    r.gemm_share
+                );
+            } else {
+                println!(
+                    "{:<34} threads {t}: {:>9.0} tokens/s (GEMM {:.0}% of the step)",
+                    c.name(),
+                    r.tokens_per_s,
+                    100.0 * r.gemm_share
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Find the bundled corpus: next to the sources, or in the working folder.
+fn bundled_corpus() -> Result<PathBuf> {
+    let name = "corpus/demo.txt";
+    let candidates = [Path::new(env!("CARGO_MANIFEST_DIR")).join(name), PathBuf::from(name)];
+    candidates.iter().find(|p| p.exists()).cloned().ok_or_else(|| {
+        Error::Data(format!(
+            "the bundled corpus {name} is missing; run from the repository folder"
+        ))
+    })
+}
+
+/// The main job: train char-level on the bundled corpus for about a minute,
+/// compare with the unigram baseline, save, and print samples.
+fn demo(f: &Flags) -> Result<()> {
+    let corpus = bundled_corpus()?;
+    let seconds = f.number("--time", 60.0, 1.0, 1e6)?;
+    let out = PathBuf::from(f.str("--out").unwrap_or("rnnlm-demo.ckpt"));
+    eprintln!(
+        "rnnlm demo: training a char-level model on {} for {seconds:.0} s",
+        corpus.display()
+    );
+    let demo_flags = crate::cli::parse(
+        [
+            "train",
+            "--corpus",
+            "x",
+            "--level",
+            "char",
+            "--embed",
+            "64",
+            "--hidden",
+            "256",
+            "--seq-len",
+            "64",
+            "--batch",
+            "32",
+            "--epochs",
+            "1000",
+            "--patience",
+            "1000",
+            "--lr",
+            "0.003",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(
+            f.str("--threads")
+                .map(|t| vec!["--threads".to_string(), t.to_string()])
+                .unwrap_or_default(),
+        ),
+    )?
+    .flags;
+    let (model, report) = train_job(&demo_flags, &corpus, out.clone(), Some(seconds))?;
+    println!("{report}");
+    println!("saved {}", out.display());
+    for (temp, prime) in [(0.5, "The "), (0.8, "The "), (0.8, "우리는 ")] {
+        let prime_ids = model.vocab.encode(prime).unwrap_or_default();
+        println!("\n--- sample, temperature {temp}, prime {prime:?} ---");
+        let mut text = prime.to_string();
+        let s = Sampling {
+            temperature: temp,
+            top_k: 0,
+            top_p: 1.0,
+        };
+        sample::generate(&model.params, &model.vocab, &prime_ids, 300, s, 7, |t| text.push_str(t));
+        println!("{text}");
+    }
+    println!(
+        "\nnext: rnnlm generate --model {} --prime \"The \" --temperature 0.7",
+        out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! Cutting a token stream into B parallel streams and T-step chunks.
+//!
+//! ```text
+//!   ids:      x0 x1 x2 ... x_{len-1}
+//!   stream b: ids[b·L ..= b·L + L]    (L = (len − 1) / B steps each)
+//!   chunk c:  steps c·T .. c·T + T of every stream (the last chunk may be shorter)
+//!   inputs[t·B + b]  = stream b at step c·T + t
+//!   targets[t·B + b] = stream b at step c·T + t + 1
+//! ```
+//!
+//! Chunks walk down the streams in order, so the hidden state after chunk c
+//! is the right h_0 for chunk c + 1.
+
+/// The chunks of one epoch.
+#[derive(Clone, Debug)]
+pub struct Batches {
+    pub batch: usize,
+    pub seq_len: usize,
+    /// Steps per stream (L).
+    pub steps: usize,
+}
+
+impl Batches {
+    /// `None` if the stream is too short for one step per stream.
+    pub fn new(len: usize, batch: usize, seq_len: usize) -> Option<Batches> {
+        let steps = len.checked_sub(1)? / batch.max(1);
+        (steps >= 1 && seq_len >= 1).then_some(Batches { batch, seq_len, steps })
+    }
+
+    /// Chunks per epoch.
+    pub fn chunks(&self) -> usize {
+        self.steps.div_ceil(self.seq_len)
+    }
+
+    /// Fill `inputs` and `targets` (time-major) for chunk `c`; returns its T.
+    pub fn fill(&self, ids: &[u32], c: usize, inputs: &mut Vec<u32>, targets: &mut Vec<u32>) -> usize {
+        let t0 = c * self.seq_len;
+        let t_len = self.seq_len.min(self.steps - t0);
+        inputs.clear();
+        targets.clear();
+        for t in 0..t_len {
+            for b in 0..self.batch {
+                let i = b * self.steps + t0 + t;
+                inputs.push(ids[i]);
+                targets.push(ids[i + 1]);
+            }
+        }
+        t_len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_are_contiguous_and_targets_shift_by_one() {
+        let ids: Vec<u32> = (0..11).collect();
+        let b = Batches::new(ids.len(), 2, 3).unwrap();
+        assert_eq!((b.steps, b.chunks()), (5, 2));
+        let (mut x, mut y) = (vec![], vec![]);
+        assert_eq!(b.fill(&ids, 0, &mut x, &mut y), 3);
+        assert_eq!(x, [0, 5, 1, 6, 2, 7]);
+        assert_eq!(y, [1, 6, 2, 7, 3, 8]);
+        assert_eq!(b.fill(&ids, 1, &mut x, &mut y), 2);
+        assert_eq!(x, [3, 8, 4, 9]);
+        assert_eq!(y, [4, 9, 5, 10]);
+    }
+
+    #[test]
+    fn too_short_is_refused() {
+        assert!(Batches::new(1, 1, 4).is_none());
+        assert!(Batches::new(3, 4, 4).is_none());
+    }
+}

@@ -1,0 +1,7 @@
+//! Data: tokenization, vocabulary, batching.
+
+pub mod batches;
+pub mod vocab;
+
+pub use batches::Batches;
+pub use vocab::{Level, Vocab};

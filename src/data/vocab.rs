@@ -1,0 +1,210 @@
+//! Text to token ids and back: character level (one token per Unicode scalar
+//! value — never bytes) and word level (whitespace-split words, `<eos>` at
+//! each line end, rare words as `<unk>`).
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+
+/// The end-of-line token at word level (Penn Treebank convention).
+pub const EOS: &str = "<eos>";
+/// The out-of-vocabulary token at word level.
+pub const UNK: &str = "<unk>";
+
+/// Tokenization level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Char,
+    Word,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Char => "char",
+            Level::Word => "word",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "char" => Some(Level::Char),
+            "word" => Some(Level::Word),
+            _ => None,
+        }
+    }
+}
+
+/// Split text into token strings at `level`.
+pub fn split(text: &str, level: Level) -> Vec<String> {
+    match level {
+        Level::Char => text.chars().map(String::from).collect(),
+        Level::Word => {
+            let mut out = Vec::new();
+            // Every line end is <eos>; a final line without '\n' still ends.
+            for line in text.lines() {
+                out.extend(line.split_whitespace().map(String::from));
+                out.push(EOS.to_string());
+            }
+            out
+        }
+    }
+}
+
+/// The vocabulary: id ↔ token string.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Vocab {
+    pub level: Level,
+    tokens: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Vocab {
+    /// Build from a training text, deterministically.
+    ///
+    /// - char: every distinct character, ordered by code point;
+    /// - word: `<eos>`, `<unk>`, then words with count ≥ `min_count` by
+    ///   descending count, ties by string, cut at `max_vocab` entries in all.
+    pub fn build(text: &str, level: Level, min_count: usize, max_vocab: usize) -> Vocab {
+        match level {
+            Level::Char => {
+                let mut chars: Vec<char> = text.chars().collect();
+                chars.sort_unstable();
+                chars.dedup();
+                Vocab::from_tokens(level, chars.into_iter().map(String::from).collect())
+            }
+            Level::Word => {
+                let mut counts: HashMap<String, usize> = HashMap::new();
+                for t in split(text, level) {
+                    *counts.entry(t).or_default() += 1;
+                }
+                counts.remove(EOS);
+                counts.remove(UNK);
+                let mut words: Vec<(String, usize)> = counts.into_iter().filter(|(_, c)| *c >= min_count).collect();
+                words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                let mut tokens = vec![EOS.to_string(), UNK.to_string()];
+                tokens.extend(words.into_iter().map(|(w, _)| w).take(max_vocab.saturating_sub(2)));
+                Vocab::from_tokens(level, tokens)
+            }
+        }
+    }
+
+    /// A vocabulary from token strings in id order (checkpoints, import).
+    pub fn from_tokens(level: Level, tokens: Vec<String>) -> Vocab {
+        let index = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        Vocab { level, tokens, index }
+    }
+
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+    pub fn tokens(&self) -> &[String] {
+        &self.tokens
+    }
+    pub fn id(&self, token: &str) -> Option<u32> {
+        self.index.get(token).copied()
+    }
+    pub fn token(&self, id: u32) -> &str {
+        &self.tokens[id as usize]
+    }
+
+    /// Encode text. Word level maps unknown words to `<unk>`; char level
+    /// refuses unknown characters and lists them.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let pieces = split(text, self.level);
+        match self.level {
+            Level::Word => {
+                let unk = self.id(UNK).unwrap_or(0);
+                Ok(pieces.iter().map(|p| self.id(p).unwrap_or(unk)).collect())
+            }
+            Level::Char => {
+                let mut ids = Vec::with_capacity(pieces.len());
+                let mut unknown: Vec<&str> = Vec::new();
+                for p in &pieces {
+                    match self.id(p) {
+                        Some(i) => ids.push(i),
+                        None => {
+                            if !unknown.contains(&p.as_str()) {
+                                unknown.push(p);
+                            }
+                        }
+                    }
+                }
+                if unknown.is_empty() {
+                    Ok(ids)
+                } else {
+                    let shown: Vec<String> = unknown.iter().take(20).map(|c| format!("{c:?}")).collect();
+                    Err(Error::Data(format!(
+                        "{} character(s) not in the model's vocabulary: {}{}",
+                        unknown.len(),
+                        shown.join(" "),
+                        if unknown.len() > 20 { " ..." } else { "" }
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Text of one token as it is printed: characters as themselves; words
+    /// followed by a space, `<eos>` as a line break.
+    pub fn render(&self, id: u32) -> String {
+        let t = self.token(id);
+        match self.level {
+            Level::Char => t.to_string(),
+            Level::Word if t == EOS => "\n".to_string(),
+            Level::Word => format!("{t} "),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn char_level_round_trips_korean_and_emoji() {
+        let text = "안녕하세요, 세계! café 🙂\n";
+        let v = Vocab::build(text, Level::Char, 1, usize::MAX);
+        let ids = v.encode(text).unwrap();
+        assert_eq!(ids.len(), text.chars().count());
+        let back: String = ids.iter().map(|&i| v.render(i)).collect();
+        assert_eq!(back, text);
+        assert!(v.id("녕").is_some());
+    }
+
+    #[test]
+    fn word_level_emits_eos_and_unk() {
+        let text = "the cat sat\n\nthe dog\n";
+        let v = Vocab::build(text, Level::Word, 2, 100);
+        assert_eq!(v.tokens(), &[EOS, UNK, "the"]);
+        let ids = v.encode(text).unwrap();
+        let words: Vec<&str> = ids.iter().map(|&i| v.token(i)).collect();
+        assert_eq!(
+            words,
+            [
+                "the", UNK, UNK, EOS, // line 1
+                EOS, // empty line
+                "the", UNK, EOS
+            ]
+        );
+    }
+
+    #[test]
+    fn max_vocab_cuts_by_count_deterministically() {
+        let text = "b b b a a c";
+        let v = Vocab::build(text, Level::Word, 1, 4);
+        assert_eq!(v.tokens(), &[EOS, UNK, "b", "a"]);
+    }
+
+    #[test]
+    fn unknown_characters_are_listed() {
+        let v = Vocab::build("abc", Level::Char, 1, 100);
+        let err = v.encode("abxyx").unwrap_err().to_string();
+        assert!(
+            err.contains("2 character(s)") && err.contains("\"x\"") && err.contains("\"y\""),
+            "{err}"
+        );
+    }
+}

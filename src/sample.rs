@@ -1,0 +1,204 @@
+//! Autoregressive generation: warm the state on a prime text, then sample a
+//! token, feed it back, repeat.
+
+use crate::data::Vocab;
+use crate::matmul::Gemm;
+use crate::matrix::Matrix;
+use crate::model::{forward, Params, Workspace};
+use crate::rng::Rng;
+
+/// How the next token is drawn from p_t.
+#[derive(Clone, Copy, Debug)]
+pub struct Sampling {
+    /// Divide logits by this; 0 = greedy (argmax).
+    pub temperature: f64,
+    /// Keep the k most likely tokens (0 = all).
+    pub top_k: usize,
+    /// Keep the smallest set whose mass reaches p (1 = all).
+    pub top_p: f64,
+}
+
+/// Draw one token id from probabilities `p`.
+pub fn draw(p: &[f32], s: Sampling, rng: &mut Rng) -> u32 {
+    if s.temperature <= 0.0 {
+        let mut best = 0;
+        for (i, &x) in p.iter().enumerate() {
+            if x > p[best] {
+                best = i;
+            }
+        }
+        return best as u32;
+    }
+    // softmax(z / τ) = p^(1/τ) renormalized; work in logs for stability.
+    let mut w: Vec<(f64, u32)> = p
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| ((x as f64).ln() / s.temperature, i as u32))
+        .collect();
+    let max = w.iter().map(|x| x.0).fold(f64::NEG_INFINITY, f64::max);
+    for x in w.iter_mut() {
+        x.0 = (x.0 - max).exp();
+    }
+    if s.top_k > 0 || s.top_p < 1.0 {
+        w.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        if s.top_k > 0 {
+            w.truncate(s.top_k.max(1));
+        }
+        if s.top_p < 1.0 {
+            let total: f64 = w.iter().map(|x| x.0).sum();
+            let mut acc = 0.0;
+            let mut keep = 0;
+            for x in &w {
+                acc += x.0;
+                keep += 1;
+                if acc >= s.top_p * total {
+                    break;
+                }
+            }
+            w.truncate(keep.max(1));
+        }
+    }
+    let total: f64 = w.iter().map(|x| x.0).sum();
+    let mut u = rng.uniform() * total;
+    for &(x, id) in &w {
+        if u < x {
+            return id;
+        }
+        u -= x;
+    }
+    w.last().map(|x| x.1).unwrap_or(0)
+}
+
+/// Feeds tokens one at a time through the model, keeping h.
+pub struct Generator<'a> {
+    params: &'a Params<f32>,
+    ws: Workspace<f32>,
+    h: Matrix<f32>,
+    /// p_t after the last token fed.
+    probs: Vec<f32>,
+}
+
+impl<'a> Generator<'a> {
+    pub fn new(params: &'a Params<f32>) -> Self {
+        let h = Matrix::zeros(1, params.config.hidden);
+        let v = params.config.vocab;
+        Generator {
+            params,
+            ws: Workspace::new(Gemm::new()),
+            h,
+            probs: vec![1.0 / v as f32; v],
+        }
+    }
+
+    /// Feed one token: h ← tanh(W_x E[x] + W_h h + b_h); p ← softmax(W_y h + b_y).
+    pub fn feed(&mut self, token: u32) {
+        forward(self.params, &[token], &[0], 1, self.h.view(), &mut self.ws);
+        self.probs.copy_from_slice(self.ws.probs().row(0));
+        let hidden = self.params.config.hidden;
+        self.h
+            .as_mut_slice()
+            .copy_from_slice(&self.ws.last_hidden().data()[..hidden]);
+    }
+
+    pub fn probs(&self) -> &[f32] {
+        &self.probs
+    }
+}
+
+/// Generate `len` tokens after `prime` (token ids), calling `emit` on each.
+pub fn generate(
+    params: &Params<f32>,
+    vocab: &Vocab,
+    prime: &[u32],
+    len: usize,
+    s: Sampling,
+    seed: u64,
+    mut emit: impl FnMut(&str),
+) {
+    let mut g = Generator::new(params);
+    let mut rng = Rng::new(seed);
+    for &t in prime {
+        g.feed(t);
+    }
+    // Without a prime, start from a line break if there is one.
+    if prime.is_empty() {
+        let start = vocab
+            .id("\n")
+            .or_else(|| vocab.id(crate::data::vocab::EOS))
+            .unwrap_or(0);
+        g.feed(start);
+    }
+    for _ in 0..len {
+        let next = draw(g.probs(), s, &mut rng);
+        emit(&vocab.render(next));
+        g.feed(next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greedy_takes_the_argmax_and_top_k_one_is_greedy() {
+        let p = [0.1f32, 0.6, 0.3];
+        let mut rng = Rng::new(1);
+        assert_eq!(
+            draw(
+                &p,
+                Sampling {
+                    temperature: 0.0,
+                    top_k: 0,
+                    top_p: 1.0
+                },
+                &mut rng
+            ),
+            1
+        );
+        for _ in 0..20 {
+            assert_eq!(
+                draw(
+                    &p,
+                    Sampling {
+                        temperature: 1.0,
+                        top_k: 1,
+                        top_p: 1.0
+                    },
+                    &mut rng
+                ),
+                1
+            );
+        }
+    }
+
+    #[test]
+    fn sampling_follows_the_distribution() {
+        let p = [0.2f32, 0.8];
+        let mut rng = Rng::new(2);
+        let n = 20_000;
+        let ones = (0..n)
+            .filter(|_| {
+                draw(
+                    &p,
+                    Sampling {
+                        temperature: 1.0,
+                        top_k: 0,
+                        top_p: 1.0,
+                    },
+                    &mut rng,
+                ) == 1
+            })
+            .count();
+        assert!((ones as f64 / n as f64 - 0.8).abs() < 0.02);
+        // top-p 0.5 keeps only the 0.8 token.
+        assert!((0..100).all(|_| draw(
+            &p,
+            Sampling {
+                temperature: 1.0,
+                top_k: 0,
+                top_p: 0.5
+            },
+            &mut rng
+        ) == 1));
+    }
+}
