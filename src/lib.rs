@@ -1,5 +1,45 @@
-//! rnnlm — a recurrent neural network language model from scratch.
+//! # rnnlm — a recurrent neural network language model from scratch
+//!
+//! Legend, used in every shape comment: **B** streams in a batch, **T** time
+//! steps per chunk, **V** vocabulary, **D** embedding width, **H** hidden width.
+//!
+//! ```text
+//!   e_t = E[x_t]                                  E   [V, D]          (1)
+//!   a_t = W_x e_t + W_h h_{t-1} + b_h             W_x [H, D]  W_h [H, H]  b_h [H]   (2)
+//!   h_t = tanh(a_t)                                                   (3)
+//!   z_t = W_y h_t + b_y                           W_y [V, H]  b_y [V] (4)
+//!   p_t = softmax(z_t)                                                (5)
+//!   L   = -(1 / (B·T)) Σ_{b,t} ln p_t[b, y_t[b]]  y_t = x_{t+1}       (6)
+//! ```
+//!
+//! Training is teacher-forced: the true text goes in, the same text shifted by
+//! one token is the label. Gradients come from backpropagation through time,
+//! truncated to chunks of T steps with the hidden state carried across chunks;
+//! the derivation, numbered as above, is `docs/bptt.md`. Prediction is
+//! autoregressive: each sampled token is fed back in ([`sample`]).
+//!
+//! ## Module map
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`scalar`] | the `Float` trait: f32 to train, f64 to gradient-check |
+//! | [`matrix`] | `Matrix<T>` (row-major) and the strided views `MatRef`, `MatMut` |
+//! | [`rng`] | xoshiro256**: the one source of randomness, seeded everywhere |
+//! | [`matmul`] | `C := α·op(A)·op(B) + β·C`: naive, then BLIS-style packed loops around SIMD micro-kernels |
+//! | [`model`] | parameters, layers (forward/backward pairs), the RNN chunk forward and BPTT |
+//! | [`gradcheck`] | finite-difference checks of every gradient |
+//! | [`data`] | char / word tokenization, vocabulary, batching into B streams × T steps |
+//! | [`train`] | optimizers (SGD, Adagrad, Adam), clipping, the training loop and LR schedule |
+//! | [`checkpoint`] | the versioned, checksummed, atomically written model file |
+//! | [`sample`] | temperature / top-k / top-p sampling and generation |
+//! | [`bench`] | the measurements behind `rnnlm bench` |
+//! | [`cli`], [`app`] | the `rnnlm` command: parsing, then running |
+//! | [`error`] | the one error type |
+//!
+//! `unsafe` is denied everywhere except the x86-64 SIMD micro-kernels
+//! (`matmul::kernel::x86_64`), where every block carries a `// SAFETY:` note.
 #![deny(unsafe_code)]
+
 pub mod app;
 pub mod bench;
 pub mod checkpoint;
@@ -14,4 +54,5 @@ pub mod rng;
 pub mod sample;
 pub mod scalar;
 pub mod train;
+
 pub use scalar::Float;

@@ -1,0 +1,192 @@
+//! End to end through the real binary: train a tiny model, generate and
+//! evaluate from its checkpoint, and every error the training issue lists.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rnnlm"))
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rnnlm-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run rnnlm")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const TEXT: &str = "안녕하세요 세계. hello world.\n우리는 달린다. the cat sat on the mat.\n";
+
+fn corpus(dir: &Path) -> PathBuf {
+    let p = dir.join("c.txt");
+    std::fs::write(&p, TEXT.repeat(20)).unwrap();
+    p
+}
+
+fn train(dir: &Path, out: &Path, extra: &[&str]) -> Output {
+    let c = corpus(dir);
+    let mut cmd = bin();
+    cmd.args(["train", "--corpus"]).arg(&c).args([
+        "--embed",
+        "8",
+        "--hidden",
+        "16",
+        "--batch",
+        "2",
+        "--seq-len",
+        "8",
+        "--steps",
+        "6",
+        "--quiet",
+        "--out",
+    ]);
+    cmd.arg(out).args(extra);
+    run(&mut cmd)
+}
+
+#[test]
+fn train_then_generate_and_eval_from_the_checkpoint() {
+    let dir = tmpdir("e2e");
+    let ck = dir.join("m.ckpt");
+    let o = train(&dir, &ck, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(ck.exists());
+
+    let o = run(bin()
+        .args(["generate", "--model"])
+        .arg(&ck)
+        .args(["--prime", "안녕", "--len", "20", "--seed", "3"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout.clone()).expect("generated text is UTF-8");
+    assert!(text.starts_with("안녕"));
+    assert!(text.trim_end().chars().count() >= 2 + 10, "too short: {text:?}");
+    // Same seed, same text.
+    let o2 = run(bin()
+        .args(["generate", "--model"])
+        .arg(&ck)
+        .args(["--prime", "안녕", "--len", "20", "--seed", "3"]));
+    assert_eq!(o.stdout, o2.stdout);
+
+    let o = run(bin()
+        .args(["eval", "--json", "--model"])
+        .arg(&ck)
+        .arg("--corpus")
+        .arg(corpus(&dir)));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json = String::from_utf8(o.stdout).unwrap();
+    for key in [
+        "\"tokens\"",
+        "\"nats_per_token\"",
+        "\"perplexity\"",
+        "\"bits_per_token\"",
+    ] {
+        assert!(json.contains(key), "{json}");
+    }
+    let tokens = TEXT.repeat(20).chars().count() - 1;
+    assert!(json.contains(&format!("\"tokens\": {tokens},")), "{json}");
+}
+
+#[test]
+fn same_seed_gives_the_same_checkpoint_bytes() {
+    let dir = tmpdir("seed");
+    let (a, b) = (dir.join("a.ckpt"), dir.join("b.ckpt"));
+    assert!(train(&dir, &a, &["--seed", "5"]).status.success());
+    assert!(train(&dir, &b, &["--seed", "5"]).status.success());
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let c = dir.join("c.ckpt");
+    assert!(train(&dir, &c, &["--seed", "6"]).status.success());
+    assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap());
+}
+
+fn fails_with(o: Output, needle: &str) {
+    assert!(!o.status.success(), "should fail: {needle}");
+    let e = stderr(&o);
+    assert!(e.contains(needle), "stderr lacks {needle:?}: {e}");
+    assert!(!e.contains("panicked"), "panicked: {e}");
+    assert_eq!(e.trim_end().lines().count(), 1, "not one line: {e}");
+}
+
+#[test]
+fn errors_are_one_line_and_touch_no_files() {
+    let dir = tmpdir("errors");
+    let ck = dir.join("keep.ckpt");
+    std::fs::write(&ck, b"precious").unwrap();
+    let c = corpus(&dir);
+    fails_with(run(bin().args(["train", "--bogus"])), "unknown flag '--bogus'");
+    fails_with(run(bin().args(["train", "--corpus"])), "--corpus needs a value");
+    fails_with(
+        run(bin().args(["train", "--corpus"]).arg(&c).args(["--batch", "x"])),
+        "--batch: 'x' is not a whole number",
+    );
+    fails_with(
+        run(bin().args(["train", "--corpus"]).arg(&c).args(["--hidden", "0"])),
+        "--hidden: 0 is too small",
+    );
+    fails_with(
+        run(bin().args(["train", "--corpus"]).arg(dir.join("missing.txt"))),
+        "missing.txt",
+    );
+    let empty = dir.join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    fails_with(
+        run(bin().args(["train", "--corpus"]).arg(&empty).arg("--out").arg(&ck)),
+        "empty",
+    );
+    let bad = dir.join("bad.txt");
+    std::fs::write(&bad, b"abc\xffdef").unwrap();
+    fails_with(
+        run(bin().args(["train", "--corpus"]).arg(&bad).arg("--out").arg(&ck)),
+        "offset 3",
+    );
+    let tiny = dir.join("tiny.txt");
+    std::fs::write(&tiny, "abcdef").unwrap();
+    fails_with(
+        run(bin()
+            .args(["train", "--corpus"])
+            .arg(&tiny)
+            .args(["--valid-frac", "0", "--out"])
+            .arg(&ck)),
+        "lower --batch or --seq-len",
+    );
+    fails_with(
+        run(bin().args(["generate", "--model"]).arg(&ck)),
+        "not an rnnlm checkpoint",
+    );
+    fails_with(
+        run(bin().args(["eval", "--model"]).arg(&ck).arg("--corpus").arg(&c)),
+        "not an rnnlm checkpoint",
+    );
+    fails_with(run(bin().args(["frobnicate"])), "unknown command");
+    assert_eq!(std::fs::read(&ck).unwrap(), b"precious");
+}
+
+#[test]
+fn help_describes_every_command() {
+    let o = run(bin().arg("--help"));
+    assert!(o.status.success());
+    let h = String::from_utf8(o.stdout).unwrap();
+    for c in ["train", "eval", "generate", "gradcheck", "bench"] {
+        assert!(h.contains(c));
+    }
+    let o = run(bin().args(["train", "--help"]));
+    let h = String::from_utf8(o.stdout).unwrap();
+    assert!(h.contains("--seq-len") && h.contains("[default: 64]"), "{h}");
+}
+
+#[test]
+fn gradcheck_command_passes_and_prints_every_tensor() {
+    let o = run(bin().args(["gradcheck", "--vocab", "5", "--hidden", "4", "--embed", "3"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = String::from_utf8(o.stdout).unwrap();
+    for t in ["E ", "W_x", "W_h", "b_h", "W_y", "b_y", "h_0"] {
+        assert!(s.contains(t), "{s}");
+    }
+}
