@@ -34,6 +34,7 @@
 //! | [`sample`] | temperature / top-k / top-p sampling and generation |
 //! | [`bench`] | the measurements behind `rnnlm bench` |
 //! | [`cli`], [`app`] | the `rnnlm` command: parsing, then running |
+//! | [`fastmath`] | vectorizable f32 `exp` and `tanh` for the hot elementwise loops |
 //! | [`error`] | the one error type |
 //!
 //! `unsafe` is denied everywhere except the x86-64 SIMD micro-kernels
@@ -46,6 +47,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod fastmath;
 pub mod gradcheck;
 pub mod matmul;
 pub mod matrix;

@@ -73,7 +73,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ident) => {
+    ($t:ident $(, $extra:item)*) => {
         impl Float for $t {
             const NAME: &'static str = stringify!($t);
             const EPSILON: Self = $t::EPSILON;
@@ -129,9 +129,20 @@ macro_rules! impl_float {
             fn neg_infinity() -> Self {
                 $t::NEG_INFINITY
             }
+            $($extra)*
         }
     };
 }
 
-impl_float!(f32);
+impl_float!(
+    f32,
+    /// Vectorizable Cephes-style tanh ([`crate::fastmath::tanh_f32`]).
+    fn tanh_in_place(v: &mut [f32]) {
+        v.iter_mut().for_each(|x| *x = crate::fastmath::tanh_f32(*x));
+    },
+    /// Vectorizable Cephes-style exp ([`crate::fastmath::exp_f32`]).
+    fn exp_in_place(v: &mut [f32]) {
+        v.iter_mut().for_each(|x| *x = crate::fastmath::exp_f32(*x));
+    }
+);
 impl_float!(f64);
