@@ -55,8 +55,7 @@ fn split_valid(text: &str, frac: f64) -> (&str, &str) {
 fn train(f: &Flags) -> Result<()> {
     let corpus = PathBuf::from(f.required("--corpus")?);
     let out = PathBuf::from(f.str("--out").unwrap_or("model.ckpt"));
-    let outcome = train_job(f, &corpus, out.clone(), None)?;
-    let (_, report) = outcome;
+    let (_, report) = train_job(f, &corpus, out.clone(), None)?;
     eprintln!("{report}");
     eprintln!("saved {}", out.display());
     Ok(())

@@ -168,7 +168,7 @@ pub struct GemmResult {
     pub prepacked: bool,
 }
 
-/// Time `C = A·Bᵀ`-free plain `C = A·B` (f32, β = 0) for one shape, kernel
+/// GFLOP/s of `C = A·B` (f32, β = 0) for one shape, kernel
 /// and thread count. With `prepacked`, B is packed once outside the timing.
 pub fn time_gemm(shape: Shape, kernel: Kernel, threads: usize, prepacked: bool, budget: Duration) -> Option<f64> {
     let mut g = Gemm::<f32>::with_kernel(kernel)?.with_threads(threads);

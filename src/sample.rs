@@ -3,8 +3,7 @@
 
 use crate::data::Vocab;
 use crate::matmul::Gemm;
-use crate::matrix::Matrix;
-use crate::model::{forward, Params, Workspace};
+use crate::model::{step, Params, StepState};
 use crate::rng::Rng;
 
 /// How the next token is drawn from p_t.
@@ -72,36 +71,27 @@ pub fn draw(p: &[f32], s: Sampling, rng: &mut Rng) -> u32 {
 /// Feeds tokens one at a time through the model, keeping h.
 pub struct Generator<'a> {
     params: &'a Params<f32>,
-    ws: Workspace<f32>,
-    h: Matrix<f32>,
-    /// p_t after the last token fed.
-    probs: Vec<f32>,
+    gemm: Gemm<f32>,
+    state: StepState<f32>,
 }
 
 impl<'a> Generator<'a> {
     pub fn new(params: &'a Params<f32>) -> Self {
-        let h = Matrix::zeros(1, params.config.hidden);
-        let v = params.config.vocab;
         Generator {
             params,
-            ws: Workspace::new(Gemm::new()),
-            h,
-            probs: vec![1.0 / v as f32; v],
+            gemm: Gemm::new(),
+            state: StepState::new(params),
         }
     }
 
     /// Feed one token: h ← tanh(W_x E[x] + W_h h + b_h); p ← softmax(W_y h + b_y).
     pub fn feed(&mut self, token: u32) {
-        forward(self.params, &[token], &[0], 1, self.h.view(), &mut self.ws);
-        self.probs.copy_from_slice(self.ws.probs().row(0));
-        let hidden = self.params.config.hidden;
-        self.h
-            .as_mut_slice()
-            .copy_from_slice(&self.ws.last_hidden().data()[..hidden]);
+        step(self.params, token, &mut self.state, &mut self.gemm);
     }
 
+    /// p_t after the last token fed.
     pub fn probs(&self) -> &[f32] {
-        &self.probs
+        self.state.p.as_slice()
     }
 }
 

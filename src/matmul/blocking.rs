@@ -24,3 +24,7 @@ pub const NC: usize = 4096;
 /// Products below this many flops (2·m·n·k) stay on one thread: spawning and
 /// joining costs tens of microseconds, as much as a small product takes.
 pub const PAR_MIN_FLOPS: usize = 1 << 23;
+
+/// Operands with fewer entries than this are packed on one thread: copying
+/// 256 Ki floats (1 MiB) takes about as long as starting a worker.
+pub const PAR_MIN_PACK: usize = 1 << 18;

@@ -219,7 +219,11 @@ impl<T: Float> Gemm<T> {
 
     fn pack_untimed(&self, b: MatRef<T>, out: &mut PackedB<T>) {
         let kernel = T::packed_kernel(self.kernel);
-        let workers = self.workers(b.rows().max(1), b.rows(), b.cols()).min(self.threads);
+        let workers = if b.rows() * b.cols() >= blocking::PAR_MIN_PACK {
+            self.threads
+        } else {
+            1
+        };
         out.pack(kernel, T::tile(kernel).1, b, workers);
     }
 

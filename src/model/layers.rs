@@ -85,10 +85,26 @@ pub fn tanh_backward<T: Float>(dh_to_da: &mut [T], h: &[T]) {
 
 // ---------------------------------------------------- softmax cross-entropy
 
+/// `p = softmax(z)` on one row, in place; returns `ln Σ_j exp(z_j)`
+/// (the log-partition), computed stably around the row maximum.    (eq. 5)
+pub fn softmax_in_place<T: Float>(z_to_p: &mut [T]) -> f64 {
+    let max = z_to_p.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
+    for v in z_to_p.iter_mut() {
+        *v -= max;
+    }
+    T::exp_in_place(z_to_p);
+    let sum = z_to_p.iter().fold(T::zero(), |s, &v| s + v);
+    let inv = T::one() / sum;
+    for v in z_to_p.iter_mut() {
+        *v *= inv;
+    }
+    sum.to_f64().ln() + max.to_f64()
+}
+
 /// Softmax of each row of z, in place (z `[N, V]` becomes p), and the summed
 /// cross-entropy `Σ_r −ln p[r, targets[r]]` in f64.                (eqs. 5, 6)
 ///
-/// Stable: `ln p_y = (z_y − max) − ln Σ_j exp(z_j − max)`, so no exp
+/// Stable: `−ln p_y = ln Σ_j exp(z_j − max) + max − z_y`, so no exp
 /// overflows and the loss never takes the log of an underflowed 0.
 pub fn softmax_xent_forward<T: Float>(z_to_p: &mut Matrix<T>, targets: &[u32]) -> f64 {
     assert_eq!(
@@ -101,18 +117,8 @@ pub fn softmax_xent_forward<T: Float>(z_to_p: &mut Matrix<T>, targets: &[u32]) -
     let mut loss = 0.0f64;
     for (r, &y) in targets.iter().enumerate() {
         let row = z_to_p.row_mut(r);
-        let max = row.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
-        let z_y = row[y as usize];
-        for v in row.iter_mut() {
-            *v -= max;
-        }
-        T::exp_in_place(row);
-        let sum = row.iter().fold(T::zero(), |s, &v| s + v);
-        let inv = T::one() / sum;
-        for v in row.iter_mut() {
-            *v *= inv;
-        }
-        loss += sum.to_f64().ln() - (z_y - max).to_f64();
+        let z_y = row[y as usize].to_f64();
+        loss += softmax_in_place(row) - z_y;
     }
     loss
 }

@@ -10,11 +10,13 @@
 //! | [`params`] | `E W_x W_h b_h W_y b_y`: shapes, init, the gradient layout |
 //! | [`layers`] | embedding, bias, tanh, softmax–cross-entropy: forward/backward pairs |
 //! | [`rnn`] | the chunk forward (teacher forcing) and backward (BPTT), workspaces |
-//! | [`step`] | one-token inference for generation and streaming evaluation |
+//! | [`step`] | one-token inference (B = 1) for generation |
 
 pub mod layers;
 pub mod params;
 pub mod rnn;
+pub mod step;
 
 pub use params::{Config, Params, TENSOR_NAMES};
 pub use rnn::{backward, forward, ForwardCache, InputPath, Workspace};
+pub use step::{step, StepState};

@@ -70,7 +70,7 @@ pub struct Workspace<T> {
     w_h: PackedB<T>,
     /// dH, then dA in place `[N, H]`.
     dh: Matrix<T>,
-    /// dX_e `[N, D]` (Gather path) .
+    /// dX_e `[N, D]` (Gather path).
     dx_e: Matrix<T>,
     /// dU `[V, H]` (Table path).
     du: Matrix<T>,
@@ -191,8 +191,8 @@ pub fn forward<T: Float>(
 
     // h_0 into block 0.
     for i in 0..b {
-        for j in 0..h {
-            cache.hs.set(i, j, h0.at(i, j));
+        for (j, x) in cache.hs.row_mut(i).iter_mut().enumerate() {
+            *x = h0.at(i, j);
         }
     }
 
