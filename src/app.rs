@@ -28,6 +28,20 @@ pub fn run(cmd: Command) -> Result<()> {
         "eval" => eval(&cmd.flags),
         "generate" => generate(&cmd.flags),
         "gradcheck" => gradcheck_cmd(&cmd.flags),
+        "export" => {
+            let model = checkpoint::load(Path::new(cmd.flags.required("--model")?))?.model;
+            let out = PathBuf::from(cmd.flags.required("--out")?);
+            crate::interop::export(&model, &out)?;
+            eprintln!("wrote {}", out.display());
+            Ok(())
+        }
+        "import" => {
+            let dir = PathBuf::from(cmd.flags.required("--dir")?);
+            let out = PathBuf::from(cmd.flags.required("--out")?);
+            crate::interop::import_to(&dir, &out)?;
+            eprintln!("wrote {}", out.display());
+            Ok(())
+        }
         "bench gemm" => bench_gemm(&cmd.flags),
         "bench train" => bench_train(&cmd.flags),
         "demo" => demo(&cmd.flags),
@@ -174,6 +188,7 @@ fn train_job(f: &Flags, corpus: &Path, out: PathBuf, time: Option<f64>) -> Resul
         out: Some(out),
         log: f.str("--log").map(PathBuf::from),
         save_every: f.opt_count("--save-every", 1)?.map(|x| x as u64),
+        best: f.str("--best").map(PathBuf::from),
         quiet,
     };
     let out_path = job.out.clone().expect("training always has an output file");

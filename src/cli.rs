@@ -21,6 +21,8 @@ commands:
   eval        cross-entropy / perplexity of a model on a text file
   generate    sample text from a model
   gradcheck   check BPTT gradients against finite differences
+  export      write a model as .npy tensors + vocab.json + config.json
+  import      build a checkpoint from such a folder
   bench       measure the matmul (bench gemm) or a training step (bench train)
 
 Run `rnnlm COMMAND --help` for the flags of each command.
@@ -68,6 +70,12 @@ const TRAIN: Spec = &[
     ("--out", true, "model.ckpt", "checkpoint to write (atomically)"),
     ("--save-every", true, "(epoch ends)", "also save every N steps"),
     (
+        "--best",
+        true,
+        "(none)",
+        "also keep the best model by validation loss here",
+    ),
+    (
         "--init",
         true,
         "(none)",
@@ -92,6 +100,21 @@ const GENERATE: Spec = &[
     ("--top-k", true, "0", "sample among the k most likely (0 = all)"),
     ("--top-p", true, "1.0", "sample among the smallest set with this mass"),
     ("--seed", true, "1", "random seed"),
+];
+
+const EXPORT: Spec = &[
+    ("--model", true, "(required)", "checkpoint to export"),
+    ("--out", true, "(required)", "folder to write (created if missing)"),
+];
+
+const IMPORT: Spec = &[
+    (
+        "--dir",
+        true,
+        "(required)",
+        "folder with E.npy W_x.npy W_h.npy b_h.npy W_y.npy b_y.npy vocab.json config.json",
+    ),
+    ("--out", true, "(required)", "checkpoint to write"),
 ];
 
 const GRADCHECK: Spec = &[
@@ -140,6 +163,8 @@ fn spec_for(name: &str) -> Option<Spec> {
         "eval" => EVAL,
         "generate" => GENERATE,
         "gradcheck" => GRADCHECK,
+        "export" => EXPORT,
+        "import" => IMPORT,
         "bench gemm" | "bench train" => BENCH,
         "demo" => DEMO,
         _ => return None,

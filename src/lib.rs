@@ -31,6 +31,7 @@
 //! | [`data`] | char / word tokenization, vocabulary, batching into B streams × T steps |
 //! | [`train`] | optimizers (SGD, Adagrad, Adam), clipping, the training loop and LR schedule |
 //! | [`checkpoint`] | the versioned, checksummed, atomically written model file |
+//! | [`interop`], [`json`] | `export`/`import`: `.npy` tensors, `vocab.json`, `config.json` |
 //! | [`sample`] | temperature / top-k / top-p sampling and generation |
 //! | [`bench`] | the measurements behind `rnnlm bench` |
 //! | [`cli`], [`app`] | the `rnnlm` command: parsing, then running |
@@ -49,6 +50,8 @@ pub mod data;
 pub mod error;
 pub mod fastmath;
 pub mod gradcheck;
+pub mod interop;
+pub mod json;
 pub mod matmul;
 pub mod matrix;
 pub mod model;

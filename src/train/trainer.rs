@@ -99,6 +99,8 @@ pub struct Job {
     pub out: Option<PathBuf>,
     pub log: Option<PathBuf>,
     pub save_every: Option<u64>,
+    /// Where to keep the best model by validation loss (`--best`).
+    pub best: Option<PathBuf>,
     pub quiet: bool,
 }
 
@@ -293,6 +295,15 @@ pub fn run(mut job: Job) -> Result<Outcome> {
                     job.state.step, epochs_done, job.state.lr, last_loss, nats
                 )
                 .map_err(|e| Error::io(p, e))?;
+            }
+            if nats < job.state.best_valid {
+                if let Some(best) = &job.best {
+                    let ck = Checkpoint {
+                        model: job.model.clone(),
+                        train: None,
+                    };
+                    checkpoint::save(best, &ck)?;
+                }
             }
             if nats < job.state.best_valid * (1.0 - s.min_improvement) {
                 job.state.best_valid = nats;

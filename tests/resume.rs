@@ -1,0 +1,186 @@
+//! Resume is exact: N steps in one go equal k steps, a stop, and `--resume`
+//! to N — same checkpoint bytes (weights, optimizer state, schedule, data
+//! position, carried hidden state) and the same learning-curve rows — for
+//! every optimizer, stopping mid-epoch and at an epoch end.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rnnlm-resume-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn train(corpus: &Path, out: &Path, log: &Path, optimizer: &str, steps: u64, resume: Option<&Path>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rnnlm"));
+    cmd.args([
+        "train",
+        "--quiet",
+        "--embed",
+        "6",
+        "--hidden",
+        "12",
+        "--batch",
+        "2",
+        "--seq-len",
+        "8",
+    ])
+    .args(["--epochs", "5", "--optimizer", optimizer, "--steps", &steps.to_string()])
+    .arg("--corpus")
+    .arg(corpus)
+    .arg("--valid")
+    .arg(corpus.with_extension("valid"))
+    .arg("--out")
+    .arg(out)
+    .arg("--log")
+    .arg(log);
+    if let Some(r) = resume {
+        cmd.arg("--resume").arg(r);
+    }
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// The CSV rows without the tokens/s column (wall-clock, not state).
+fn curve(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit_once(',').map(|(a, _)| a.to_string()).unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn resuming_gives_bit_identical_state_for_every_optimizer() {
+    let dir = tmpdir("exact");
+    let corpus = dir.join("c.txt");
+    let text = "the cat sat on the mat.\n우리는 달린다, 천천히.\nabc abc abc.\n".repeat(2);
+    std::fs::write(&corpus, &text).unwrap();
+    std::fs::write(corpus.with_extension("valid"), "the mat sat on the cat.\n").unwrap();
+    let batches = rnnlm::data::Batches::new(text.chars().count(), 2, 8).unwrap();
+    let chunks_per_epoch = batches.chunks() as u64;
+    assert!(
+        chunks_per_epoch > 4,
+        "the mid-epoch stop must fall inside the first epoch"
+    );
+    let total = 2 * chunks_per_epoch + 3;
+    for optimizer in ["sgd", "adagrad", "adam"] {
+        let (whole, whole_log) = (
+            dir.join(format!("{optimizer}-whole.ckpt")),
+            dir.join(format!("{optimizer}-whole.csv")),
+        );
+        train(&corpus, &whole, &whole_log, optimizer, total, None);
+        for stop in [4, chunks_per_epoch] {
+            let part = dir.join(format!("{optimizer}-{stop}.ckpt"));
+            let part_log = dir.join(format!("{optimizer}-{stop}.csv"));
+            train(&corpus, &part, &part_log, optimizer, stop, None);
+            let paused = rnnlm::checkpoint::load(&part).unwrap().train.unwrap();
+            assert_eq!(paused.step, stop);
+            if stop == chunks_per_epoch {
+                assert_eq!(
+                    (paused.epoch, paused.chunk),
+                    (1, 0),
+                    "{optimizer}: stop {stop} is an epoch end"
+                );
+            } else {
+                assert_eq!(
+                    (paused.epoch, paused.chunk),
+                    (0, stop as usize),
+                    "{optimizer}: stop {stop} is mid-epoch"
+                );
+            }
+            train(&corpus, &part, &part_log, optimizer, total, Some(&part.clone()));
+            assert!(
+                std::fs::read(&whole).unwrap() == std::fs::read(&part).unwrap(),
+                "{optimizer}: stop at {stop} then resume differs from one run"
+            );
+            assert_eq!(
+                curve(&whole_log),
+                curve(&part_log),
+                "{optimizer}: learning curves differ (stop {stop})"
+            );
+        }
+    }
+}
+
+/// The training issue's definition, end to end: an N-token corpus with
+/// `--batch 1 --seq-len N-1 --valid-frac 0 --steps 1 --optimizer sgd` is one
+/// step on one chunk from h_0 = 0, and SGD is exactly W ← W − lr·∇W.
+#[test]
+fn one_sgd_step_is_exactly_w_minus_lr_grad() {
+    use rnnlm::data::{Level, Vocab};
+    use rnnlm::matmul::Gemm;
+    use rnnlm::matrix::Matrix;
+    use rnnlm::model::{backward, forward, Config, Params, Workspace};
+    use rnnlm::rng::Rng;
+
+    let dir = tmpdir("sgd");
+    let corpus = dir.join("c.txt");
+    let text = "hello, 세계! hello.";
+    std::fs::write(&corpus, text).unwrap();
+    let n = text.chars().count();
+    let (seed, lr) = (9u64, 0.5f64);
+    let out = dir.join("m.ckpt");
+    let o = Command::new(env!("CARGO_BIN_EXE_rnnlm"))
+        .args([
+            "train",
+            "--quiet",
+            "--embed",
+            "4",
+            "--hidden",
+            "5",
+            "--batch",
+            "1",
+            "--valid-frac",
+            "0",
+        ])
+        .args([
+            "--seq-len",
+            &(n - 1).to_string(),
+            "--steps",
+            "1",
+            "--optimizer",
+            "sgd",
+            "--clip",
+            "0",
+        ])
+        .args(["--lr", &lr.to_string(), "--seed", &seed.to_string()])
+        .arg("--corpus")
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // The same step by hand through the library.
+    let vocab = Vocab::build(text, Level::Char, 1, usize::MAX);
+    let ids = vocab.encode(text).unwrap();
+    let cfg = Config {
+        vocab: vocab.len(),
+        embed: 4,
+        hidden: 5,
+    };
+    let mut params = Params::<f32>::init(cfg, &mut Rng::new(seed));
+    let mut grads = Params::zeros(cfg);
+    let mut ws = Workspace::new(Gemm::new());
+    forward(
+        &params,
+        &ids[..n - 1],
+        &ids[1..],
+        1,
+        Matrix::zeros(1, 5).view(),
+        &mut ws,
+    );
+    backward(&params, &mut grads, &mut ws);
+    for (w, g) in params.tensors_mut().into_iter().zip(grads.tensors()) {
+        for (w, &g) in w.as_mut_slice().iter_mut().zip(g.as_slice()) {
+            *w -= lr as f32 * g;
+        }
+    }
+    let saved = rnnlm::checkpoint::load(&out).unwrap();
+    assert_eq!(saved.model.vocab, vocab);
+    assert!(saved.model.params == params, "the binary's step differs from W − lr·∇W");
+}
