@@ -153,18 +153,16 @@ fn export_import_round_trip_gives_identical_eval_and_numpy_reads_it() {
     assert_eq!(eval_json(&ck, &corpus), eval_json(&ck2, &corpus));
 
     // numpy.load must read what we wrote (skipped where NumPy is absent).
-    let script = format!(
-        "import numpy as np, json, sys\n\
+    let script = "import numpy as np, json, sys\n\
          d = sys.argv[1]\n\
          c = json.load(open(d + '/config.json'))\n\
          V, D, H = c['vocab_size'], c['embed_dim'], c['hidden_dim']\n\
-         want = {{'E': (V, D), 'W_x': (H, D), 'W_h': (H, H), 'b_h': (H,), 'W_y': (V, H), 'b_y': (V,)}}\n\
+         want = {'E': (V, D), 'W_x': (H, D), 'W_h': (H, H), 'b_h': (H,), 'W_y': (V, H), 'b_y': (V,)}\n\
          for k, s in want.items():\n\
          \x20   a = np.load(d + '/' + k + '.npy')\n\
          \x20   assert a.dtype == np.dtype('<f4') and a.shape == s and a.flags['C_CONTIGUOUS'], (k, a.dtype, a.shape)\n\
          assert len(json.load(open(d + '/vocab.json'))) == V\n\
-         print('ok', V, D, H)\n"
-    );
+         print('ok', V, D, H)\n";
     match Command::new("python3").arg("-c").arg(&script).arg(&out).output() {
         Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named 'numpy'") => {
             eprintln!("note: NumPy is not installed; skipping the numpy.load check")
