@@ -163,7 +163,7 @@ fn export_import_round_trip_gives_identical_eval_and_numpy_reads_it() {
          \x20   assert a.dtype == np.dtype('<f4') and a.shape == s and a.flags['C_CONTIGUOUS'], (k, a.dtype, a.shape)\n\
          assert len(json.load(open(d + '/vocab.json'))) == V\n\
          print('ok', V, D, H)\n";
-    match Command::new("python3").arg("-c").arg(&script).arg(&out).output() {
+    match Command::new("python3").arg("-c").arg(script).arg(&out).output() {
         Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named 'numpy'") => {
             eprintln!("note: NumPy is not installed; skipping the numpy.load check")
         }
