@@ -30,11 +30,14 @@ use crate::scalar::Float;
 pub fn pack_a<T: Float>(mr: usize, a: MatRef<T>, out: &mut Vec<T>) {
     let (mc, kc) = (a.rows(), a.cols());
     let panels = mc.div_ceil(mr);
-    out.clear();
+    // Every entry is overwritten below, so stale contents need no clearing.
     out.resize(panels * mr * kc, T::zero());
     for (panel, dst) in out.chunks_exact_mut(mr * kc).enumerate() {
         let i0 = panel * mr;
         let rows = mr.min(mc - i0);
+        if rows < mr {
+            dst.fill(T::zero()); // the padding rows of the last panel
+        }
         if a.col_stride() == 1 {
             // Row-major A: read each row contiguously, scatter into the panel.
             for i in 0..rows {
@@ -136,7 +139,7 @@ impl<T: Float> PackedB<T> {
         self.n = n;
         let panels = n.div_ceil(nr);
         let len = k * panels * nr;
-        self.data.clear();
+        // Every entry is overwritten below (padding included): no clearing.
         self.data.resize(len, T::zero());
         if len == 0 {
             return;
