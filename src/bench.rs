@@ -235,7 +235,7 @@ pub const TRAIN_CONFIGS: [TrainConfig; 3] = [
 #[derive(Clone, Copy, Debug)]
 pub struct TrainResult {
     pub tokens_per_s: f64,
-    /// Fraction of the step spent in GEMM and packing.
+    /// Fraction of the step's wall-clock time spent in GEMM and packing.
     pub gemm_share: f64,
 }
 
@@ -264,7 +264,7 @@ pub fn time_train_step(c: TrainConfig, threads: usize, budget: Duration) -> Trai
         opt.step(&mut params, &grads, 1e-4);
     };
     step(&mut ws); // warm-up: sizes the workspaces
-    ws.gemm.start_timing();
+    ws.start_timing();
     let start = Instant::now();
     let mut runs = 0u32;
     let best = best_time(budget, 3, || {
@@ -272,7 +272,7 @@ pub fn time_train_step(c: TrainConfig, threads: usize, budget: Duration) -> Trai
         runs += 1;
     });
     let total = start.elapsed();
-    let gemm = ws.gemm.timed().unwrap_or_default();
+    let gemm = ws.gemm_time();
     TrainResult {
         tokens_per_s: n as f64 / best.as_secs_f64(),
         gemm_share: gemm.as_secs_f64() / total.as_secs_f64(),

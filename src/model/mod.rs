@@ -9,11 +9,13 @@
 //! |---|---|
 //! | [`params`] | `E W_x W_h b_h W_y b_y`: shapes, init, the gradient layout |
 //! | [`layers`] | embedding, bias, tanh, softmax–cross-entropy: forward/backward pairs |
+//! | [`recurrence`] | the loops over time, streams split across workers |
 //! | [`rnn`] | the chunk forward (teacher forcing) and backward (BPTT), workspaces |
 //! | [`step`] | one-token inference (B = 1) for generation |
 
 pub mod layers;
 pub mod params;
+pub mod recurrence;
 pub mod rnn;
 pub mod step;
 

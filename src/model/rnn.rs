@@ -7,12 +7,13 @@
 //!
 //! Everything that is not sequential is one GEMM over all N = T·B rows; only
 //! `a_t += h_{t−1}·W_hᵀ` (forward) and `dh_{t−1} += da_t·W_h` (backward) walk
-//! the steps, each against a weight packed once per call.
+//! the steps ([`super::recurrence`]), against a weight packed once per call.
 
 use super::layers::*;
 use super::params::Params;
+use super::recurrence;
 use crate::matmul::{Gemm, PackedB};
-use crate::matrix::{MatMut, MatRef, Matrix};
+use crate::matrix::{MatRef, Matrix};
 use crate::scalar::Float;
 
 /// How the input projection `W_x e_t` is computed for all positions.
@@ -62,6 +63,8 @@ pub struct ForwardCache<T> {
 #[derive(Debug)]
 pub struct Workspace<T> {
     pub gemm: Gemm<T>,
+    /// One single-threaded context per worker of the time loops.
+    step_gemms: Vec<Gemm<T>>,
     pub cache: ForwardCache<T>,
     /// Force an input path (tests); `None` chooses by size.
     pub force_path: Option<InputPath>,
@@ -84,6 +87,7 @@ impl<T: Float> Workspace<T> {
         let e = || Matrix::zeros(0, 0);
         Workspace {
             gemm,
+            step_gemms: Vec::new(),
             cache: ForwardCache {
                 batch: 0,
                 steps: 0,
@@ -104,6 +108,21 @@ impl<T: Float> Workspace<T> {
             du: e(),
             dh0: e(),
         }
+    }
+
+    /// Start measuring the time spent in GEMM and packing (all contexts).
+    pub fn start_timing(&mut self) {
+        self.gemm.start_timing();
+        self.step_gemms.iter_mut().for_each(Gemm::start_timing);
+    }
+
+    /// Wall-clock GEMM and packing time since [`Workspace::start_timing`]:
+    /// the main context's time plus the time-loop workers' (which run side
+    /// by side, so their sum divided by their number).
+    pub fn gemm_time(&self) -> std::time::Duration {
+        let main = self.gemm.timed().unwrap_or_default();
+        let steps: std::time::Duration = self.step_gemms.iter().filter_map(Gemm::timed).sum();
+        main + steps / self.step_gemms.len().max(1) as u32
     }
 
     /// h_T of the last forward `[B, H]`: the next chunk's h_0.
@@ -174,6 +193,7 @@ pub fn forward<T: Float>(
     let path = ws.force_path.unwrap_or_else(|| InputPath::choose(v, n));
     let Workspace {
         gemm,
+        step_gemms,
         cache,
         w_x_t,
         w_h_t,
@@ -230,13 +250,10 @@ pub fn forward<T: Float>(
     // The recurrence, the only sequential part:
     //   a_t += h_{t−1}·W_hᵀ  (eq. 2);  h_t = tanh(a_t)  (eq. 3)
     gemm.pack_b_into(params.w_h.view().t(), w_h_t); //                      [H, H]
-    for t in 1..=steps {
-        let (done, rest) = cache.hs.as_mut_slice().split_at_mut(t * b * h);
-        let h_prev = MatRef::from_slice(&done[(t - 1) * b * h..], b, h); // [B, H]
-        let a_t = &mut rest[..b * h]; //                                    [B, H]
-        gemm.gemm_packed(T::one(), h_prev, w_h_t, T::one(), MatMut::from_slice(a_t, b, h));
-        tanh_forward(a_t);
-    }
+    let workers = recurrence::workers(gemm.threads(), b, h, steps);
+    let kernel = gemm.kernel();
+    step_gemms.resize_with(workers, || Gemm::with_kernel(kernel).expect("kernel already in use"));
+    recurrence::forward_steps(cache.hs.as_mut_slice(), b, h, w_h_t, &mut step_gemms[..workers]);
 
     // Output layer for all positions: z_t = W_y h_t + b_y  (eq. 4)
     let h_all = cache.hs.rows_view(b, n); //                                [N, H]
@@ -261,6 +278,7 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
     let (v, d, h) = (cfg.vocab, cfg.embed, cfg.hidden);
     let Workspace {
         gemm,
+        step_gemms,
         cache,
         w_h,
         dh,
@@ -287,24 +305,20 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
     // dh_t = W_yᵀ dz_t (output part of eq. 10, all t at once): dH = dZ·W_y
     gemm.gemm(T::one(), dz, params.w_y.view(), T::zero(), dh.view_mut());
 
-    // Reverse over time, carrying the recurrent part of eq. 10.
+    // Reverse over time, carrying the recurrent part of eq. 10: da_t for
+    // every t (eq. 11) and dh_0 (eq. 16).
     gemm.pack_b_into(params.w_h.view(), w_h); //                            [H, H]
-    for t in (1..=steps).rev() {
-        let (before, from_t) = dh.as_mut_slice().split_at_mut((t - 1) * b * h);
-        let da_t = &mut from_t[..b * h]; //                                  [B, H]
-        let h_t = &cache.hs.as_slice()[t * b * h..(t + 1) * b * h]; //     [B, H]
-                                                                    // da_t = dh_t ⊙ (1 − h_t²)                                       (eq. 11)
-        tanh_backward(da_t, h_t);
-        let da_t = MatRef::from_slice(da_t, b, h);
-        if t > 1 {
-            // dh_{t−1} += W_hᵀ da_t  (row form: += da_t·W_h)             (eq. 10)
-            let dh_prev = MatMut::from_slice(&mut before[(t - 2) * b * h..], b, h);
-            gemm.gemm_packed(T::one(), da_t, w_h, T::one(), dh_prev);
-        } else {
-            // dh_0 = W_hᵀ da_1: where truncated BPTT stops                (eq. 16)
-            gemm.gemm_packed(T::one(), da_t, w_h, T::zero(), dh0.view_mut());
-        }
-    }
+    let workers = recurrence::workers(gemm.threads(), b, h, steps);
+    let hs = cache.hs.as_slice();
+    recurrence::backward_steps(
+        dh.as_mut_slice(),
+        hs,
+        dh0.as_mut_slice(),
+        b,
+        h,
+        w_h,
+        &mut step_gemms[..workers],
+    );
     let da = dh.view(); //                                                   [N, H]
     let h_prev = cache.hs.rows_view(0, n); //                                [N, H]: h_{t−1}
 
