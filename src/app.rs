@@ -98,6 +98,36 @@ fn train_job(f: &Flags, corpus: &Path, out: PathBuf, time: Option<f64>) -> Resul
     if resume.is_some() && init.is_some() {
         return Err(Error::Usage("--resume and --init cannot be used together".into()));
     }
+    // Flags that a checkpoint overrides: say so rather than ignore them silently.
+    let shape_flags = ["--level", "--embed", "--hidden", "--min-count", "--max-vocab"];
+    let run_flags = [
+        "--batch",
+        "--seq-len",
+        "--optimizer",
+        "--lr",
+        "--clip",
+        "--seed",
+        "--epochs",
+        "--min-improvement",
+        "--patience",
+    ];
+    let overridden: Vec<&str> = match (&resume, &init) {
+        (Some(_), _) => shape_flags
+            .iter()
+            .chain(&run_flags)
+            .copied()
+            .filter(|x| f.has(x))
+            .collect(),
+        (None, Some(_)) => shape_flags.iter().copied().filter(|x| f.has(x)).collect(),
+        (None, None) => Vec::new(),
+    };
+    if !overridden.is_empty() {
+        let source = if resume.is_some() { "--resume" } else { "--init" };
+        eprintln!(
+            "rnnlm: note: {} ignored: {source} takes these from the checkpoint",
+            overridden.join(", ")
+        );
+    }
     let (model, state) = if let Some(path) = &resume {
         let ck = checkpoint::load(path)?;
         let state = ck.train.ok_or_else(|| {

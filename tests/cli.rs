@@ -190,3 +190,28 @@ fn gradcheck_command_passes_and_prints_every_tensor() {
         assert!(s.contains(t), "{s}");
     }
 }
+
+#[test]
+fn init_starts_from_a_checkpoints_weights_with_a_fresh_optimizer() {
+    let dir = tmpdir("init");
+    let (base, tuned) = (dir.join("base.ckpt"), dir.join("tuned.ckpt"));
+    assert!(train(&dir, &base, &[]).status.success());
+    let o = train(
+        &dir,
+        &tuned,
+        &["--init", base.to_str().unwrap(), "--steps", "1", "--hidden", "99"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--hidden ignored"), "{}", stderr(&o));
+    let b = rnnlm::checkpoint::load(&base).unwrap();
+    let t = rnnlm::checkpoint::load(&tuned).unwrap();
+    assert_eq!(t.model.vocab, b.model.vocab);
+    assert_eq!(
+        t.model.params.config, b.model.params.config,
+        "--init keeps the checkpoint's shapes"
+    );
+    let (bs, ts) = (b.train.unwrap(), t.train.unwrap());
+    assert_eq!((bs.step, ts.step), (6, 1));
+    assert_eq!(ts.optimizer.t, 1, "the optimizer state starts fresh");
+    assert!(t.model.params != b.model.params, "one step must move the weights");
+}
