@@ -148,7 +148,7 @@ fn train_job(f: &Flags, corpus: &Path, out: PathBuf, time: Option<f64>) -> Resul
             batch: f.count("--batch", 32, 1)?,
             seq_len: f.count("--seq-len", 64, 1)?,
             optimizer: kind,
-            lr: f.number("--lr", kind.default_lr(), 0.0, 1e6)?,
+            lr: f.number("--lr", kind.default_lr(), 0.0, f32::MAX as f64)?,
             clip: f.number("--clip", 5.0, 0.0, 1e12)?,
             seed: f.u64("--seed", 1)?,
             epochs: f.count("--epochs", 10, 1)?,

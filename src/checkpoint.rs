@@ -128,17 +128,23 @@ impl Writer {
 
 /// The bytes of a checkpoint file.
 pub fn to_bytes(ck: &Checkpoint) -> Vec<u8> {
+    encode(&ck.model, ck.train.as_ref())
+}
+
+/// The bytes of a checkpoint file for a model and optional training state
+/// (borrowed: saving mid-run copies nothing but the bytes).
+pub fn encode(model: &Model, train: Option<&TrainState>) -> Vec<u8> {
     let mut w = Writer(Vec::new());
-    w.u8(match ck.model.vocab.level {
+    w.u8(match model.vocab.level {
         Level::Char => 0,
         Level::Word => 1,
     });
-    w.u32(ck.model.vocab.len() as u32);
-    for t in ck.model.vocab.tokens() {
+    w.u32(model.vocab.len() as u32);
+    for t in model.vocab.tokens() {
         w.str(t);
     }
-    w.params(&ck.model.params);
-    match &ck.train {
+    w.params(&model.params);
+    match train {
         None => w.u8(0),
         Some(s) => {
             w.u8(1);

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::optim::{clip_global_norm, Optimizer};
-use crate::checkpoint::{self, Checkpoint, Model, Settings, TrainState};
+use crate::checkpoint::{self, Model, Settings, TrainState};
 use crate::data::Batches;
 use crate::error::{Error, Result};
 use crate::matmul::Gemm;
@@ -131,15 +131,26 @@ pub fn fresh_state(settings: Settings, params: &Params<f32>) -> TrainState {
     }
 }
 
-fn save(job: &Job, state: &TrainState) -> Result<()> {
-    if let Some(out) = &job.out {
-        let ck = Checkpoint {
-            model: job.model.clone(),
-            train: Some(state.clone()),
-        };
-        checkpoint::save(out, &ck)?;
+/// Write the checkpoint (if the job has `--out`).
+fn save(job: &Job) -> Result<()> {
+    match &job.out {
+        Some(out) => checkpoint::write_atomic(out, &checkpoint::encode(&job.model, Some(&job.state))),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// A periodic save (`--save-every`, epoch ends): a failure is reported and
+/// counted, and training goes on — the previous checkpoint is untouched
+/// (atomic write) and the next save tries again. Only the final save is fatal.
+fn save_periodic(job: &Job, failures: &mut usize) {
+    if let Err(e) = save(job) {
+        *failures += 1;
+        eprintln!(
+            "rnnlm: warning: could not save the checkpoint at step {} ({} failed so far): {e}; \
+             training goes on and the previous checkpoint is kept",
+            job.state.step, failures
+        );
+    }
 }
 
 /// Run the job to its end (epochs, steps, time or early stop).
@@ -186,6 +197,7 @@ pub fn run(mut job: Job) -> Result<Outcome> {
     let mut stopped_early = false;
     let mut out_of_budget = false;
     let mut epochs_done = job.state.epoch;
+    let mut save_failures = 0usize;
 
     while job.state.epoch < s.epochs && !out_of_budget {
         while job.state.chunk < chunks {
@@ -220,6 +232,18 @@ pub fn run(mut job: Job) -> Result<Outcome> {
                 )));
             }
             job.state.optimizer.step(params, &grads, job.state.lr);
+            if !params.all_finite() {
+                return Err(Error::Numeric(format!(
+                    "the weights became non-finite at step {} (learning rate {:e}); the last checkpoint{} is kept — \
+                     lower --lr or set --clip",
+                    job.state.step + 1,
+                    job.state.lr,
+                    job.out
+                        .as_ref()
+                        .map(|p| format!(" {}", p.display()))
+                        .unwrap_or_default()
+                )));
+            }
             job.state
                 .hidden
                 .as_mut_slice()
@@ -264,7 +288,7 @@ pub fn run(mut job: Job) -> Result<Outcome> {
                 .map_err(|e| Error::io(p, e))?;
             }
             if job.save_every.is_some_and(|k| job.state.step.is_multiple_of(k)) {
-                save(&job, &job.state)?;
+                save_periodic(&job, &mut save_failures);
             }
         }
         if out_of_budget {
@@ -298,11 +322,10 @@ pub fn run(mut job: Job) -> Result<Outcome> {
             }
             if nats < job.state.best_valid {
                 if let Some(best) = &job.best {
-                    let ck = Checkpoint {
-                        model: job.model.clone(),
-                        train: None,
-                    };
-                    checkpoint::save(best, &ck)?;
+                    if let Err(e) = checkpoint::write_atomic(best, &checkpoint::encode(&job.model, None)) {
+                        save_failures += 1;
+                        eprintln!("rnnlm: warning: could not save the best model: {e}; the previous one is kept");
+                    }
                 }
             }
             if nats < job.state.best_valid * (1.0 - s.min_improvement) {
@@ -314,17 +337,20 @@ pub fn run(mut job: Job) -> Result<Outcome> {
                 job.state.lr *= 0.5;
                 if job.state.bad_epochs >= s.patience {
                     stopped_early = true;
-                    save(&job, &job.state)?;
                     break;
                 }
             }
         }
-        save(&job, &job.state)?;
+        save_periodic(&job, &mut save_failures);
     }
     if let Some((p, f)) = log.as_mut() {
         f.flush().map_err(|e| Error::io(p, e))?;
     }
-    save(&job, &job.state)?;
+    save(&job).map_err(|e| {
+        Error::Data(format!(
+            "training finished but the final checkpoint could not be saved: {e}"
+        ))
+    })?;
     if !job.quiet && progress.tty {
         eprintln!();
     }

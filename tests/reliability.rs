@@ -1,0 +1,287 @@
+//! Nothing lost, bad numbers stopped: failed saves, non-finite training and
+//! exploding gradients, through the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rnnlm"))
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rnnlm-rel-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The first 20 000 bytes of the bundled corpus (cut at a char boundary).
+fn small_corpus(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/demo.txt")).unwrap();
+    let mut end = 20_000;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let p = dir.join("small.txt");
+    std::fs::write(&p, &text[..end]).unwrap();
+    p
+}
+
+fn train(corpus: &Path, out: &Path, extra: &[&str]) -> Output {
+    bin()
+        .args([
+            "train",
+            "--quiet",
+            "--embed",
+            "8",
+            "--hidden",
+            "16",
+            "--batch",
+            "4",
+            "--seq-len",
+            "16",
+        ])
+        .arg("--corpus")
+        .arg(corpus)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// A save that cannot be written is reported, training goes on, the run
+/// fails at the end — and the previous checkpoint is byte for byte intact.
+#[test]
+fn a_failed_save_keeps_the_previous_checkpoint() {
+    let dir = tmpdir("save");
+    let corpus = small_corpus(&dir);
+    // A file name of 250 bytes is valid, but the temporary file beside it
+    // (".NAME.tmp-PID") is longer than any file name may be: every save
+    // fails, whoever runs the test (root ignores read-only folders).
+    let out = dir.join(format!("{}.ckpt", "m".repeat(245)));
+    let o = train(&corpus, &out, &["--steps", "2"]);
+    assert!(!o.status.success(), "the save must fail");
+    std::fs::write(&out, b"the previous checkpoint").unwrap();
+    let o = train(&corpus, &out, &["--steps", "4", "--save-every", "2"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("could not save the checkpoint at step 2"), "{e}");
+    assert!(e.contains("training goes on"), "{e}");
+    assert!(e.contains("final checkpoint could not be saved"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"the previous checkpoint");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).collect();
+    assert!(
+        leftovers
+            .iter()
+            .all(|e| !e.file_name().to_string_lossy().contains(".tmp-")),
+        "temp files left"
+    );
+
+    // And a read-only folder, where permissions apply (not for root).
+    if is_root() {
+        eprintln!("note: running as root: the read-only-folder case is covered by the name case above");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let ro = dir.join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let out = ro.join("m.ckpt");
+    assert!(train(&corpus, &out, &["--steps", "1"]).status.success());
+    let before = std::fs::read(&out).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let o = train(&corpus, &out, &["--steps", "2"]);
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("final checkpoint could not be saved"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+}
+
+/// A learning rate that overflows the weights stops the run with a clear
+/// error naming the step; the checkpoint on disk is the last one written
+/// while everything was finite — the old one when no save came in between,
+/// the step before the failure with `--save-every 1`.
+#[test]
+fn non_finite_training_stops_and_keeps_the_last_good_checkpoint() {
+    let dir = tmpdir("nan");
+    let corpus = small_corpus(&dir);
+    let ck = dir.join("m.ckpt");
+    assert!(train(&corpus, &ck, &["--steps", "3"]).status.success());
+    let good = std::fs::read(&ck).unwrap();
+    let blow_up = [
+        "--init",
+        ck.to_str().unwrap(),
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e38",
+        "--clip",
+        "0",
+    ];
+    let failing_step = |e: &str| -> u64 {
+        let at = e.find("at step ").expect("the error names the step") + 8;
+        e[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+
+    let o = train(&corpus, &ck, &blow_up);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("lower --lr or set --clip") && !e.contains("panicked"), "{e}");
+    failing_step(&e);
+    assert!(
+        std::fs::read(&ck).unwrap() == good,
+        "no save happened: the old checkpoint must be untouched"
+    );
+
+    let mut with_saves = blow_up.to_vec();
+    with_saves.extend(["--save-every", "1"]);
+    let o = train(&corpus, &ck, &with_saves);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    let step = failing_step(&e);
+    let kept = rnnlm::checkpoint::load(&ck).expect("the kept checkpoint loads");
+    assert!(
+        kept.model.params.all_finite(),
+        "a checkpoint with non-finite weights was written"
+    );
+    assert_eq!(
+        kept.train.unwrap().step,
+        step - 1,
+        "the checkpoint is the last step before the failure"
+    );
+}
+
+fn valid_nats(model: &Path, valid: &Path) -> f64 {
+    let o = bin()
+        .args(["eval", "--json", "--model"])
+        .arg(model)
+        .arg("--corpus")
+        .arg(valid)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json = String::from_utf8(o.stdout).unwrap();
+    let at = json.find("\"nats_per_token\": ").unwrap() + 18;
+    json[at..].split(',').next().unwrap().trim().parse().unwrap()
+}
+
+/// Exploding gradients are what `--clip` is for: the same SGD run (lr 5,
+/// 300 steps) ends worse than a unigram model unclipped, and well below it
+/// with the gradient norm clipped to 1.
+#[test]
+fn clipping_turns_a_diverging_run_into_a_stable_one() {
+    let dir = tmpdir("clip");
+    let corpus = small_corpus(&dir);
+    let (unclipped, clipped) = (dir.join("u.ckpt"), dir.join("c.ckpt"));
+    let args = |clip: &'static str| {
+        vec![
+            "--hidden",
+            "64",
+            "--embed",
+            "16",
+            "--batch",
+            "8",
+            "--seq-len",
+            "32",
+            "--steps",
+            "300",
+        ]
+        .into_iter()
+        .chain([
+            "--epochs",
+            "100",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "5",
+            "--valid-frac",
+            "0.1",
+            "--clip",
+            clip,
+        ])
+        .collect::<Vec<_>>()
+    };
+    // The last 10% of the text is the validation split both runs held out.
+    let text = std::fs::read_to_string(&corpus).unwrap();
+    let cut = text[text.len() * 9 / 10..]
+        .find('\n')
+        .map(|i| text.len() * 9 / 10 + i + 1)
+        .unwrap();
+    let valid = dir.join("valid.txt");
+    std::fs::write(&valid, &text[cut..]).unwrap();
+    let unigram = {
+        // Add-one unigram cross-entropy of the validation text under the training counts.
+        let mut counts = std::collections::HashMap::new();
+        for c in text[..cut].chars() {
+            *counts.entry(c).or_insert(1.0f64) += 1.0;
+        }
+        let total: f64 = counts.values().sum();
+        let v: Vec<char> = text[cut..].chars().collect();
+        -v[1..]
+            .iter()
+            .map(|c| (counts.get(c).copied().unwrap_or(1.0) / total).ln())
+            .sum::<f64>()
+            / (v.len() - 1) as f64
+    };
+
+    let o = bin()
+        .arg("train")
+        .args(args("0"))
+        .arg("--corpus")
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&unclipped)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    // Unclipped, the run either stops on a non-finite loss or ends diverged.
+    let u = if o.status.success() {
+        valid_nats(&unclipped, &valid)
+    } else {
+        f64::INFINITY
+    };
+    let o = bin()
+        .arg("train")
+        .args(args("1"))
+        .arg("--corpus")
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&clipped)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c = valid_nats(&clipped, &valid);
+    eprintln!("unigram {unigram:.3} nats, unclipped {u:.3}, clipped {c:.3}");
+    assert!(
+        u > unigram,
+        "the unclipped run should diverge past the unigram baseline: {u} vs {unigram}"
+    );
+    assert!(
+        c < 0.8 * unigram,
+        "the clipped run should learn: {c} vs unigram {unigram}"
+    );
+}
