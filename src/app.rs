@@ -239,6 +239,9 @@ fn train_job(f: &Flags, corpus: &Path, out: PathBuf, time: Option<f64>) -> Resul
             unigram / std::f64::consts::LN_2
         );
     }
+    if let Some(kib) = bench::peak_rss_kib() {
+        report += &format!("\npeak memory {kib} KiB");
+    }
     if outcome.stopped_early {
         report += "\nstopped early: validation stopped improving";
     }

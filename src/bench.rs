@@ -278,3 +278,11 @@ pub fn time_train_step(c: TrainConfig, threads: usize, budget: Duration) -> Trai
         gemm_share: gemm.as_secs_f64() / total.as_secs_f64(),
     }
 }
+
+/// Peak resident memory of this process in KiB (`VmHWM` on Linux; `None`
+/// where `/proc` does not say).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

@@ -311,11 +311,21 @@ impl<'a> Reader<'a> {
         if h == 0 || h > left {
             return Err(format!("hidden width {h} is impossible for a file of this size"));
         }
-        Ok(Config {
+        let cfg = Config {
             vocab,
             embed: d as usize,
             hidden: h as usize,
-        })
+        };
+        // All six tensors must fit in what is left, before any is allocated.
+        let (v, d, h) = (vocab as u128, d as u128, h as u128);
+        let need = (v * d + h * d + h * h + h + v * h + v) * 4;
+        if need > self.left() as u128 {
+            return Err(format!(
+                "tensors of V={vocab} D={d} H={h} need {need} bytes, only {} are left (corrupt or truncated)",
+                self.left()
+            ));
+        }
+        Ok(cfg)
     }
 }
 

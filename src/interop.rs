@@ -148,23 +148,28 @@ pub fn export(model: &Model, dir: &Path) -> Result<()> {
     checkpoint::write_atomic(&dir.join("config.json"), config.as_bytes())
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(path, e))
-}
-
-fn read_json(path: &Path) -> Result<Json> {
-    let text = String::from_utf8(read(path)?).map_err(|e| Error::Utf8 {
-        path: path.to_path_buf(),
-        offset: e.utf8_error().valid_up_to(),
-    })?;
-    json::parse(&text).map_err(|m| Error::format(path, m))
-}
-
 /// `rnnlm import`: build a model from a folder written by [`export`] (or by
 /// NumPy / PyTorch in the same layout).
 pub fn import(dir: &Path) -> Result<Model> {
+    import_with(dir, &mut |name| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|e| Error::io(&path, e))
+    })
+}
+
+/// [`import`] with the files supplied by `read(name)` (tests feed it
+/// corrupted bytes); `dir` only names the files in messages.
+pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) -> Result<Model> {
+    let mut read_json = |name: &str| -> Result<Json> {
+        let path = dir.join(name);
+        let text = String::from_utf8(read(name)?).map_err(|e| Error::Utf8 {
+            path: path.clone(),
+            offset: e.utf8_error().valid_up_to(),
+        })?;
+        json::parse(&text).map_err(|m| Error::format(&path, m))
+    };
     let cpath = dir.join("config.json");
-    let Json::Object(cfg) = read_json(&cpath)? else {
+    let Json::Object(cfg) = read_json("config.json")? else {
         return Err(Error::format(&cpath, "expected a JSON object"));
     };
     let size = |key: &str| -> Result<usize> {
@@ -189,7 +194,7 @@ pub fn import(dir: &Path) -> Result<Model> {
     };
 
     let vpath = dir.join("vocab.json");
-    let Json::Array(items) = read_json(&vpath)? else {
+    let Json::Array(items) = read_json("vocab.json")? else {
         return Err(Error::format(&vpath, "expected a JSON array of strings"));
     };
     let tokens = items
@@ -210,11 +215,15 @@ pub fn import(dir: &Path) -> Result<Model> {
         return Err(Error::format(&vpath, "a token appears twice"));
     }
 
-    let mut params = Params::<f32>::zeros(config);
-    for (name, t) in TENSOR_NAMES.iter().zip(params.tensors_mut()) {
-        let path = dir.join(format!("{name}.npy"));
-        let (shape, data) = parse_npy(&read(&path)?).map_err(|m| Error::format(&path, m))?;
-        let want = eq_shape(t, name);
+    // Each tensor is built from its file only after its shape matched the
+    // config, so a huge size in config.json allocates nothing.
+    let (v, d, h) = (config.vocab, config.embed, config.hidden);
+    let shapes: [Vec<usize>; 6] = [vec![v, d], vec![h, d], vec![h, h], vec![h], vec![v, h], vec![v]];
+    let mut tensors = Vec::with_capacity(6);
+    for (name, want) in TENSOR_NAMES.iter().zip(shapes) {
+        let file = format!("{name}.npy");
+        let path = dir.join(&file);
+        let (shape, data) = parse_npy(&read(&file)?).map_err(|m| Error::format(&path, m))?;
         if shape != want {
             return Err(Error::format(
                 &path,
@@ -224,8 +233,20 @@ pub fn import(dir: &Path) -> Result<Model> {
         if let Some(i) = data.iter().position(|x| !x.is_finite()) {
             return Err(Error::format(&path, format!("entry {i} is {}", data[i])));
         }
-        *t = Matrix::from_vec(t.rows(), t.cols(), data);
+        let rows = if want.len() == 1 { 1 } else { want[0] };
+        tensors.push(Matrix::from_vec(rows, *want.last().expect("shape"), data));
     }
+    let mut it = tensors.into_iter();
+    let mut next = || it.next().expect("six tensors");
+    let params = Params {
+        config,
+        e: next(),
+        w_x: next(),
+        w_h: next(),
+        b_h: next(),
+        w_y: next(),
+        b_y: next(),
+    };
     Ok(Model { vocab, params })
 }
 

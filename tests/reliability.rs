@@ -285,3 +285,48 @@ fn clipping_turns_a_diverging_run_into_a_stable_one() {
         "the clipped run should learn: {c} vs unigram {unigram}"
     );
 }
+
+fn peak_kib(o: &Output) -> u64 {
+    let e = stderr(o);
+    let at = e.find("peak memory ").expect("the report gives peak memory") + 12;
+    e[at..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// Memory stays flat over epochs: no growth per step. Five epochs may not
+/// peak higher than one by more than 1 MiB (allocator noise).
+#[test]
+fn memory_is_flat_over_epochs() {
+    if rnnlm::bench::peak_rss_kib().is_none() {
+        eprintln!("note: no /proc/self/status here; not measured");
+        return;
+    }
+    let dir = tmpdir("rss");
+    let corpus = small_corpus(&dir);
+    let run = |epochs: &str| {
+        let o = bin()
+            .args([
+                "train",
+                "--embed",
+                "16",
+                "--hidden",
+                "64",
+                "--batch",
+                "8",
+                "--seq-len",
+                "32",
+            ])
+            .args(["--epochs", epochs, "--patience", "100", "--log"])
+            .arg(dir.join(format!("log{epochs}.csv")))
+            .arg("--corpus")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(dir.join("m.ckpt"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        peak_kib(&o)
+    };
+    let (one, five) = (run("1"), run("5"));
+    eprintln!("peak RSS: 1 epoch {one} KiB, 5 epochs {five} KiB");
+    assert!(five <= one + 1024, "memory grew over epochs: {one} KiB → {five} KiB");
+}
