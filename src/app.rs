@@ -45,6 +45,8 @@ pub fn run(cmd: Command) -> Result<()> {
         "bench gemm" => bench_gemm(&cmd.flags),
         "bench train" => bench_train(&cmd.flags),
         "demo" => demo(&cmd.flags),
+        "ngram" => ngram_cmd(&cmd.flags),
+        "synth" => synth_cmd(&cmd.flags),
         other => Err(Error::Usage(format!("unknown command '{other}'"))),
     }
 }
@@ -503,6 +505,98 @@ fn demo(f: &Flags) -> Result<()> {
     println!(
         "\nnext: rnnlm generate --model {} --prime \"The \" --temperature 0.7",
         out.display()
+    );
+    Ok(())
+}
+
+/// `ngram`: Kneser–Ney and unigram cross-entropy of `--eval` after training
+/// on `--corpus`, with `eval`'s tokenization and definition.
+fn ngram_cmd(f: &Flags) -> Result<()> {
+    let corpus = PathBuf::from(f.required("--corpus")?);
+    let eval_path = PathBuf::from(f.required("--eval")?);
+    let order = f.count("--order", 5, 1)?;
+    if order > crate::ngram::MAX_ORDER {
+        return Err(Error::Usage(format!(
+            "--order: {order} is too large (at most {})",
+            crate::ngram::MAX_ORDER
+        )));
+    }
+    let level_name = f.str("--level").unwrap_or("char");
+    let level =
+        Level::parse(level_name).ok_or_else(|| Error::Usage(format!("--level: '{level_name}' is not char or word")))?;
+    let train_text = read_text(&corpus)?;
+    let vocab = Vocab::build(
+        &train_text,
+        level,
+        f.count("--min-count", 1, 1)?,
+        f.count("--max-vocab", 50_000, 3)?,
+    );
+    if vocab.len() > 1 << 16 {
+        return Err(Error::Usage(format!(
+            "the vocabulary has {} tokens; n-grams support 65536",
+            vocab.len()
+        )));
+    }
+    let train = vocab.encode(&train_text).map_err(|e| in_file(&corpus, e))?;
+    let test = vocab
+        .encode(&read_text(&eval_path)?)
+        .map_err(|e| in_file(&eval_path, e))?;
+    if test.len() < 2 {
+        return Err(Error::Data(format!(
+            "{}: fewer than two tokens; nothing to predict",
+            eval_path.display()
+        )));
+    }
+    let model = crate::ngram::KneserNey::train(&train, order, vocab.len());
+    let nats = model.cross_entropy(&test);
+    let unigram = trainer::unigram_nats(&train, &test, vocab.len());
+    let ln2 = std::f64::consts::LN_2;
+    if f.has("--json") {
+        println!(
+            "{{\"order\": {order}, \"tokens\": {}, \"nats_per_token\": {nats}, \"perplexity\": {}, \"bits_per_token\": {}, \"unigram_perplexity\": {}, \"unigram_bits_per_token\": {}}}",
+            test.len() - 1,
+            nats.exp(),
+            nats / ln2,
+            unigram.exp(),
+            unigram / ln2
+        );
+    } else {
+        println!("tokens              {}", test.len() - 1);
+        println!("KN{order} nats/token      {nats:.6}");
+        println!("KN{order} perplexity      {:.4}", nats.exp());
+        println!("KN{order} bits/token      {:.6}", nats / ln2);
+        println!(
+            "unigram perplexity  {:.4} ({:.4} bits/token)",
+            unigram.exp(),
+            unigram / ln2
+        );
+    }
+    Ok(())
+}
+
+/// `synth`: write train.txt, test.txt and truth.json.
+fn synth_cmd(f: &Flags) -> Result<()> {
+    let kind = f.required("--kind")?;
+    let out = PathBuf::from(f.required("--out")?);
+    let seed = f.u64("--seed", 1)?;
+    let (train, test) = (f.count("--train", 100_000, 10)?, f.count("--test", 20_000, 10)?);
+    let sample = match kind {
+        "hmm" => crate::synth::hmm(seed, train, test),
+        "copy" => crate::synth::copy(seed, train, test),
+        other => return Err(Error::Usage(format!("--kind: '{other}' is not hmm or copy"))),
+    };
+    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    checkpoint::write_atomic(&out.join("train.txt"), sample.train.as_bytes())?;
+    checkpoint::write_atomic(&out.join("test.txt"), sample.test.as_bytes())?;
+    checkpoint::write_atomic(
+        &out.join("truth.json"),
+        crate::synth::truth_json(kind, seed, &sample).as_bytes(),
+    )?;
+    eprintln!(
+        "wrote {}: true cross-entropy of test.txt {:.4} nats/token (perplexity {:.3})",
+        out.display(),
+        sample.test_nats,
+        sample.test_nats.exp()
     );
     Ok(())
 }

@@ -21,6 +21,8 @@ commands:
   eval        cross-entropy / perplexity of a model on a text file
   generate    sample text from a model
   gradcheck   check BPTT gradients against finite differences
+  ngram       interpolated Kneser-Ney baseline on the same tokens as eval
+  synth       generate text with an exactly known cross-entropy
   export      write a model as .npy tensors + vocab.json + config.json
   import      build a checkpoint from such a folder
   bench       measure the matmul (bench gemm) or a training step (bench train)
@@ -102,6 +104,29 @@ const GENERATE: Spec = &[
     ("--seed", true, "1", "random seed"),
 ];
 
+const NGRAM: Spec = &[
+    ("--corpus", true, "(required)", "training text"),
+    ("--eval", true, "(required)", "text to score"),
+    ("--order", true, "5", "n (1 to 5)"),
+    ("--level", true, "char", "char | word"),
+    ("--min-count", true, "1", "word level: rarer words become <unk>"),
+    ("--max-vocab", true, "50000", "word level: vocabulary cap"),
+    ("--json", false, "", "print one JSON object"),
+];
+
+const SYNTH: Spec = &[
+    ("--kind", true, "(required)", "hmm | copy"),
+    (
+        "--out",
+        true,
+        "(required)",
+        "folder for train.txt, test.txt, truth.json",
+    ),
+    ("--seed", true, "1", "random seed"),
+    ("--train", true, "100000", "training tokens (about)"),
+    ("--test", true, "20000", "test tokens (about)"),
+];
+
 const EXPORT: Spec = &[
     ("--model", true, "(required)", "checkpoint to export"),
     ("--out", true, "(required)", "folder to write (created if missing)"),
@@ -164,6 +189,8 @@ fn spec_for(name: &str) -> Option<Spec> {
         "generate" => GENERATE,
         "gradcheck" => GRADCHECK,
         "export" => EXPORT,
+        "ngram" => NGRAM,
+        "synth" => SYNTH,
         "import" => IMPORT,
         "bench gemm" | "bench train" => BENCH,
         "demo" => DEMO,

@@ -32,6 +32,8 @@
 //! | [`train`] | optimizers (SGD, Adagrad, Adam), clipping, the training loop and LR schedule |
 //! | [`checkpoint`] | the versioned, checksummed, atomically written model file |
 //! | [`interop`], [`json`] | `export`/`import`: `.npy` tensors, `vocab.json`, `config.json` |
+//! | [`ngram`] | interpolated Kneser–Ney baselines on the same tokens |
+//! | [`synth`] | text sources with an exactly known cross-entropy |
 //! | [`sample`] | temperature / top-k / top-p sampling and generation |
 //! | [`bench`] | the measurements behind `rnnlm bench` |
 //! | [`cli`], [`app`] | the `rnnlm` command: parsing, then running |
@@ -55,9 +57,11 @@ pub mod json;
 pub mod matmul;
 pub mod matrix;
 pub mod model;
+pub mod ngram;
 pub mod rng;
 pub mod sample;
 pub mod scalar;
+pub mod synth;
 pub mod train;
 
 pub use scalar::Float;
