@@ -47,7 +47,8 @@ pub struct Sample {
 
 /// The emission model of the HMM: per state, a distribution over
 /// `HMM_WORDS` words plus the line end (last entry). Drawn from the seed:
-/// each state favours its own third of the words, with mass on all of them.
+/// each state favours its own quarter of the words (weight 10 against 1),
+/// with mass on all of them.
 #[derive(Clone, Debug)]
 pub struct Hmm {
     pub emit: Vec<Vec<f64>>,
@@ -63,7 +64,7 @@ impl Hmm {
             .map(|s| {
                 let mut p: Vec<f64> = (0..HMM_WORDS)
                     .map(|w| {
-                        let favoured = (w * HMM_STATES / HMM_WORDS + s) % HMM_STATES == 0;
+                        let favoured = (w * HMM_STATES / HMM_WORDS + s).is_multiple_of(HMM_STATES);
                         (if favoured { 10.0 } else { 1.0 }) * (0.5 + rng.uniform())
                     })
                     .collect();
