@@ -140,9 +140,7 @@ fn train_job(f: &Flags, corpus: &Path, out: PathBuf, time: Option<f64>) -> Resul
         })?;
         (ck.model, state)
     } else {
-        let level_name = f.str("--level").unwrap_or("char");
-        let level = Level::parse(level_name)
-            .ok_or_else(|| Error::Usage(format!("--level: '{level_name}' is not char or word")))?;
+        let level = level_flag(f)?;
         let kind_name = f.str("--optimizer").unwrap_or("adam");
         let kind = Kind::parse(kind_name)
             .ok_or_else(|| Error::Usage(format!("--optimizer: '{kind_name}' is not sgd, adagrad or adam")))?;
@@ -250,6 +248,24 @@ fn train_job(f: &Flags, corpus: &Path, out: PathBuf, time: Option<f64>) -> Resul
     Ok((outcome_model, report))
 }
 
+/// `--level` as typed (default char).
+fn level_flag(f: &Flags) -> Result<Level> {
+    let name = f.str("--level").unwrap_or("char");
+    Level::parse(name).ok_or_else(|| Error::Usage(format!("--level: '{name}' is not char or word")))
+}
+
+/// Read and encode a text to score: at least two tokens, or an error.
+fn tokens_to_score(vocab: &Vocab, path: &Path) -> Result<Vec<u32>> {
+    let ids = vocab.encode(&read_text(path)?).map_err(|e| in_file(path, e))?;
+    if ids.len() < 2 {
+        return Err(Error::Data(format!(
+            "{}: fewer than two tokens; nothing to predict",
+            path.display()
+        )));
+    }
+    Ok(ids)
+}
+
 fn in_file(path: &Path, e: Error) -> Error {
     match e {
         Error::Data(m) => Error::Data(format!("{}: {m}", path.display())),
@@ -261,16 +277,7 @@ fn in_file(path: &Path, e: Error) -> Error {
 fn eval(f: &Flags) -> Result<()> {
     let model = checkpoint::load(Path::new(f.required("--model")?))?.model;
     let corpus = PathBuf::from(f.required("--corpus")?);
-    let ids = model
-        .vocab
-        .encode(&read_text(&corpus)?)
-        .map_err(|e| in_file(&corpus, e))?;
-    if ids.len() < 2 {
-        return Err(Error::Data(format!(
-            "{}: fewer than two tokens; nothing to predict",
-            corpus.display()
-        )));
-    }
+    let ids = tokens_to_score(&model.vocab, &corpus)?;
     let mut ws = Workspace::new(Gemm::new());
     let (tokens, nats) = trainer::evaluate(&model.params, &ids, &mut ws);
     let bits = nats / std::f64::consts::LN_2;
@@ -521,9 +528,7 @@ fn ngram_cmd(f: &Flags) -> Result<()> {
             crate::ngram::MAX_ORDER
         )));
     }
-    let level_name = f.str("--level").unwrap_or("char");
-    let level =
-        Level::parse(level_name).ok_or_else(|| Error::Usage(format!("--level: '{level_name}' is not char or word")))?;
+    let level = level_flag(f)?;
     let train_text = read_text(&corpus)?;
     let vocab = Vocab::build(
         &train_text,
@@ -538,15 +543,7 @@ fn ngram_cmd(f: &Flags) -> Result<()> {
         )));
     }
     let train = vocab.encode(&train_text).map_err(|e| in_file(&corpus, e))?;
-    let test = vocab
-        .encode(&read_text(&eval_path)?)
-        .map_err(|e| in_file(&eval_path, e))?;
-    if test.len() < 2 {
-        return Err(Error::Data(format!(
-            "{}: fewer than two tokens; nothing to predict",
-            eval_path.display()
-        )));
-    }
+    let test = tokens_to_score(&vocab, &eval_path)?;
     let model = crate::ngram::KneserNey::train(&train, order, vocab.len());
     let nats = model.cross_entropy(&test);
     let unigram = trainer::unigram_nats(&train, &test, vocab.len());

@@ -1,26 +1,14 @@
 //! End to end through the real binary: train a tiny model, generate and
 //! evaluate from its checkpoint, and every error the training issue lists.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rnnlm"))
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rnnlm-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run rnnlm")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 const TEXT: &str = "안녕하세요 세계. hello world.\n우리는 달린다. the cat sat on the mat.\n";

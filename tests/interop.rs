@@ -1,21 +1,13 @@
 //! export → import, NumPy reading the exported files, import refusing bad
 //! folders, and eval on a model whose answer is known by hand.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::*;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 use rnnlm::interop::npy_bytes;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rnnlm"))
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rnnlm-interop-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn ok(o: Output) -> String {
     assert!(o.status.success(), "failed: {}", String::from_utf8_lossy(&o.stderr));

@@ -3,25 +3,16 @@
 //! close to the limit and beats the n-gram baselines that cannot see far
 //! enough. Everything runs through the real binary on the committed files.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use rnnlm::data::{Level, Vocab};
 use rnnlm::ngram::KneserNey;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rnnlm"))
-}
-
 fn corpus(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(name)
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rnnlm-learn-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn json_number(json: &str, key: &str) -> f64 {

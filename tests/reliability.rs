@@ -1,23 +1,11 @@
 //! Nothing lost, bad numbers stopped: failed saves, non-finite training and
 //! exploding gradients, through the real binary.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rnnlm"))
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rnnlm-rel-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use std::process::Output;
 
 /// The first 20 000 bytes of the bundled corpus (cut at a char boundary).
 fn small_corpus(dir: &Path) -> PathBuf {

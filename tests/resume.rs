@@ -3,15 +3,11 @@
 //! position, carried hidden state) and the same learning-curve rows — for
 //! every optimizer, stopping mid-epoch and at an epoch end.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::*;
 
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rnnlm-resume-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use std::path::Path;
+use std::process::Command;
 
 fn train(corpus: &Path, out: &Path, log: &Path, optimizer: &str, steps: u64, resume: Option<&Path>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rnnlm"));
