@@ -19,6 +19,7 @@ use crate::train::Kind;
 
 /// Run a command to completion.
 pub fn run(cmd: Command) -> Result<()> {
+    warn_about_kernel_env();
     match cmd.name.as_str() {
         "help" => {
             print!("{}", cmd.help.unwrap_or_default());
@@ -48,6 +49,20 @@ pub fn run(cmd: Command) -> Result<()> {
         "ngram" => ngram_cmd(&cmd.flags),
         "synth" => synth_cmd(&cmd.flags),
         other => Err(Error::Usage(format!("unknown command '{other}'"))),
+    }
+}
+
+/// `RNNLM_KERNEL` names a kernel to force; say so when it cannot be used
+/// (the matmul then picks the best available one).
+fn warn_about_kernel_env() {
+    if let Ok(name) = std::env::var("RNNLM_KERNEL") {
+        match Kernel::parse(&name) {
+            None => eprintln!("rnnlm: note: RNNLM_KERNEL={name:?} is not naive, portable, avx2 or avx512; ignored"),
+            Some(k) if !k.is_available() => {
+                eprintln!("rnnlm: note: RNNLM_KERNEL={name}: this CPU cannot run it; using {}", Kernel::detect())
+            }
+            Some(_) => {}
+        }
     }
 }
 
