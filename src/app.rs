@@ -59,7 +59,10 @@ fn warn_about_kernel_env() {
         match Kernel::parse(&name) {
             None => eprintln!("rnnlm: note: RNNLM_KERNEL={name:?} is not naive, portable, avx2 or avx512; ignored"),
             Some(k) if !k.is_available() => {
-                eprintln!("rnnlm: note: RNNLM_KERNEL={name}: this CPU cannot run it; using {}", Kernel::detect())
+                eprintln!(
+                    "rnnlm: note: RNNLM_KERNEL={name}: this CPU cannot run it; using {}",
+                    Kernel::detect()
+                )
             }
             Some(_) => {}
         }
@@ -396,6 +399,7 @@ fn bench_gemm(f: &Flags) -> Result<()> {
     };
     let json = f.has("--json");
     let threads = thread_list(f)?;
+    let budget_ms = f.u64("--budget", 200)?;
     let peaks: Vec<(Kernel, f64)> = kernels.iter().map(|&k| (k, bench::peak_gflops(k))).collect();
     if !json {
         for (k, p) in &peaks {
@@ -413,7 +417,7 @@ fn bench_gemm(f: &Flags) -> Result<()> {
                 continue;
             }
             for &t in &threads {
-                let budget = Duration::from_millis(if shape.flops() > 5e9 { 400 } else { 150 });
+                let budget = Duration::from_millis(budget_ms.max(2 * (shape.flops() / 5e7) as u64));
                 let g = bench::time_gemm(shape, k, t, false, budget).expect("kernel is available");
                 let pct = 100.0 * g / (peak * t as f64);
                 if json {
@@ -436,7 +440,7 @@ fn bench_train(f: &Flags) -> Result<()> {
     let json = f.has("--json");
     for &t in &thread_list(f)? {
         for c in bench::TRAIN_CONFIGS {
-            let r = bench::time_train_step(c, t, Duration::from_millis(1500));
+            let r = bench::time_train_step(c, t, Duration::from_millis(f.u64("--budget", 1500)?));
             if json {
                 println!(
                     "{{\"config\": \"{}\", \"threads\": {t}, \"tokens_per_s\": {:.1}, \"gemm_share\": {:.3}}}",

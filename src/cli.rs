@@ -156,6 +156,12 @@ const BENCH: Spec = &[
     ("--threads", true, "1 and 2", "thread count to measure"),
     ("--json", false, "", "one JSON object per line"),
     ("--kernel", true, "(all available)", "naive | portable | avx2 | avx512"),
+    (
+        "--budget",
+        true,
+        "200",
+        "milliseconds per measurement (best run counts); raise it on a noisy machine",
+    ),
 ];
 
 const DEMO: Spec = &[

@@ -224,7 +224,11 @@ fn block_size_edges_match_naive_f64() {
 fn large_random<T: Float>(threads: usize) {
     let mut rng = Rng::new(3);
     for kernel in kernels() {
-        for (m, k, n) in [(17, 257, 129), (266, 265, 263), (1, 300, 301), (301, 300, 1)] {
+        let mut shapes = vec![(17, 257, 129), (266, 265, 263), (1, 300, 301), (301, 300, 1)];
+        if threads > 1 {
+            shapes.push((301, 400, 303)); // large enough to be split across threads
+        }
+        for (m, k, n) in shapes {
             for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
                 let a = Operand::<T>::normal(m, k, ta, &mut rng);
                 let b = Operand::<T>::normal(k, n, tb, &mut rng);
@@ -278,7 +282,12 @@ fn threaded_equals_single_threaded() {
     let mut rng = Rng::new(4);
     for kernel in kernels() {
         for threads in [2, 3] {
-            for (m, k, n) in [(256, 256, 256), (131, 300, 257), (64, 512, 512), (13, 1000, 700)] {
+            for (m, k, n) in [(300, 512, 300), (131, 600, 517), (64, 1024, 1024), (13, 2000, 1300)] {
+                let g = Gemm::<f32>::with_kernel(kernel).unwrap().with_threads(threads);
+                assert!(
+                    g.workers(m, k, n) > 1,
+                    "{m}×{k}·{k}×{n} must be split to test threading"
+                );
                 let case = Case {
                     m,
                     n,

@@ -21,9 +21,12 @@ pub const MC: usize = 144;
 /// (256·4096·4 B = 4 MiB) stays in L3 while all of Ã's blocks visit it.
 pub const NC: usize = 4096;
 
-/// Products below this many flops (2·m·n·k) stay on one thread: spawning and
-/// joining costs tens of microseconds, as much as a small product takes.
-pub const PAR_MIN_FLOPS: usize = 1 << 23;
+/// Products below this many flops (2·m·n·k) stay on one thread. Spawning and
+/// joining scoped workers costs from tens to hundreds of microseconds (more
+/// on a busy virtual machine): measured here, a 33 MFLOP product
+/// (64×512·512×512, ~0.4 ms) got slower on two threads, a 134 MFLOP one
+/// (64×1024·1024×1024) 1.8× faster.
+pub const PAR_MIN_FLOPS: usize = 1 << 26;
 
 /// Operands with fewer entries than this are packed on one thread: copying
 /// 256 Ki floats (1 MiB) takes about as long as starting a worker.

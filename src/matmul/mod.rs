@@ -159,7 +159,7 @@ impl<T: Float> Gemm<T> {
 
     /// How many workers an `m × k · k × n` product gets: one for small
     /// products, never more than there are MR-tall row panels.
-    fn workers(&self, m: usize, k: usize, n: usize) -> usize {
+    pub fn workers(&self, m: usize, k: usize, n: usize) -> usize {
         if self.threads == 1 || 2 * m * n * k < blocking::PAR_MIN_FLOPS {
             return 1;
         }

@@ -10,17 +10,21 @@
 //! rows are one slice in every time block; [`split_streams`] hands out those
 //! slices.
 
-use crate::matmul::blocking::PAR_MIN_FLOPS;
 use crate::matmul::{Gemm, PackedB};
 use crate::matrix::{MatMut, MatRef};
 use crate::scalar::Float;
 
 use super::layers::{tanh_backward, tanh_forward};
 
+/// A time loop below this many flops runs on one thread. The workers are
+/// spawned once for the whole loop, so the bar is lower than the per-product
+/// `matmul::blocking::PAR_MIN_FLOPS`.
+pub const PAR_MIN_LOOP_FLOPS: usize = 1 << 23;
+
 /// Workers for a recurrence over `steps` steps of `[B, H]·[H, H]`: one
 /// unless there are threads to use and enough work to pay for them.
 pub fn workers(threads: usize, batch: usize, hidden: usize, steps: usize) -> usize {
-    if threads <= 1 || 2 * batch * hidden * hidden * steps < PAR_MIN_FLOPS {
+    if threads <= 1 || 2 * batch * hidden * hidden * steps < PAR_MIN_LOOP_FLOPS {
         1
     } else {
         threads.min(batch)
