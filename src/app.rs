@@ -400,6 +400,17 @@ fn bench_gemm(f: &Flags) -> Result<()> {
     let json = f.has("--json");
     let threads = thread_list(f)?;
     let budget_ms = f.u64("--budget", 200)?;
+    let prepacked = f.has("--prepacked");
+    let shapes = match f.str("--shape") {
+        None => bench::GEMM_SHAPES.to_vec(),
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                bench::Shape::parse(s)
+                    .ok_or_else(|| Error::Usage(format!("--shape: '{s}' is not MxKxN with sizes of at least 1")))
+            })
+            .collect::<Result<_>>()?,
+    };
     let peaks: Vec<(Kernel, f64)> = kernels.iter().map(|&k| (k, bench::peak_gflops(k))).collect();
     if !json {
         for (k, p) in &peaks {
@@ -410,7 +421,7 @@ fn bench_gemm(f: &Flags) -> Result<()> {
             "m × k · k × n", "kernel", "threads", "GFLOP/s", "% peak"
         );
     }
-    for shape in bench::GEMM_SHAPES {
+    for shape in shapes {
         for &(k, peak) in &peaks {
             // The naive loop would take minutes on the largest shapes.
             if k == Kernel::Naive && shape.flops() > 1e9 {
@@ -418,11 +429,11 @@ fn bench_gemm(f: &Flags) -> Result<()> {
             }
             for &t in &threads {
                 let budget = Duration::from_millis(budget_ms.max(2 * (shape.flops() / 5e7) as u64));
-                let g = bench::time_gemm(shape, k, t, false, budget).expect("kernel is available");
+                let g = bench::time_gemm(shape, k, t, prepacked, budget).expect("kernel is available");
                 let pct = 100.0 * g / (peak * t as f64);
                 if json {
                     println!(
-                        "{{\"m\": {}, \"k\": {}, \"n\": {}, \"kernel\": \"{k}\", \"threads\": {t}, \"gflops\": {g:.3}, \"peak_gflops\": {:.3}, \"percent_of_peak\": {pct:.1}}}",
+                        "{{\"m\": {}, \"k\": {}, \"n\": {}, \"kernel\": \"{k}\", \"threads\": {t}, \"gflops\": {g:.3}, \"peak_gflops\": {:.3}, \"percent_of_peak\": {pct:.1}, \"prepacked\": {prepacked}}}",
                         shape.m, shape.k, shape.n, peak * t as f64
                     );
                 } else {

@@ -26,6 +26,23 @@ impl Shape {
     pub fn flops(&self) -> f64 {
         2.0 * self.m as f64 * self.n as f64 * self.k as f64
     }
+
+    /// Parses `MxKxN` (for `[M,K]·[K,N]`); every size at least 1.
+    pub fn parse(text: &str) -> Option<Shape> {
+        let dims: Vec<usize> = text
+            .split(['x', 'X', '×'])
+            .map(|d| d.trim().parse().ok())
+            .collect::<Option<_>>()?;
+        match dims[..] {
+            [m, k, n] if m > 0 && k > 0 && n > 0 => Some(Shape {
+                m,
+                k,
+                n,
+                what: "given with --shape",
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// The shapes an RNNLM multiplies (see the matmul issue's benchmark list).

@@ -203,3 +203,44 @@ fn init_starts_from_a_checkpoints_weights_with_a_fresh_optimizer() {
     assert_eq!(ts.optimizer.t, 1, "the optimizer state starts fresh");
     assert!(t.model.params != b.model.params, "one step must move the weights");
 }
+
+#[test]
+fn bench_gemm_json_reports_the_contract_keys_for_given_shapes() {
+    use rnnlm::json::Json;
+    let o = run(bin().args([
+        "bench",
+        "gemm",
+        "--kernel",
+        "portable",
+        "--threads",
+        "1",
+        "--budget",
+        "1",
+        "--json",
+        "--shape",
+        "17x9x33,2x3x4",
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "one line per shape: {out}");
+    for (line, (m, k, n)) in lines.iter().zip([(17.0, 9.0, 33.0), (2.0, 3.0, 4.0)]) {
+        let Ok(Json::Object(o)) = rnnlm::json::parse(line) else {
+            panic!("not a JSON object: {line}")
+        };
+        let num = |key: &str| match o.get(key) {
+            Some(Json::Number(x)) => *x,
+            other => panic!("{key}: {other:?} in {line}"),
+        };
+        assert_eq!((num("m"), num("k"), num("n")), (m, k, n));
+        assert_eq!(num("threads"), 1.0);
+        assert!(num("gflops") > 0.0 && num("peak_gflops") > 0.0, "{line}");
+        assert_eq!(o.get("kernel"), Some(&Json::String("portable".into())));
+        assert_eq!(o.get("prepacked"), Some(&Json::Bool(false)));
+    }
+    for bad in ["17x9", "0x1x1", "axbxc"] {
+        let o = run(bin().args(["bench", "gemm", "--shape", bad]));
+        assert_eq!(o.status.code(), Some(2), "--shape {bad}");
+        assert!(stderr(&o).contains("--shape"), "{}", stderr(&o));
+    }
+}
