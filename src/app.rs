@@ -411,35 +411,42 @@ fn bench_gemm(f: &Flags) -> Result<()> {
             })
             .collect::<Result<_>>()?,
     };
-    let peaks: Vec<(Kernel, f64)> = kernels.iter().map(|&k| (k, bench::peak_gflops(k))).collect();
     if !json {
-        for (k, p) in &peaks {
-            println!("measured peak for {k}: {p:.1} GFLOP/s per core");
-        }
+        println!("peak: this core's FMA peak for the kernel's instructions × threads, timed in the same rounds");
         println!(
-            "{:>22} {:>9} {:>7} {:>9} {:>7}",
-            "m × k · k × n", "kernel", "threads", "GFLOP/s", "% peak"
+            "{:>22} {:>9} {:>7} {:>9} {:>9} {:>7}",
+            "m × k · k × n", "kernel", "threads", "GFLOP/s", "peak", "% peak"
         );
     }
     for shape in shapes {
-        for &(k, peak) in &peaks {
+        let mut cases = Vec::new();
+        for &kernel in &kernels {
             // The naive loop would take minutes on the largest shapes.
-            if k == Kernel::Naive && shape.flops() > 1e9 {
+            if kernel == Kernel::Naive && shape.flops() > 1e9 {
                 continue;
             }
-            for &t in &threads {
-                let budget = Duration::from_millis(budget_ms.max(2 * (shape.flops() / 5e7) as u64));
-                let g = bench::time_gemm(shape, k, t, prepacked, budget).expect("kernel is available");
-                let pct = 100.0 * g / (peak * t as f64);
-                if json {
-                    println!(
-                        "{{\"m\": {}, \"k\": {}, \"n\": {}, \"kernel\": \"{k}\", \"threads\": {t}, \"gflops\": {g:.3}, \"peak_gflops\": {:.3}, \"percent_of_peak\": {pct:.1}, \"prepacked\": {prepacked}}}",
-                        shape.m, shape.k, shape.n, peak * t as f64
-                    );
-                } else {
-                    let dims = format!("{}×{}·{}×{}", shape.m, shape.k, shape.k, shape.n);
-                    println!("{dims:>22} {k:>9} {t:>7} {g:>9.1} {pct:>6.1}%");
-                }
+            for &threads in &threads {
+                cases.push(bench::GemmCase {
+                    kernel,
+                    threads,
+                    prepacked,
+                });
+            }
+        }
+        let per_case = budget_ms.max(2 * (shape.flops() / 5e7) as u64);
+        let budget = Duration::from_millis(per_case * cases.len() as u64);
+        let results = bench::time_gemm_cases(shape, &cases, budget).expect("kernels are available");
+        for (case, (g, peak)) in cases.iter().zip(results) {
+            let (k, t) = (case.kernel, case.threads);
+            let pct = 100.0 * g / (peak * t as f64);
+            if json {
+                println!(
+                    "{{\"m\": {}, \"k\": {}, \"n\": {}, \"kernel\": \"{k}\", \"threads\": {t}, \"gflops\": {g:.3}, \"peak_gflops\": {:.3}, \"percent_of_peak\": {pct:.1}, \"prepacked\": {prepacked}}}",
+                    shape.m, shape.k, shape.n, peak * t as f64
+                );
+            } else {
+                let dims = format!("{}×{}·{}×{}", shape.m, shape.k, shape.k, shape.n);
+                println!("{dims:>22} {k:>9} {t:>7} {g:>9.1} {:>9.1} {pct:>6.1}%", peak * t as f64);
             }
         }
     }

@@ -99,108 +99,162 @@ pub const GEMM_SHAPES: [Shape; 8] = [
 
 /// Best-of timing: run `f` until `budget` has passed (at least `min_runs`
 /// times) and return the fastest run.
-pub fn best_time(budget: Duration, min_runs: usize, mut f: impl FnMut()) -> Duration {
+pub fn best_time(budget: Duration, min_runs: usize, f: impl FnMut()) -> Duration {
+    best_times_interleaved(budget, min_runs, &mut [Box::new(f)])[0]
+}
+
+/// Round-robin best-of timing: one run of every job per round, rounds until
+/// `budget` has passed (at least `min_rounds`), and each job's fastest run.
+///
+/// Jobs measured in the same rounds see the same machine: when a shared
+/// machine slows down for a while, it slows all of them, so the ratios
+/// between them (GEMM vs peak, 2 threads vs 1) hold better than those of
+/// jobs timed one after the other.
+pub fn best_times_interleaved(budget: Duration, min_rounds: usize, jobs: &mut [Job<'_>]) -> Vec<Duration> {
     let start = Instant::now();
-    let mut best = Duration::MAX;
-    let mut runs = 0;
-    while runs < min_runs || start.elapsed() < budget {
-        let t = Instant::now();
-        f();
-        best = best.min(t.elapsed());
-        runs += 1;
+    let mut best = vec![Duration::MAX; jobs.len()];
+    let mut rounds = 0;
+    while rounds < min_rounds || start.elapsed() < budget {
+        for (job, best) in jobs.iter_mut().zip(&mut best) {
+            let t = Instant::now();
+            job();
+            *best = (*best).min(t.elapsed());
+        }
+        rounds += 1;
     }
     best
 }
 
-/// The measured single-core FMA peak for a kernel's instruction set, in
-/// GFLOP/s: AVX-512 and AVX2 chains of independent FMAs; for the naive and
-/// portable kernels, the best peak this core has (what they could reach).
-pub fn peak_gflops(kernel: Kernel) -> f64 {
+/// A measured piece of work.
+pub type Job<'a> = Box<dyn FnMut() + 'a>;
+
+/// Iterations of one FMA peak probe (a few milliseconds).
+const PEAK_ITERS: usize = 1_000_000;
+
+/// The FMA peak probe for a kernel's instruction set, and its flops per run:
+/// AVX-512 and AVX2 chains of independent FMAs; for the naive and portable
+/// kernels, the best peak this core has (what they could reach).
+pub fn peak_probe(kernel: Kernel) -> (Job<'static>, f64) {
     #[cfg(target_arch = "x86_64")]
     {
         use crate::matmul::kernel::x86_64 as simd;
-        let iters = 2_000_000;
-        let measure = |run: &dyn Fn() -> Option<f32>, flops: usize| -> Option<f64> {
-            run()?;
-            let t = best_time(Duration::from_millis(60), 3, || {
-                std::hint::black_box(run());
-            });
-            Some(flops as f64 / t.as_secs_f64() / 1e9)
+        let avx512 = simd::Avx512::detect().is_some();
+        let avx2 = simd::Avx2Fma::detect().is_some();
+        let use_512 = match kernel {
+            Kernel::Avx512 => true,
+            Kernel::Avx2 => false,
+            Kernel::Naive | Kernel::Portable => avx512,
         };
-        let avx512 = || {
-            measure(
-                &|| simd::fma_peak_avx512(std::hint::black_box(iters)),
-                simd::fma_peak_flops_avx512(iters),
-            )
-        };
-        let avx2 = || {
-            measure(
-                &|| simd::fma_peak_avx2(std::hint::black_box(iters)),
-                simd::fma_peak_flops_avx2(iters),
-            )
-        };
-        let found = match kernel {
-            Kernel::Avx512 => avx512(),
-            Kernel::Avx2 => avx2(),
-            Kernel::Naive | Kernel::Portable => avx512().or_else(avx2),
-        };
-        if let Some(p) = found {
-            return p;
+        if use_512 && avx512 {
+            let job = || {
+                std::hint::black_box(simd::fma_peak_avx512(std::hint::black_box(PEAK_ITERS)));
+            };
+            return (Box::new(job), simd::fma_peak_flops_avx512(PEAK_ITERS) as f64);
+        }
+        if avx2 && kernel != Kernel::Avx512 {
+            let job = || {
+                std::hint::black_box(simd::fma_peak_avx2(std::hint::black_box(PEAK_ITERS)));
+            };
+            return (Box::new(job), simd::fma_peak_flops_avx2(PEAK_ITERS) as f64);
         }
     }
-    portable_peak_gflops()
+    (Box::new(portable_peak_run), (PEAK_ITERS * 64 * 2) as f64)
 }
 
-/// Peak of plain Rust multiply–add on 8-wide arrays (the portable kernel's
+/// The measured single-core FMA peak for a kernel's instruction set, in
+/// GFLOP/s (see [`peak_probe`]).
+pub fn peak_gflops(kernel: Kernel) -> f64 {
+    let (job, flops) = peak_probe(kernel);
+    let t = best_times_interleaved(Duration::from_millis(60), 3, &mut [job]);
+    flops / t[0].as_secs_f64() / 1e9
+}
+
+/// Plain Rust multiply–add on 8-wide arrays (the portable kernel's
 /// instruction mix), for targets without a SIMD FMA probe.
-fn portable_peak_gflops() -> f64 {
-    let iters = 2_000_000usize;
-    let run = || {
-        let mut acc = [[0.0f32; 8]; 8];
-        let iters = std::hint::black_box(iters);
-        let x = std::hint::black_box(0.999_999f32);
-        let y = std::hint::black_box(1e-7f32);
-        for _ in 0..iters {
-            for row in acc.iter_mut() {
-                for v in row.iter_mut() {
-                    *v = *v * x + y;
-                }
+fn portable_peak_run() {
+    let mut acc = [[0.0f32; 8]; 8];
+    let iters = std::hint::black_box(PEAK_ITERS);
+    let x = std::hint::black_box(0.999_999f32);
+    let y = std::hint::black_box(1e-7f32);
+    for _ in 0..iters {
+        for row in acc.iter_mut() {
+            for v in row.iter_mut() {
+                *v = *v * x + y;
             }
         }
-        std::hint::black_box(acc);
-    };
-    let t = best_time(Duration::from_millis(60), 3, run);
-    (iters * 64 * 2) as f64 / t.as_secs_f64() / 1e9
+    }
+    std::hint::black_box(acc);
 }
 
-/// One GEMM measurement.
-#[derive(Clone, Debug)]
-pub struct GemmResult {
-    pub shape: Shape,
+/// One GEMM configuration to measure on a shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GemmCase {
     pub kernel: Kernel,
     pub threads: usize,
-    pub gflops: f64,
-    pub peak_gflops: f64,
-    /// Whether B was packed once ahead (as the model does for weights).
+    /// B packed once outside the timing (as the model does for weights).
     pub prepacked: bool,
 }
 
-/// GFLOP/s of `C = A·B` (f32, β = 0) for one shape, kernel
-/// and thread count. With `prepacked`, B is packed once outside the timing.
-pub fn time_gemm(shape: Shape, kernel: Kernel, threads: usize, prepacked: bool, budget: Duration) -> Option<f64> {
-    let mut g = Gemm::<f32>::with_kernel(kernel)?.with_threads(threads);
+/// GFLOP/s of `C = A·B` (f32, β = 0) for each case on one shape, and beside
+/// it the FMA peak of that case's kernel (one core), all timed in the same
+/// rounds (see [`best_times_interleaved`]). `None` if a kernel cannot run.
+pub fn time_gemm_cases(shape: Shape, cases: &[GemmCase], budget: Duration) -> Option<Vec<(f64, f64)>> {
+    struct State {
+        gemm: Gemm<f32>,
+        packed: Option<crate::matmul::PackedB<f32>>,
+        c: Matrix<f32>,
+    }
     let mut rng = Rng::new(7);
     let a = Matrix::<f32>::uniform(shape.m, shape.k, -1.0, 1.0, &mut rng);
     let b = Matrix::<f32>::uniform(shape.k, shape.n, -1.0, 1.0, &mut rng);
-    let mut c = Matrix::<f32>::zeros(shape.m, shape.n);
-    let t = if prepacked {
-        let p = g.pack_b(b.view());
-        best_time(budget, 2, || g.gemm_packed(1.0, a.view(), &p, 0.0, c.view_mut()))
-    } else {
-        best_time(budget, 2, || g.gemm(1.0, a.view(), b.view(), 0.0, c.view_mut()))
-    };
-    std::hint::black_box(&c);
-    Some(shape.flops() / t.as_secs_f64() / 1e9)
+    let mut states = Vec::new();
+    for case in cases {
+        let mut gemm = Gemm::<f32>::with_kernel(case.kernel)?.with_threads(case.threads);
+        let packed = case.prepacked.then(|| gemm.pack_b(b.view()));
+        let c = Matrix::<f32>::zeros(shape.m, shape.n);
+        states.push(State { gemm, packed, c });
+    }
+    let mut kernels: Vec<Kernel> = Vec::new();
+    for case in cases {
+        if !kernels.contains(&case.kernel) {
+            kernels.push(case.kernel);
+        }
+    }
+    let (a, b) = (&a, &b);
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut peak_flops = Vec::new();
+    for &k in &kernels {
+        let (job, flops) = peak_probe(k);
+        jobs.push(job);
+        peak_flops.push(flops);
+    }
+    for st in states.iter_mut() {
+        jobs.push(Box::new(move || {
+            let State { gemm, packed, c } = st;
+            match packed {
+                Some(p) => gemm.gemm_packed(1.0, a.view(), p, 0.0, c.view_mut()),
+                None => gemm.gemm(1.0, a.view(), b.view(), 0.0, c.view_mut()),
+            }
+            std::hint::black_box(&c);
+        }));
+    }
+    let times = best_times_interleaved(budget, 2, &mut jobs);
+    let (peak_times, gemm_times) = times.split_at(kernels.len());
+    let peaks: Vec<f64> = peak_flops
+        .iter()
+        .zip(peak_times)
+        .map(|(f, t)| f / t.as_secs_f64() / 1e9)
+        .collect();
+    Some(
+        cases
+            .iter()
+            .zip(gemm_times)
+            .map(|(case, t)| {
+                let peak = peaks[kernels.iter().position(|&k| k == case.kernel).expect("deduped kernel")];
+                (shape.flops() / t.as_secs_f64() / 1e9, peak)
+            })
+            .collect(),
+    )
 }
 
 /// One training-benchmark configuration.

@@ -8,18 +8,24 @@
 //! (8, 16, 32), so only the last block of a dimension is ragged.
 
 /// LOOP 4 (`pc`): depth of one packed panel pair. An `MR × KC` sliver of Ã
-/// (6·256·4 B = 6 KiB) and a `KC × NR` sliver of B̃ (256·16·4 B = 16 KiB) stay
-/// in the 32 KiB L1d while the micro-kernel streams through them.
-pub const KC: usize = 256;
+/// (6·512·4 B = 12 KiB) stays in the 32 KiB L1d while the micro-kernel
+/// streams through it. The `KC × NR` sliver of B̃ (512·16·4 B = 32 KiB) does
+/// not fit beside it and is read from L2, which delivers 32 B/cycle — about
+/// twice the 15 B/cycle the kernel needs (64 B of B̃ and 24 B of Ã per six
+/// cycles of FMAs). Why not 256, which keeps the B̃ sliver in L1: every `pc`
+/// block is one more pass over C (load and store of each tile); measured
+/// here, halving the passes gained 2–3% at 1024³ and lost nothing elsewhere
+/// (`rnnlm bench gemm`, `rnnlm bench train`).
+pub const KC: usize = 512;
 
 /// LOOP 3 (`ic`): rows of A packed at once. The `MC × KC` block Ã
-/// (144·256·4 B = 144 KiB) stays resident in the 512 KiB L2 while every B̃
+/// (96·512·4 B = 192 KiB) stays resident in the 512 KiB L2 while every B̃
 /// sliver of the current `jc` block is multiplied against it.
-pub const MC: usize = 144;
+pub const MC: usize = 96;
 
 /// LOOP 5 (`jc`): columns of B handled per outer step. The `KC × NC` block B̃
-/// (256·4096·4 B = 4 MiB) stays in L3 while all of Ã's blocks visit it.
-pub const NC: usize = 4096;
+/// (512·2048·4 B = 4 MiB) stays in L3 while all of Ã's blocks visit it.
+pub const NC: usize = 2048;
 
 /// Products below this many flops (2·m·n·k) stay on one thread. Spawning and
 /// joining scoped workers costs from tens to hundreds of microseconds (more
