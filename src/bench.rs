@@ -103,22 +103,32 @@ pub fn best_time(budget: Duration, min_runs: usize, f: impl FnMut()) -> Duration
     best_times_interleaved(budget, min_runs, &mut [Box::new(f)])[0]
 }
 
-/// Round-robin best-of timing: one run of every job per round, rounds until
-/// `budget` has passed (at least `min_rounds`), and each job's fastest run.
+/// Round-robin best-of timing: `jobs` take turns in slices of at least two
+/// runs each, turns go on until `budget` has passed (at least `min_rounds`
+/// rounds), and each job's fastest run counts.
 ///
 /// Jobs measured in the same rounds see the same machine: when a shared
 /// machine slows down for a while, it slows all of them, so the ratios
 /// between them (GEMM vs peak, 2 threads vs 1) hold better than those of
-/// jobs timed one after the other.
+/// jobs timed one after the other. Runs within a slice are back to back, so
+/// the fastest run of a slice finds the caches as the job itself left them,
+/// not as the previous job did.
 pub fn best_times_interleaved(budget: Duration, min_rounds: usize, jobs: &mut [Job<'_>]) -> Vec<Duration> {
+    const ROUNDS: u32 = 5;
+    let slice = budget / (ROUNDS * jobs.len().max(1) as u32);
     let start = Instant::now();
     let mut best = vec![Duration::MAX; jobs.len()];
     let mut rounds = 0;
     while rounds < min_rounds || start.elapsed() < budget {
         for (job, best) in jobs.iter_mut().zip(&mut best) {
-            let t = Instant::now();
-            job();
-            *best = (*best).min(t.elapsed());
+            let turn = Instant::now();
+            let mut runs = 0;
+            while runs < 2 || turn.elapsed() < slice {
+                let t = Instant::now();
+                job();
+                *best = (*best).min(t.elapsed());
+                runs += 1;
+            }
         }
         rounds += 1;
     }
