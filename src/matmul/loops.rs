@@ -25,7 +25,8 @@ use crate::scalar::Float;
 const MAX_TILE: usize = 384;
 
 /// `C := α·A·B + β·C` with B already packed for kernel `K`.
-/// `a_buf` is the worker's Ã buffer, reused across calls.
+/// `a_buf` is the worker's Ã buffer, reused across calls. Needs k ≥ 1: for
+/// k = 0 the caller scales C by β itself (no `pc` block runs here).
 pub(crate) fn gemm_loops<T: Float, K: MicroKernel<T>>(
     kernel: K,
     alpha: T,

@@ -1,10 +1,16 @@
 //! x86-64 SIMD micro-kernels: AVX2 + FMA (6 × 16) and AVX-512F (12 × 32), f32.
 //!
-//! Each kernel is a `#[target_feature]` function, compiled for its
+//! Both kernels are one body, [`tile_kernel`], written against a small trait
+//! for a SIMD register ([`Lanes`]: zero, splat, load, store, fused
+//! multiply–add, multiply) and instantiated with `__m256` and `__m512`. The
+//! tests instantiate it a third time with plain arrays, which checks the
+//! 12 × 32 logic on CPUs that lack AVX-512.
+//!
+//! Each kernel entry is a `#[target_feature]` function, compiled for its
 //! instruction set whatever the crate's target, and reachable only through a
-//! token type whose sole constructor checks the CPU (`detect`). Intrinsics on
-//! values are safe inside such functions; the only `unsafe` left is the call
-//! into them and the unaligned loads and stores through raw pointers.
+//! token type whose sole constructor checks the CPU (`detect`). The `unsafe`
+//! here is the register wrappers (intrinsics called from generic code) and
+//! the unaligned loads and stores through pointers into bounds-checked slices.
 //!
 //! Register budget (16 ymm / 32 zmm registers):
 //!
@@ -17,6 +23,7 @@
 //! Ã(i, p) and issues two FMAs: 12 (or 24) independent FMA chains, enough to
 //! hide the 4-cycle FMA latency on two FMA ports.
 #![allow(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use std::arch::x86_64::*;
 
@@ -87,169 +94,221 @@ fn prefetch_tile(c: &[f32], ldc: usize, rows: usize, cols: usize) {
     }
 }
 
-// ---------------------------------------------------------------- AVX2 + FMA
+// ------------------------------------------------------------ the tile body
 
-/// One row of the tile: `acc += Ã(i,p) · B̃(p, 0..16)`.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn fma_row_avx2(acc: &mut [__m256; 2], a: f32, b0: __m256, b1: __m256) {
-    let a = _mm256_set1_ps(a);
-    acc[0] = _mm256_fmadd_ps(a, b0, acc[0]);
-    acc[1] = _mm256_fmadd_ps(a, b1, acc[1]);
+/// One SIMD register of `N` f32 lanes: the five operations the tile body
+/// needs. Implemented by `__m256` (AVX2 + FMA), `__m512` (AVX-512F) and, in
+/// the tests, by a plain array that stands in for a register the CPU may not
+/// have.
+///
+/// # Safety
+/// The register implementations execute their instruction set: call these
+/// methods only from a function compiled with it (`#[target_feature]`), on a
+/// CPU that has it.
+pub(super) trait Lanes: Copy {
+    /// Lanes per register.
+    const N: usize;
+    /// All lanes zero.
+    unsafe fn zero() -> Self;
+    /// Every lane `x` (a broadcast).
+    unsafe fn splat(x: f32) -> Self;
+    /// Lanes from `src[0..N]`.
+    unsafe fn load(src: &[f32]) -> Self;
+    /// Lanes into `dst[0..N]`.
+    unsafe fn store(self, dst: &mut [f32]);
+    /// `self · b + acc`, fused.
+    unsafe fn mul_add(self, b: Self, acc: Self) -> Self;
+    /// `self · b`.
+    unsafe fn mul(self, b: Self) -> Self;
 }
 
-/// `c[0..16] := α·acc + β·c[0..16]`, not reading c when `β = 0`.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn store_row_avx2(c: &mut [f32], acc: [__m256; 2], alpha: f32, beta: f32) {
-    let c = &mut c[..16];
-    let p = c.as_mut_ptr();
-    let av = _mm256_set1_ps(alpha);
-    // SAFETY: `c` was just sliced to 16 elements: the two 8-lane unaligned
-    // loads and stores cover p[0..8] and p[8..16] exactly.
+/// The micro-kernel for an `MR × (NV·N)` tile held in `MR·NV` registers of
+/// type `V`; both SIMD kernels are this body with their register type.
+///
+/// ```text
+///   for p in 0..kc:                    (four p per loop trip)
+///       b[v]      = B̃(p, v·N .. v·N+N)             v < NV   (NV loads)
+///       for i in 0..MR:
+///           a       = splat(Ã(i, p))                        (1 broadcast)
+///           acc[i][v] = a · b[v] + acc[i][v]         v < NV   (NV FMAs)
+///   C(i, ·) := α·acc[i] + β·C(i, ·)    (C not read when β = 0)
+/// ```
+///
+/// # Safety
+/// `V`'s instructions must be enabled in the caller (see [`Lanes`]). Every
+/// memory access goes through a bounds-checked slice.
+#[inline(always)]
+unsafe fn tile_kernel<V: Lanes, const MR: usize, const NV: usize>(
+    kc: usize,
+    alpha: f32,
+    a: &[f32],
+    b: &[f32],
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    let nr = NV * V::N;
+    assert!(
+        a.len() >= MR * kc && b.len() >= nr * kc,
+        "{MR}×{nr} kernel: short panels for kc = {kc}"
+    );
+    assert!(
+        c.len() >= (MR - 1) * ldc + nr,
+        "{MR}×{nr} kernel: C holds {} < {} elements",
+        c.len(),
+        (MR - 1) * ldc + nr
+    );
+    prefetch_tile(c, ldc, MR, nr);
+    // SAFETY: the caller enabled V's instructions; the rest is safe code.
     unsafe {
-        if beta == 0.0 {
-            _mm256_storeu_ps(p, _mm256_mul_ps(av, acc[0]));
-            _mm256_storeu_ps(p.add(8), _mm256_mul_ps(av, acc[1]));
-        } else {
-            let bv = _mm256_set1_ps(beta);
-            _mm256_storeu_ps(p, _mm256_fmadd_ps(bv, _mm256_loadu_ps(p), _mm256_mul_ps(av, acc[0])));
-            _mm256_storeu_ps(
-                p.add(8),
-                _mm256_fmadd_ps(bv, _mm256_loadu_ps(p.add(8)), _mm256_mul_ps(av, acc[1])),
-            );
+        let mut acc = [[V::zero(); NV]; MR];
+        let k_step = k_step::<V, MR, NV>;
+        // Four steps of p per trip: fewer loop branches between the FMAs.
+        let (a4, b4) = (a[..MR * kc].chunks_exact(4 * MR), b[..nr * kc].chunks_exact(4 * nr));
+        let (a_rest, b_rest) = (a4.remainder(), b4.remainder());
+        for (ap, bp) in a4.zip(b4) {
+            k_step(&mut acc, &ap[..MR], &bp[..nr]);
+            k_step(&mut acc, &ap[MR..2 * MR], &bp[nr..2 * nr]);
+            k_step(&mut acc, &ap[2 * MR..3 * MR], &bp[2 * nr..3 * nr]);
+            k_step(&mut acc, &ap[3 * MR..4 * MR], &bp[3 * nr..4 * nr]);
+        }
+        for (ap, bp) in a_rest.chunks_exact(MR).zip(b_rest.chunks_exact(nr)) {
+            k_step(&mut acc, ap, bp);
+        }
+        let (av, bv) = (V::splat(alpha), V::splat(beta));
+        for (i, row) in acc.iter().enumerate() {
+            let c_row = &mut c[i * ldc..i * ldc + nr];
+            for (v, &r) in row.iter().enumerate() {
+                let out = &mut c_row[v * V::N..(v + 1) * V::N];
+                let scaled = av.mul(r);
+                let value = if beta == 0.0 {
+                    scaled
+                } else {
+                    bv.mul_add(V::load(out), scaled)
+                };
+                value.store(out);
+            }
         }
     }
 }
 
-/// The AVX2 + FMA 6 × 16 f32 micro-kernel (see the module docs).
-#[target_feature(enable = "avx2,fma")]
-fn avx2_6x16(kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut [f32], ldc: usize) {
-    assert!(
-        a.len() >= 6 * kc && b.len() >= 16 * kc,
-        "avx2 kernel: short panels for kc = {kc}"
-    );
-    assert!(
-        c.len() >= 5 * ldc + 16,
-        "avx2 kernel: C holds {} < {} elements",
-        c.len(),
-        5 * ldc + 16
-    );
-    prefetch_tile(c, ldc, 6, 16);
-    let mut acc = [[_mm256_setzero_ps(); 2]; 6];
-    // Four steps of p per trip: fewer loop branches between the FMAs.
-    let (a4, b4) = (a[..6 * kc].chunks_exact(24), b[..16 * kc].chunks_exact(64));
-    let (a_rest, b_rest) = (a4.remainder(), b4.remainder());
-    for (ap, bp) in a4.zip(b4) {
-        k_step_avx2(&mut acc, &ap[0..6], &bp[0..16]);
-        k_step_avx2(&mut acc, &ap[6..12], &bp[16..32]);
-        k_step_avx2(&mut acc, &ap[12..18], &bp[32..48]);
-        k_step_avx2(&mut acc, &ap[18..24], &bp[48..64]);
-    }
-    for (ap, bp) in a_rest.chunks_exact(6).zip(b_rest.chunks_exact(16)) {
-        k_step_avx2(&mut acc, ap, bp);
-    }
-    for (i, row) in acc.into_iter().enumerate() {
-        store_row_avx2(&mut c[i * ldc..], row, alpha, beta);
+/// One step p of [`tile_kernel`]: load the B̃ row (NV registers), then for
+/// each of the MR rows broadcast Ã(i, p) and add it times the B̃ row into
+/// the row's accumulators.
+///
+/// # Safety
+/// As for [`tile_kernel`].
+#[inline(always)]
+unsafe fn k_step<V: Lanes, const MR: usize, const NV: usize>(acc: &mut [[V; NV]; MR], ap: &[f32], bp: &[f32]) {
+    // SAFETY: the caller enabled V's instructions.
+    unsafe {
+        let mut bv = [V::zero(); NV];
+        for (v, b) in bv.iter_mut().enumerate() {
+            *b = V::load(&bp[v * V::N..]);
+        }
+        for (row, &x) in acc.iter_mut().zip(&ap[..MR]) {
+            let x = V::splat(x);
+            for (r, &b) in row.iter_mut().zip(&bv) {
+                *r = x.mul_add(b, *r);
+            }
+        }
     }
 }
 
-/// One step p: load the B̃ row (16 lanes), then for each of the 6 rows
-/// broadcast Ã(i, p) and add it times the B̃ row into the accumulators.
+// ---------------------------------------------------------------- AVX2 + FMA
+
+impl Lanes for __m256 {
+    const N: usize = 8;
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: the caller enabled AVX2 and FMA (trait contract).
+        unsafe { _mm256_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        // SAFETY: the caller enabled AVX2 and FMA (trait contract).
+        unsafe { _mm256_set1_ps(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(src: &[f32]) -> Self {
+        let src = &src[..8];
+        // SAFETY: the caller enabled AVX2 (trait contract); `src` was just
+        // sliced to the 8 lanes the load reads.
+        unsafe { _mm256_loadu_ps(src.as_ptr()) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, dst: &mut [f32]) {
+        let dst = &mut dst[..8];
+        // SAFETY: the caller enabled AVX2 (trait contract); `dst` was just
+        // sliced to the 8 lanes the store writes.
+        unsafe { _mm256_storeu_ps(dst.as_mut_ptr(), self) }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
+        // SAFETY: the caller enabled AVX2 and FMA (trait contract).
+        unsafe { _mm256_fmadd_ps(self, b, acc) }
+    }
+    #[inline(always)]
+    unsafe fn mul(self, b: Self) -> Self {
+        // SAFETY: the caller enabled AVX2 and FMA (trait contract).
+        unsafe { _mm256_mul_ps(self, b) }
+    }
+}
+
+/// The AVX2 + FMA 6 × 16 f32 micro-kernel: 6 rows × 2 ymm accumulators.
 #[target_feature(enable = "avx2,fma")]
-#[inline]
-fn k_step_avx2(acc: &mut [[__m256; 2]; 6], ap: &[f32], bp: &[f32]) {
-    let (ap, bp) = (&ap[..6], &bp[..16]);
-    // SAFETY: `bp` was just sliced to 16 f32: the loads read bp[0..8] and
-    // bp[8..16].
-    let (b0, b1) = unsafe { (_mm256_loadu_ps(bp.as_ptr()), _mm256_loadu_ps(bp.as_ptr().add(8))) };
-    fma_row_avx2(&mut acc[0], ap[0], b0, b1);
-    fma_row_avx2(&mut acc[1], ap[1], b0, b1);
-    fma_row_avx2(&mut acc[2], ap[2], b0, b1);
-    fma_row_avx2(&mut acc[3], ap[3], b0, b1);
-    fma_row_avx2(&mut acc[4], ap[4], b0, b1);
-    fma_row_avx2(&mut acc[5], ap[5], b0, b1);
+fn avx2_6x16(kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut [f32], ldc: usize) {
+    // SAFETY: this function is compiled with AVX2 and FMA, all `__m256`'s
+    // lanes use.
+    unsafe { tile_kernel::<__m256, 6, 2>(kc, alpha, a, b, beta, c, ldc) }
 }
 
 // ------------------------------------------------------------------- AVX-512
 
-/// One row of the tile: `acc += Ã(i,p) · B̃(p, 0..32)`.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn fma_row_avx512(acc: &mut [__m512; 2], a: f32, b0: __m512, b1: __m512) {
-    let a = _mm512_set1_ps(a);
-    acc[0] = _mm512_fmadd_ps(a, b0, acc[0]);
-    acc[1] = _mm512_fmadd_ps(a, b1, acc[1]);
-}
-
-/// `c[0..32] := α·acc + β·c[0..32]`, not reading c when `β = 0`.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn store_row_avx512(c: &mut [f32], acc: [__m512; 2], alpha: f32, beta: f32) {
-    let c = &mut c[..32];
-    let p = c.as_mut_ptr();
-    let av = _mm512_set1_ps(alpha);
-    // SAFETY: `c` was just sliced to 32 elements: the two 16-lane unaligned
-    // loads and stores cover p[0..16] and p[16..32] exactly.
-    unsafe {
-        if beta == 0.0 {
-            _mm512_storeu_ps(p, _mm512_mul_ps(av, acc[0]));
-            _mm512_storeu_ps(p.add(16), _mm512_mul_ps(av, acc[1]));
-        } else {
-            let bv = _mm512_set1_ps(beta);
-            _mm512_storeu_ps(p, _mm512_fmadd_ps(bv, _mm512_loadu_ps(p), _mm512_mul_ps(av, acc[0])));
-            _mm512_storeu_ps(
-                p.add(16),
-                _mm512_fmadd_ps(bv, _mm512_loadu_ps(p.add(16)), _mm512_mul_ps(av, acc[1])),
-            );
-        }
+impl Lanes for __m512 {
+    const N: usize = 16;
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: the caller enabled AVX-512F (trait contract).
+        unsafe { _mm512_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        // SAFETY: the caller enabled AVX-512F (trait contract).
+        unsafe { _mm512_set1_ps(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(src: &[f32]) -> Self {
+        let src = &src[..16];
+        // SAFETY: the caller enabled AVX-512F (trait contract); `src` was
+        // just sliced to the 16 lanes the load reads.
+        unsafe { _mm512_loadu_ps(src.as_ptr()) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, dst: &mut [f32]) {
+        let dst = &mut dst[..16];
+        // SAFETY: the caller enabled AVX-512F (trait contract); `dst` was
+        // just sliced to the 16 lanes the store writes.
+        unsafe { _mm512_storeu_ps(dst.as_mut_ptr(), self) }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
+        // SAFETY: the caller enabled AVX-512F (trait contract).
+        unsafe { _mm512_fmadd_ps(self, b, acc) }
+    }
+    #[inline(always)]
+    unsafe fn mul(self, b: Self) -> Self {
+        // SAFETY: the caller enabled AVX-512F (trait contract).
+        unsafe { _mm512_mul_ps(self, b) }
     }
 }
 
-/// The AVX-512F 12 × 32 f32 micro-kernel (see the module docs).
+/// The AVX-512F 12 × 32 f32 micro-kernel: 12 rows × 2 zmm accumulators.
 #[target_feature(enable = "avx512f")]
 fn avx512_12x32(kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut [f32], ldc: usize) {
-    assert!(
-        a.len() >= 12 * kc && b.len() >= 32 * kc,
-        "avx512 kernel: short panels for kc = {kc}"
-    );
-    assert!(
-        c.len() >= 11 * ldc + 32,
-        "avx512 kernel: C holds {} < {} elements",
-        c.len(),
-        11 * ldc + 32
-    );
-    prefetch_tile(c, ldc, 12, 32);
-    let mut acc = [[_mm512_setzero_ps(); 2]; 12];
-    // Four steps of p per trip, as in the AVX2 kernel.
-    let (a4, b4) = (a[..12 * kc].chunks_exact(48), b[..32 * kc].chunks_exact(128));
-    let (a_rest, b_rest) = (a4.remainder(), b4.remainder());
-    for (ap, bp) in a4.zip(b4) {
-        k_step_avx512(&mut acc, &ap[0..12], &bp[0..32]);
-        k_step_avx512(&mut acc, &ap[12..24], &bp[32..64]);
-        k_step_avx512(&mut acc, &ap[24..36], &bp[64..96]);
-        k_step_avx512(&mut acc, &ap[36..48], &bp[96..128]);
-    }
-    for (ap, bp) in a_rest.chunks_exact(12).zip(b_rest.chunks_exact(32)) {
-        k_step_avx512(&mut acc, ap, bp);
-    }
-    for (i, row) in acc.into_iter().enumerate() {
-        store_row_avx512(&mut c[i * ldc..], row, alpha, beta);
-    }
-}
-
-/// One step p: load the B̃ row (32 lanes), then for each of the 12 rows
-/// broadcast Ã(i, p) and add it times the B̃ row into the accumulators.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn k_step_avx512(acc: &mut [[__m512; 2]; 12], ap: &[f32], bp: &[f32]) {
-    let (ap, bp) = (&ap[..12], &bp[..32]);
-    // SAFETY: `bp` was just sliced to 32 f32: the loads read bp[0..16] and
-    // bp[16..32].
-    let (b0, b1) = unsafe { (_mm512_loadu_ps(bp.as_ptr()), _mm512_loadu_ps(bp.as_ptr().add(16))) };
-    for (row, &a) in acc.iter_mut().zip(ap) {
-        fma_row_avx512(row, a, b0, b1);
-    }
+    // SAFETY: this function is compiled with AVX-512F, all `__m512`'s lanes
+    // use.
+    unsafe { tile_kernel::<__m512, 12, 2>(kc, alpha, a, b, beta, c, ldc) }
 }
 
 // ------------------------------------------------------- peak FMA throughput
@@ -314,4 +373,107 @@ fn fma_chains_avx512(iters: usize) -> f32 {
         s = _mm512_add_ps(s, a);
     }
     _mm512_reduce_add_ps(s)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The tile body run on plain arrays standing in for the registers: this
+    //! checks the AVX-512 kernel's 12 × 32 logic (indexing, unrolling, edge
+    //! handling, α/β) on CPUs without AVX-512, through the real five loops.
+    //! What it cannot check is the six one-line `__m512` wrappers above.
+    use super::*;
+    use crate::matmul::gemm_naive;
+    use crate::matmul::kernel::Kernel;
+    use crate::matmul::loops::gemm_loops;
+    use crate::matmul::pack::PackedB;
+    use crate::matrix::Matrix;
+    use crate::rng::Rng;
+
+    /// `N` f32 lanes in an array; `mul_add` is fused, as the hardware's is.
+    #[derive(Clone, Copy)]
+    struct Emulated<const N: usize>([f32; N]);
+
+    impl<const N: usize> Lanes for Emulated<N> {
+        const N: usize = N;
+        unsafe fn zero() -> Self {
+            Emulated([0.0; N])
+        }
+        unsafe fn splat(x: f32) -> Self {
+            Emulated([x; N])
+        }
+        unsafe fn load(src: &[f32]) -> Self {
+            Emulated(src[..N].try_into().expect("N lanes"))
+        }
+        unsafe fn store(self, dst: &mut [f32]) {
+            dst[..N].copy_from_slice(&self.0);
+        }
+        unsafe fn mul_add(self, b: Self, acc: Self) -> Self {
+            Emulated(std::array::from_fn(|i| self.0[i].mul_add(b.0[i], acc.0[i])))
+        }
+        unsafe fn mul(self, b: Self) -> Self {
+            Emulated(std::array::from_fn(|i| self.0[i] * b.0[i]))
+        }
+    }
+
+    /// The AVX-512 kernel's shape (12 rows × 2 registers of 16 lanes).
+    #[derive(Clone, Copy)]
+    struct Avx512Shape;
+
+    impl MicroKernel<f32> for Avx512Shape {
+        const MR: usize = 12;
+        const NR: usize = 32;
+        fn micro_kernel(self, kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut [f32], ldc: usize) {
+            // SAFETY: `Emulated` is plain Rust; it needs no CPU feature.
+            unsafe { tile_kernel::<Emulated<16>, 12, 2>(kc, alpha, a, b, beta, c, ldc) }
+        }
+    }
+
+    fn ints(rows: usize, cols: usize, rng: &mut Rng) -> Matrix<f32> {
+        Matrix::from_vec(
+            rows,
+            cols,
+            (0..rows * cols).map(|_| rng.below(7) as f32 - 3.0).collect(),
+        )
+    }
+
+    #[test]
+    fn the_12x32_tile_body_matches_the_naive_loop() {
+        use crate::matmul::blocking::{KC, MC};
+        let mut rng = Rng::new(12);
+        let mut a_buf = Vec::new();
+        let mut checked = 0;
+        for m in [0, 1, 11, 12, 13, 25, MC + 1] {
+            for n in [0, 1, 31, 32, 33, 65] {
+                for k in [1, 2, 3, 4, 5, KC - 1, KC + 1] {
+                    for (trans_a, trans_b) in [(false, false), (true, false), (false, true), (true, true)] {
+                        let a = ints(m, k, &mut rng);
+                        let b = ints(k, n, &mut rng);
+                        let (at, bt) = (a.transposed(), b.transposed());
+                        let av = if trans_a { at.view().t() } else { a.view() };
+                        let bv = if trans_b { bt.view().t() } else { b.view() };
+                        let mut packed = PackedB::empty();
+                        packed.pack(Kernel::Avx512, 32, bv, 1);
+                        for (alpha, beta) in [(1.0, 0.0), (2.0, -1.0), (0.5, 1.0)] {
+                            let start = ints(m, n, &mut rng);
+                            let mut want = start.clone();
+                            gemm_naive(alpha, av, bv, beta, want.view_mut());
+                            let mut got = if beta == 0.0 {
+                                Matrix::filled(m, n, f32::NAN)
+                            } else {
+                                start
+                            };
+                            gemm_loops(Avx512Shape, alpha, av, &packed, beta, got.view_mut(), &mut a_buf);
+                            assert_eq!(
+                                got.as_slice(),
+                                want.as_slice(),
+                                "{m}×{k}·{k}×{n} trans ({trans_a}, {trans_b}) α {alpha} β {beta}"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 7 * 6 * 7 * 4 * 3);
+    }
 }
