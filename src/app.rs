@@ -456,9 +456,11 @@ fn bench_gemm(f: &Flags) -> Result<()> {
 /// `bench train`: forward + backward + Adam step, tokens per second.
 fn bench_train(f: &Flags) -> Result<()> {
     let json = f.has("--json");
-    for &t in &thread_list(f)? {
-        for c in bench::TRAIN_CONFIGS {
-            let r = bench::time_train_step(c, t, Duration::from_millis(f.u64("--budget", 1500)?));
+    let threads = thread_list(f)?;
+    let budget = Duration::from_millis(f.u64("--budget", 1500)?);
+    for c in bench::TRAIN_CONFIGS {
+        let results = bench::time_train_steps(c, &threads, budget);
+        for (&t, r) in threads.iter().zip(results) {
             if json {
                 println!(
                     "{{\"config\": \"{}\", \"threads\": {t}, \"tokens_per_s\": {:.1}, \"gemm_share\": {:.3}}}",

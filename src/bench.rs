@@ -312,7 +312,7 @@ pub const TRAIN_CONFIGS: [TrainConfig; 3] = [
     },
 ];
 
-/// Result of [`time_train_step`].
+/// Result of [`time_train_steps`], per thread count.
 #[derive(Clone, Copy, Debug)]
 pub struct TrainResult {
     pub tokens_per_s: f64,
@@ -320,44 +320,77 @@ pub struct TrainResult {
     pub gemm_share: f64,
 }
 
-/// Time forward + backward + an Adam update on random tokens: best of the
-/// runs that fit in `budget`; the GEMM share is over all runs.
-pub fn time_train_step(c: TrainConfig, threads: usize, budget: Duration) -> TrainResult {
+/// Time forward + backward + an Adam update on random tokens, once per
+/// thread count in `threads`, all in the same rounds (see
+/// [`best_times_interleaved`]): best step per thread count; the GEMM share
+/// is over all of that thread count's steps.
+pub fn time_train_steps(c: TrainConfig, threads: &[usize], budget: Duration) -> Vec<TrainResult> {
     use crate::model::{backward, forward, Config, Params, Workspace};
     use crate::train::{Kind, Optimizer};
+    struct Run {
+        params: Params<f32>,
+        grads: Params<f32>,
+        opt: Optimizer,
+        ws: Workspace<f32>,
+        total: Duration,
+    }
     let cfg = Config {
         vocab: c.vocab,
         embed: c.dim,
         hidden: c.dim,
     };
     let mut rng = Rng::new(3);
-    let mut params = Params::<f32>::init(cfg, &mut rng);
-    let mut grads = Params::zeros(cfg);
-    let mut opt = Optimizer::new(Kind::Adam, &params);
-    let mut ws = Workspace::new(Gemm::new().with_threads(threads));
     let n = c.steps * c.batch;
     let stream: Vec<u32> = (0..n + c.batch).map(|_| rng.below(c.vocab) as u32).collect();
     let h0 = Matrix::<f32>::zeros(c.batch, c.dim);
-    let mut step = |ws: &mut Workspace<f32>| {
-        grads.fill_zero();
-        forward(&params, &stream[..n], &stream[c.batch..], c.batch, h0.view(), ws);
-        backward(&params, &mut grads, ws);
-        opt.step(&mut params, &grads, 1e-4);
+    let step = |r: &mut Run| {
+        r.grads.fill_zero();
+        forward(
+            &r.params,
+            &stream[..n],
+            &stream[c.batch..],
+            c.batch,
+            h0.view(),
+            &mut r.ws,
+        );
+        backward(&r.params, &mut r.grads, &mut r.ws);
+        r.opt.step(&mut r.params, &r.grads, 1e-4);
     };
-    step(&mut ws); // warm-up: sizes the workspaces
-    ws.start_timing();
-    let start = Instant::now();
-    let mut runs = 0u32;
-    let best = best_time(budget, 3, || {
-        step(&mut ws);
-        runs += 1;
-    });
-    let total = start.elapsed();
-    let gemm = ws.gemm_time();
-    TrainResult {
-        tokens_per_s: n as f64 / best.as_secs_f64(),
-        gemm_share: gemm.as_secs_f64() / total.as_secs_f64(),
-    }
+    let mut runs: Vec<Run> = threads
+        .iter()
+        .map(|&t| {
+            let params = Params::<f32>::init(cfg, &mut Rng::new(3));
+            let mut run = Run {
+                grads: Params::zeros(cfg),
+                opt: Optimizer::new(Kind::Adam, &params),
+                params,
+                ws: Workspace::new(Gemm::new().with_threads(t)),
+                total: Duration::ZERO,
+            };
+            step(&mut run); // warm-up: sizes the workspaces
+            run.ws.start_timing();
+            run
+        })
+        .collect();
+    let mut jobs: Vec<Job> = runs
+        .iter_mut()
+        .map(|run| {
+            Box::new(move || {
+                let t = Instant::now();
+                step(run);
+                run.total += t.elapsed();
+            }) as Job
+        })
+        .collect();
+    let best = best_times_interleaved(budget * threads.len() as u32, 3, &mut jobs);
+    drop(jobs);
+    runs.iter()
+        .zip(best)
+        .map(|(run, best)| TrainResult {
+            tokens_per_s: n as f64 / best.as_secs_f64(),
+            gemm_share: run.ws.gemm_time().as_secs_f64() / run.total.as_secs_f64(),
+        })
+        .collect()
 }
 
 /// Peak resident memory of this process in KiB (`VmHWM` on Linux; `None`
