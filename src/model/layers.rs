@@ -88,12 +88,12 @@ pub fn tanh_backward<T: Float>(dh_to_da: &mut [T], h: &[T]) {
 /// `p = softmax(z)` on one row, in place; returns `ln Σ_j exp(z_j)`
 /// (the log-partition), computed stably around the row maximum.    (eq. 5)
 pub fn softmax_in_place<T: Float>(z_to_p: &mut [T]) -> f64 {
-    let max = z_to_p.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
+    let max = lanes_fold(z_to_p, T::neg_infinity(), T::max);
     for v in z_to_p.iter_mut() {
         *v -= max;
     }
     T::exp_in_place(z_to_p);
-    let sum = z_to_p.iter().fold(T::zero(), |s, &v| s + v);
+    let sum = lanes_fold(z_to_p, T::zero(), |s, v| s + v);
     let inv = T::one() / sum;
     for v in z_to_p.iter_mut() {
         *v *= inv;
@@ -101,12 +101,30 @@ pub fn softmax_in_place<T: Float>(z_to_p: &mut [T]) -> f64 {
     sum.to_f64().ln() + max.to_f64()
 }
 
+/// Fold a row with `op` (max or +) in eight interleaved lanes, then fold the
+/// lanes: a single running total would make every step wait on the one
+/// before (a chain of V dependent adds); eight independent ones vectorize.
+#[inline]
+fn lanes_fold<T: Float>(v: &[T], init: T, op: impl Fn(T, T) -> T) -> T {
+    let mut lanes = [init; 8];
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l = op(*l, x);
+        }
+    }
+    let folded = lanes.into_iter().fold(init, &op);
+    rest.iter().fold(folded, |a, &x| op(a, x))
+}
+
 /// Softmax of each row of z, in place (z `[N, V]` becomes p), and the summed
 /// cross-entropy `Σ_r −ln p[r, targets[r]]` in f64.                (eqs. 5, 6)
 ///
 /// Stable: `−ln p_y = ln Σ_j exp(z_j − max) + max − z_y`, so no exp
 /// overflows and the loss never takes the log of an underflowed 0.
-pub fn softmax_xent_forward<T: Float>(z_to_p: &mut Matrix<T>, targets: &[u32]) -> f64 {
+/// Rows are independent: large matrices are shared out over `workers`.
+pub fn softmax_xent_forward<T: Float>(z_to_p: &mut Matrix<T>, targets: &[u32], workers: usize) -> f64 {
     assert_eq!(
         z_to_p.rows(),
         targets.len(),
@@ -114,26 +132,73 @@ pub fn softmax_xent_forward<T: Float>(z_to_p: &mut Matrix<T>, targets: &[u32]) -
         z_to_p.rows(),
         targets.len()
     );
-    let mut loss = 0.0f64;
-    for (r, &y) in targets.iter().enumerate() {
-        let row = z_to_p.row_mut(r);
-        let z_y = row[y as usize].to_f64();
-        loss += softmax_in_place(row) - z_y;
-    }
-    loss
+    let v = z_to_p.cols();
+    assert!(v > 0, "softmax_xent_forward: no classes");
+    let chunk_loss = |rows: &mut [T], ys: &[u32]| -> f64 {
+        rows.chunks_exact_mut(v)
+            .zip(ys)
+            .map(|(row, &y)| {
+                let z_y = row[y as usize].to_f64();
+                softmax_in_place(row) - z_y
+            })
+            .sum()
+    };
+    by_row_chunks(z_to_p, targets, workers, chunk_loss).into_iter().sum()
 }
 
 /// `dz = (p − onehot(y)) · scale`, in place: the matrix holds p on entry and
 /// dz on exit. With `scale = 1/(B·T)` this is the gradient of the mean loss.
 ///                                                                     (eq. 7)
-pub fn softmax_xent_backward<T: Float>(p_to_dz: &mut Matrix<T>, targets: &[u32], scale: T) {
-    for (r, &y) in targets.iter().enumerate() {
-        let row = p_to_dz.row_mut(r);
-        row[y as usize] -= T::one();
-        for v in row.iter_mut() {
-            *v *= scale;
+pub fn softmax_xent_backward<T: Float>(p_to_dz: &mut Matrix<T>, targets: &[u32], scale: T, workers: usize) {
+    let v = p_to_dz.cols();
+    assert!(v > 0, "softmax_xent_backward: no classes");
+    let chunk = |rows: &mut [T], ys: &[u32]| {
+        for (row, &y) in rows.chunks_exact_mut(v).zip(ys) {
+            row[y as usize] -= T::one();
+            for x in row.iter_mut() {
+                *x *= scale;
+            }
         }
+    };
+    by_row_chunks(p_to_dz, targets, workers, chunk);
+}
+
+/// Matrices with fewer entries than this stay on one thread: a softmax over
+/// 256 Ki entries takes about as long as starting a worker (~40 µs).
+pub const PAR_MIN_ENTRIES: usize = 1 << 18;
+
+/// Run `f` on consecutive row ranges of `m` (with their targets), one range
+/// per worker — or on all rows at once when `m` is small — and return the
+/// results in row order.
+fn by_row_chunks<T: Float, R: Send>(
+    m: &mut Matrix<T>,
+    targets: &[u32],
+    workers: usize,
+    f: impl Fn(&mut [T], &[u32]) -> R + Sync,
+) -> Vec<R> {
+    let (rows, cols) = m.shape();
+    let workers = if rows * cols < PAR_MIN_ENTRIES {
+        1
+    } else {
+        workers.clamp(1, rows.max(1))
+    };
+    if workers == 1 {
+        return vec![f(m.as_mut_slice(), targets)];
     }
+    let per = rows.div_ceil(workers);
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = m
+            .as_mut_slice()
+            .chunks_mut(per * cols)
+            .zip(targets.chunks(per))
+            .map(|(part, ys)| s.spawn(move || f(part, ys)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("softmax worker panicked"))
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -143,7 +208,7 @@ mod tests {
     #[test]
     fn softmax_is_stable_for_huge_logits_and_sums_to_one() {
         let mut z = Matrix::from_vec(2, 3, vec![1000.0f64, 1001.0, 999.0, -1e4, 0.0, 3.0]);
-        let loss = softmax_xent_forward(&mut z, &[1, 0]);
+        let loss = softmax_xent_forward(&mut z, &[1, 0], 1);
         assert!(loss.is_finite());
         for r in 0..2 {
             let s: f64 = z.row(r).iter().sum();
@@ -154,6 +219,28 @@ mod tests {
         // Row 1: −ln softmax([-1e4, 0, 3])[0] ≈ 1e4 + 3 + ln(1 + e^-3).
         let row1 = 1e4 + 3.0 + (1.0 + (-3.0f64).exp()).ln();
         assert!((loss - (row0 + row1)).abs() < 1e-9, "loss {loss}");
+    }
+
+    #[test]
+    fn softmax_split_over_workers_gives_the_same_probabilities_and_loss() {
+        let (n, v) = (301, 1031); // above PAR_MIN_ENTRIES, rows not divisible by 2 or 3
+        assert!(n * v >= PAR_MIN_ENTRIES, "the case must be split");
+        let mut rng = crate::rng::Rng::new(5);
+        let z = Matrix::<f32>::uniform(n, v, -8.0, 8.0, &mut rng);
+        let targets: Vec<u32> = (0..n).map(|_| rng.below(v) as u32).collect();
+        let mut p1 = z.clone();
+        let l1 = softmax_xent_forward(&mut p1, &targets, 1);
+        softmax_xent_backward(&mut p1, &targets, 0.5, 1);
+        for workers in [2, 3] {
+            let mut p = z.clone();
+            let l = softmax_xent_forward(&mut p, &targets, workers);
+            assert!(
+                (l - l1).abs() <= 1e-12 * l1.abs(),
+                "workers {workers}: loss {l} vs {l1}"
+            );
+            softmax_xent_backward(&mut p, &targets, 0.5, workers);
+            assert_eq!(p.as_slice(), p1.as_slice(), "workers {workers}: rows are independent");
+        }
     }
 
     #[test]

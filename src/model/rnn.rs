@@ -261,7 +261,7 @@ pub fn forward<T: Float>(
     bias_forward(cache.p.as_mut_slice(), &params.b_y);
 
     // p_t = softmax(z_t), L = mean −ln p_t[y_t]  (eqs. 5, 6)
-    softmax_xent_forward(&mut cache.p, targets) / n as f64
+    softmax_xent_forward(&mut cache.p, targets, gemm.threads()) / n as f64
 }
 
 /// Backward through the chunk of the last [`forward`] (BPTT): adds ∂L/∂θ
@@ -294,7 +294,12 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
     ensure(dh0, b, h); //                                                    [B, H]
 
     // dz_t = (p_t − onehot(y_t)) / (B·T)                              (eq. 7)
-    softmax_xent_backward(&mut cache.p, &cache.targets, T::one() / T::from_usize(n));
+    softmax_xent_backward(
+        &mut cache.p,
+        &cache.targets,
+        T::one() / T::from_usize(n),
+        gemm.threads(),
+    );
     let dz = cache.p.view(); //                                             [N, V]
     let h_all = cache.hs.rows_view(b, n); //                                [N, H]
 
