@@ -1,6 +1,7 @@
 //! Matrix multiplication: `C := α·op(A)·op(B) + β·C`, the performance core.
 //!
-//! Layered the BLIS way, one file a layer, each testable alone:
+//! Layered the BLIS way, one file a layer, each testable alone (the design
+//! and the measurements behind it: `docs/matmul.md`):
 //!
 //! | file | layer |
 //! |---|---|
