@@ -385,6 +385,10 @@ fn thread_list(f: &Flags) -> Result<Vec<usize>> {
     })
 }
 
+const GIB: f64 = (1u64 << 30) as f64;
+/// Largest operand memory `bench gemm --shape` accepts (per case).
+const MAX_BENCH_BYTES: f64 = 4.0 * GIB;
+
 /// `bench gemm`: GFLOP/s and share of the measured peak per shape and kernel.
 fn bench_gemm(f: &Flags) -> Result<()> {
     let kernels = match f.str("--kernel") {
@@ -409,8 +413,22 @@ fn bench_gemm(f: &Flags) -> Result<()> {
                 bench::Shape::parse(s)
                     .ok_or_else(|| Error::Usage(format!("--shape: '{s}' is not MxKxN with sizes of at least 1")))
             })
-            .collect::<Result<_>>()?,
+            .collect::<Result<Vec<_>>>()?,
     };
+    for s in &shapes {
+        // A, B, C, packed B and a copy of C per measured case.
+        let bytes = 4.0 * (s.m as f64 * s.k as f64 + 2.0 * s.k as f64 * s.n as f64 + 2.0 * s.m as f64 * s.n as f64);
+        if bytes > MAX_BENCH_BYTES {
+            return Err(Error::Usage(format!(
+                "--shape: {}x{}x{} needs about {:.1} GiB of operands; at most {:.0} GiB",
+                s.m,
+                s.k,
+                s.n,
+                bytes / GIB,
+                MAX_BENCH_BYTES / GIB
+            )));
+        }
+    }
     if !json {
         println!("peak: this core's FMA peak for the kernel's instructions × threads, timed in the same rounds");
         println!(

@@ -238,7 +238,7 @@ fn bench_gemm_json_reports_the_contract_keys_for_given_shapes() {
         assert_eq!(o.get("kernel"), Some(&Json::String("portable".into())));
         assert_eq!(o.get("prepacked"), Some(&Json::Bool(false)));
     }
-    for bad in ["17x9", "0x1x1", "axbxc"] {
+    for bad in ["17x9", "0x1x1", "axbxc", "100000x100000x100000"] {
         let o = run(bin().args(["bench", "gemm", "--shape", bad]));
         assert_eq!(o.status.code(), Some(2), "--shape {bad}");
         assert!(stderr(&o).contains("--shape"), "{}", stderr(&o));
