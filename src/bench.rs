@@ -400,3 +400,51 @@ pub fn peak_rss_kib() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interleaved_timing_takes_turns_and_keeps_each_jobs_best() {
+        // Job 0 sleeps 2 ms, job 1 sleeps 1 ms; both must run in every round
+        // (at least two runs per turn) and keep their own best time.
+        let order = std::cell::RefCell::new(Vec::new());
+        let mut jobs: Vec<Job> = vec![
+            Box::new(|| {
+                order.borrow_mut().push(0);
+                std::thread::sleep(Duration::from_millis(2));
+            }),
+            Box::new(|| {
+                order.borrow_mut().push(1);
+                std::thread::sleep(Duration::from_millis(1));
+            }),
+        ];
+        let best = best_times_interleaved(Duration::from_millis(1), 3, &mut jobs);
+        drop(jobs);
+        let order = order.into_inner();
+        assert_eq!(best.len(), 2);
+        assert!(best[0] >= Duration::from_millis(2) && best[1] >= Duration::from_millis(1));
+        assert!(best[1] < best[0], "each job keeps its own best: {best:?}");
+        // Three rounds, each a turn of job 0 then a turn of job 1.
+        let turns: Vec<usize> = order
+            .iter()
+            .enumerate()
+            .filter(|&(i, &j)| i == 0 || order[i - 1] != j)
+            .map(|(_, &j)| j)
+            .collect();
+        assert_eq!(turns, [0, 1, 0, 1, 0, 1], "runs: {order:?}");
+        assert!(order.len() >= 12, "at least two runs per turn: {order:?}");
+    }
+
+    #[test]
+    fn shapes_parse_and_count_their_flops() {
+        let s = Shape::parse("2x3X4").expect("valid");
+        assert_eq!((s.m, s.k, s.n), (2, 3, 4));
+        assert_eq!(s.flops(), 48.0);
+        assert_eq!(Shape::parse("5×6×7").map(|s| (s.m, s.k, s.n)), Some((5, 6, 7)));
+        for bad in ["", "2x3", "2x3x4x5", "0x1x1", "ax1x1", "-1x2x3"] {
+            assert!(Shape::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+}
