@@ -35,7 +35,7 @@
 //! | [`ngram`] | interpolated Kneser–Ney baselines on the same tokens |
 //! | [`synth`] | text sources with an exactly known cross-entropy |
 //! | [`sample`] | temperature / top-k / top-p sampling and generation |
-//! | [`bench`] | the measurements behind `rnnlm bench` |
+//! | [`bench`](mod@bench) | the measurements behind `rnnlm bench` |
 //! | [`cli`], [`app`] | the `rnnlm` command: parsing, then running |
 //! | [`fastmath`] | vectorizable f32 `exp` and `tanh` for the hot elementwise loops |
 //! | [`error`] | the one error type |

@@ -84,7 +84,7 @@ impl<'a> Generator<'a> {
         }
     }
 
-    /// Feed one token: h ← tanh(W_x E[x] + W_h h + b_h); p ← softmax(W_y h + b_y).
+    /// Feed one token: h ← tanh(W_x E\[x\] + W_h h + b_h); p ← softmax(W_y h + b_y).
     pub fn feed(&mut self, token: u32) {
         step(self.params, token, &mut self.state, &mut self.gemm);
     }

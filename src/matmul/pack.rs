@@ -51,6 +51,10 @@ fn pack_b_panels<T: Float>(nr: usize, b: MatRef<T>, j0: usize, dst: &mut [T]) {
     }
 }
 
+/// Rows read side by side by `interleave_rows` for panels wider than 6: half
+/// the ways of an 8-way L1, leaving room for the panel being written.
+const GROUP: usize = 4;
+
 /// The one packing step both operands share: the `w × kc` view `v`
 /// (w ≤ `width`) goes into `dst` column by column, `width` entries per column,
 ///
@@ -61,10 +65,6 @@ fn pack_b_panels<T: Float>(nr: usize, b: MatRef<T>, j0: usize, dst: &mut [T]) {
 /// The path is picked by the view's strides so that memory is read in long
 /// runs: rows side by side when rows are contiguous (row-major A, Bᵀ), one
 /// contiguous strip per column when columns are (Aᵀ, row-major B).
-/// Rows read side by side by `interleave_rows` for panels wider than 6: half
-/// the ways of an 8-way L1, leaving room for the panel being written.
-const GROUP: usize = 4;
-
 fn pack_panel<T: Float>(width: usize, v: MatRef<T>, dst: &mut [T]) {
     let (w, kc) = (v.rows(), v.cols());
     let dst = &mut dst[..width * kc];

@@ -11,7 +11,7 @@
 //! | [`layers`] | embedding, bias, tanh, softmax–cross-entropy: forward/backward pairs |
 //! | [`recurrence`] | the loops over time, streams split across workers |
 //! | [`rnn`] | the chunk forward (teacher forcing) and backward (BPTT), workspaces |
-//! | [`step`] | one-token inference (B = 1) for generation |
+//! | [`step`](mod@step) | one-token inference (B = 1) for generation |
 
 pub mod layers;
 pub mod params;

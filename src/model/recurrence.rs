@@ -7,7 +7,7 @@
 //! its rows against the shared packed W_h. One spawn per call, not per step.
 //!
 //! Storage is time-major (`[(T+1)·B, H]`, block t = step t), so a worker's
-//! rows are one slice in every time block; [`split_streams`] hands out those
+//! rows are one slice in every time block; `split_streams` hands out those
 //! slices.
 
 use crate::matmul::{Gemm, PackedB};

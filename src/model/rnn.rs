@@ -48,7 +48,7 @@ pub struct ForwardCache<T> {
     pub inputs: Vec<u32>,
     /// y: target tokens `[N]` (teacher forcing: y_t = x_{t+1}).
     pub targets: Vec<u32>,
-    /// X_e = E[x] `[N, D]` (Gather path only).
+    /// X_e = E\[x\] `[N, D]` (Gather path only).
     pub x_e: Matrix<T>,
     /// U = E·W_xᵀ `[V, H]` (Table path only).
     pub u: Matrix<T>,

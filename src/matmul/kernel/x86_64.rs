@@ -1,7 +1,7 @@
 //! x86-64 SIMD micro-kernels: AVX2 + FMA (6 × 16) and AVX-512F (12 × 32), f32.
 //!
-//! Both kernels are one body, [`tile_kernel`], written against a small trait
-//! for a SIMD register ([`Lanes`]: zero, splat, load, store, fused
+//! Both kernels are one body, `tile_kernel`, written against a small trait
+//! for a SIMD register (`Lanes`: zero, splat, load, store, fused
 //! multiply–add, multiply) and instantiated with `__m256` and `__m512`. The
 //! tests instantiate it a third time with plain arrays, which checks the
 //! 12 × 32 logic on CPUs that lack AVX-512.
