@@ -96,7 +96,7 @@ fn prefetch_tile(c: &[f32], ldc: usize, rows: usize, cols: usize) {
 
 // ------------------------------------------------------------ the tile body
 
-/// One SIMD register of `N` f32 lanes: the five operations the tile body
+/// One SIMD register of `N` f32 lanes: the six operations the tile body
 /// needs. Implemented by `__m256` (AVX2 + FMA), `__m512` (AVX-512F) and, in
 /// the tests, by a plain array that stands in for a register the CPU may not
 /// have.
