@@ -430,6 +430,16 @@ fn bench_gemm(f: &Flags) -> Result<()> {
         }
     }
     if !json {
+        for &k in &kernels {
+            if let Some((g, peak)) = bench::time_micro_kernel(k, Duration::from_millis(budget_ms.min(500))) {
+                println!(
+                    "{k} micro-kernel alone, operands in L1: {g:.1} GFLOP/s, {:.1}% of {peak:.1}",
+                    100.0 * g / peak
+                );
+            }
+        }
+    }
+    if !json {
         println!("peak: this core's FMA peak for the kernel's instructions × threads, timed in the same rounds");
         println!(
             "{:>22} {:>9} {:>7} {:>9} {:>9} {:>7}",

@@ -196,6 +196,43 @@ fn portable_peak_run() {
     std::hint::black_box(acc);
 }
 
+/// GFLOP/s of the f32 micro-kernel alone, its operands resident in L1
+/// (`kc = 256`, one tile over and over), and the FMA peak of its instruction
+/// set timed in the same rounds: what the kernel can do before the loops,
+/// packing and caches take their share. `None` for the naive loop (it has no
+/// micro-kernel) and for kernels this CPU cannot run.
+pub fn time_micro_kernel(kernel: Kernel, budget: Duration) -> Option<(f64, f64)> {
+    use crate::matmul::kernel::portable::Portable;
+    use crate::matmul::MicroKernel;
+    fn job<K: MicroKernel<f32> + 'static>(k: K) -> (Job<'static>, f64) {
+        const KC: usize = 256;
+        const CALLS: usize = 2000;
+        let a = vec![0.5f32; K::MR * KC];
+        let b = vec![0.25f32; KC * K::NR];
+        let mut c = vec![0.0f32; K::MR * K::NR];
+        let run = move || {
+            for _ in 0..CALLS {
+                k.micro_kernel(KC, 1.0, std::hint::black_box(&a), &b, 1.0, &mut c, K::NR);
+            }
+            std::hint::black_box(&c);
+        };
+        (Box::new(run), (2 * K::MR * K::NR * KC * CALLS) as f64)
+    }
+    let (kernel_job, flops) = match kernel {
+        Kernel::Naive => return None,
+        Kernel::Portable => job(Portable),
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => job(crate::matmul::kernel::x86_64::Avx2Fma::detect()?),
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => job(crate::matmul::kernel::x86_64::Avx512::detect()?),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => return None,
+    };
+    let (peak_job, peak_flops) = peak_probe(kernel);
+    let t = best_times_interleaved(budget, 3, &mut [peak_job, kernel_job]);
+    Some((flops / t[1].as_secs_f64() / 1e9, peak_flops / t[0].as_secs_f64() / 1e9))
+}
+
 /// One GEMM configuration to measure on a shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GemmCase {
@@ -435,6 +472,18 @@ mod tests {
             .collect();
         assert_eq!(turns, [0, 1, 0, 1, 0, 1], "runs: {order:?}");
         assert!(order.len() >= 12, "at least two runs per turn: {order:?}");
+    }
+
+    #[test]
+    fn the_micro_kernel_alone_is_timed_for_packed_kernels_only() {
+        assert!(time_micro_kernel(Kernel::Naive, Duration::from_millis(1)).is_none());
+        for k in Kernel::available().into_iter().filter(|&k| k != Kernel::Naive) {
+            let (g, peak) = time_micro_kernel(k, Duration::from_millis(1)).expect("available kernel");
+            assert!(
+                g > 0.0 && g.is_finite() && peak > 0.0 && peak.is_finite(),
+                "{k}: {g} of {peak}"
+            );
+        }
     }
 
     #[test]
