@@ -1,6 +1,7 @@
 //! GEMM throughput on the shapes an RNNLM multiplies: naive, portable, AVX2,
-//! AVX-512 side by side, 1 and 2 threads. Throughput is 2·m·n·k elements, so
-//! criterion reports FLOP/s.
+//! AVX-512 side by side, 1 and 2 threads, each packed kernel also with B
+//! packed ahead (as the model does with its weights). Throughput is 2·m·n·k
+//! elements, so criterion reports FLOP/s.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rnnlm::bench::GEMM_SHAPES;
@@ -29,6 +30,17 @@ fn gemm(c: &mut Criterion) {
                 group.bench_function(id, |bench| {
                     bench.iter(|| g.gemm(1.0, a.view(), b.view(), 0.0, out.view_mut()))
                 });
+                // As the model multiplies by its weights: B packed once, ahead.
+                if kernel != Kernel::Naive {
+                    let packed = g.pack_b(b.view());
+                    let id = BenchmarkId::new(
+                        format!("{} B packed ahead", kernel.name()),
+                        format!("{threads} thread(s)"),
+                    );
+                    group.bench_function(id, |bench| {
+                        bench.iter(|| g.gemm_packed(1.0, a.view(), &packed, 0.0, out.view_mut()))
+                    });
+                }
             }
         }
         group.finish();
