@@ -461,6 +461,13 @@ fn bench_gemm(f: &Flags) -> Result<()> {
                 });
             }
         }
+        if cases.is_empty() {
+            eprintln!(
+                "rnnlm: note: {}x{}x{} skipped: the naive loop is not timed above 1 GFLOP",
+                shape.m, shape.k, shape.n
+            );
+            continue;
+        }
         let per_case = budget_ms.max(2 * (shape.flops() / 5e7) as u64);
         let budget = Duration::from_millis(per_case * cases.len() as u64);
         let results = bench::time_gemm_cases(shape, &cases, budget).expect("kernels are available");
