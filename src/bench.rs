@@ -243,8 +243,9 @@ pub struct GemmCase {
 }
 
 /// GFLOP/s of `C = A·B` (f32, β = 0) for each case on one shape, and beside
-/// it the FMA peak of that case's kernel (one core), all timed in the same
-/// rounds (see [`best_times_interleaved`]). `None` if a kernel cannot run.
+/// it the FMA peak of that case's kernel (one core, timed over runs as long
+/// as the case's), all timed in the same rounds (see
+/// [`best_times_interleaved`]). `None` if a kernel cannot run.
 pub fn time_gemm_cases(shape: Shape, cases: &[GemmCase], budget: Duration) -> Option<Vec<(f64, f64)>> {
     struct State {
         gemm: Gemm<f32>,
@@ -261,22 +262,10 @@ pub fn time_gemm_cases(shape: Shape, cases: &[GemmCase], budget: Duration) -> Op
         let c = Matrix::<f32>::zeros(shape.m, shape.n);
         states.push(State { gemm, packed, c });
     }
-    let mut kernels: Vec<Kernel> = Vec::new();
-    for case in cases {
-        if !kernels.contains(&case.kernel) {
-            kernels.push(case.kernel);
-        }
-    }
     let (a, b) = (&a, &b);
-    let mut jobs: Vec<Job> = Vec::new();
-    let mut peak_flops = Vec::new();
-    for &k in &kernels {
-        let (job, flops) = peak_probe(k);
-        jobs.push(job);
-        peak_flops.push(flops);
-    }
+    let mut gemm_jobs: Vec<Job> = Vec::new();
     for st in states.iter_mut() {
-        jobs.push(Box::new(move || {
+        gemm_jobs.push(Box::new(move || {
             let State { gemm, packed, c } = st;
             match packed {
                 Some(p) => gemm.gemm_packed(1.0, a.view(), p, 0.0, c.view_mut()),
@@ -285,20 +274,39 @@ pub fn time_gemm_cases(shape: Shape, cases: &[GemmCase], budget: Duration) -> Op
             std::hint::black_box(&c);
         }));
     }
+    // Each case gets its own peak probe, repeated to last about as long as
+    // one run of the case (timed once here, which also warms it up): on a
+    // shared machine a long run is more likely to be interrupted than a short
+    // one, so a short probe would set the bar by a quiet moment the product
+    // itself could never have.
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut peak_flops = Vec::new();
+    for (case, mut gemm_job) in cases.iter().zip(gemm_jobs) {
+        let t = Instant::now();
+        gemm_job();
+        let product = t.elapsed();
+        let (mut probe, flops) = peak_probe(case.kernel);
+        let t = Instant::now();
+        probe();
+        let reps = (product.as_secs_f64() / t.elapsed().as_secs_f64())
+            .round()
+            .clamp(1.0, 1000.0) as u32;
+        jobs.push(Box::new(move || {
+            for _ in 0..reps {
+                probe();
+            }
+        }));
+        peak_flops.push(flops * reps as f64);
+        jobs.push(gemm_job);
+    }
     let times = best_times_interleaved(budget, 2, &mut jobs);
-    let (peak_times, gemm_times) = times.split_at(kernels.len());
-    let peaks: Vec<f64> = peak_flops
-        .iter()
-        .zip(peak_times)
-        .map(|(f, t)| f / t.as_secs_f64() / 1e9)
-        .collect();
     Some(
-        cases
-            .iter()
-            .zip(gemm_times)
-            .map(|(case, t)| {
-                let peak = peaks[kernels.iter().position(|&k| k == case.kernel).expect("deduped kernel")];
-                (shape.flops() / t.as_secs_f64() / 1e9, peak)
+        times
+            .chunks_exact(2)
+            .zip(peak_flops)
+            .map(|(t, peak_flops)| {
+                let peak = peak_flops / t[0].as_secs_f64() / 1e9;
+                (shape.flops() / t[1].as_secs_f64() / 1e9, peak)
             })
             .collect(),
     )
