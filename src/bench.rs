@@ -143,8 +143,9 @@ const PEAK_ITERS: usize = 1_000_000;
 
 /// The FMA peak probe for a kernel's instruction set, and its flops per run:
 /// AVX-512 and AVX2 chains of independent FMAs; for the naive and portable
-/// kernels, the best peak this core has (what they could reach).
-pub fn peak_probe(kernel: Kernel) -> (Job<'static>, f64) {
+/// kernels, the best peak this core has (what they could reach). A plain
+/// function, so that several threads can run it at once.
+pub fn peak_probe(kernel: Kernel) -> (fn(), f64) {
     #[cfg(target_arch = "x86_64")]
     {
         use crate::matmul::kernel::x86_64 as simd;
@@ -156,26 +157,47 @@ pub fn peak_probe(kernel: Kernel) -> (Job<'static>, f64) {
             Kernel::Naive | Kernel::Portable => avx512,
         };
         if use_512 && avx512 {
-            let job = || {
+            fn run() {
                 std::hint::black_box(simd::fma_peak_avx512(std::hint::black_box(PEAK_ITERS)));
-            };
-            return (Box::new(job), simd::fma_peak_flops_avx512(PEAK_ITERS) as f64);
+            }
+            return (run, simd::fma_peak_flops_avx512(PEAK_ITERS) as f64);
         }
         if avx2 && kernel != Kernel::Avx512 {
-            let job = || {
+            fn run() {
                 std::hint::black_box(simd::fma_peak_avx2(std::hint::black_box(PEAK_ITERS)));
-            };
-            return (Box::new(job), simd::fma_peak_flops_avx2(PEAK_ITERS) as f64);
+            }
+            return (run, simd::fma_peak_flops_avx2(PEAK_ITERS) as f64);
         }
     }
-    (Box::new(portable_peak_run), (PEAK_ITERS * 64 * 2) as f64)
+    (portable_peak_run, (PEAK_ITERS * 64 * 2) as f64)
+}
+
+/// The probe run `reps` times in a row on each of `threads` threads at once:
+/// the peak of that many cores as they are right now (on a shared machine,
+/// two cores do not always give twice one).
+fn peak_job(probe: fn(), reps: u32, threads: usize) -> Job<'static> {
+    let run = move || {
+        for _ in 0..reps {
+            probe();
+        }
+    };
+    if threads == 1 {
+        return Box::new(run);
+    }
+    Box::new(move || {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(run);
+            }
+        })
+    })
 }
 
 /// The measured single-core FMA peak for a kernel's instruction set, in
 /// GFLOP/s (see [`peak_probe`]).
 pub fn peak_gflops(kernel: Kernel) -> f64 {
-    let (job, flops) = peak_probe(kernel);
-    let t = best_times_interleaved(Duration::from_millis(60), 3, &mut [job]);
+    let (probe, flops) = peak_probe(kernel);
+    let t = best_times_interleaved(Duration::from_millis(60), 3, &mut [peak_job(probe, 1, 1)]);
     flops / t[0].as_secs_f64() / 1e9
 }
 
@@ -228,8 +250,8 @@ pub fn time_micro_kernel(kernel: Kernel, budget: Duration) -> Option<(f64, f64)>
         #[cfg(not(target_arch = "x86_64"))]
         _ => return None,
     };
-    let (peak_job, peak_flops) = peak_probe(kernel);
-    let t = best_times_interleaved(budget, 3, &mut [peak_job, kernel_job]);
+    let (probe, peak_flops) = peak_probe(kernel);
+    let t = best_times_interleaved(budget, 3, &mut [peak_job(probe, 1, 1), kernel_job]);
     Some((flops / t[1].as_secs_f64() / 1e9, peak_flops / t[0].as_secs_f64() / 1e9))
 }
 
@@ -243,8 +265,8 @@ pub struct GemmCase {
 }
 
 /// GFLOP/s of `C = A·B` (f32, β = 0) for each case on one shape, and beside
-/// it the FMA peak of that case's kernel (one core, timed over runs as long
-/// as the case's), all timed in the same rounds (see
+/// it the FMA peak of that case's kernel on as many threads as the case uses,
+/// timed over runs as long as the case's, all in the same rounds (see
 /// [`best_times_interleaved`]). `None` if a kernel cannot run.
 pub fn time_gemm_cases(shape: Shape, cases: &[GemmCase], budget: Duration) -> Option<Vec<(f64, f64)>> {
     struct State {
@@ -285,18 +307,14 @@ pub fn time_gemm_cases(shape: Shape, cases: &[GemmCase], budget: Duration) -> Op
         let t = Instant::now();
         gemm_job();
         let product = t.elapsed();
-        let (mut probe, flops) = peak_probe(case.kernel);
+        let (probe, flops) = peak_probe(case.kernel);
         let t = Instant::now();
         probe();
         let reps = (product.as_secs_f64() / t.elapsed().as_secs_f64())
             .round()
             .clamp(1.0, 1000.0) as u32;
-        jobs.push(Box::new(move || {
-            for _ in 0..reps {
-                probe();
-            }
-        }));
-        peak_flops.push(flops * reps as f64);
+        jobs.push(peak_job(probe, reps, case.threads));
+        peak_flops.push(flops * reps as f64 * case.threads as f64);
         jobs.push(gemm_job);
     }
     let times = best_times_interleaved(budget, 2, &mut jobs);
