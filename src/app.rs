@@ -494,6 +494,15 @@ fn bench_gemm(f: &Flags) -> Result<()> {
                     .zip(&results)
                     .find(|(c, _)| c.kernel == case.kernel && c.threads == 1);
                 if let (true, Some((_, &(g1, peak1)))) = (case.threads > 1, one) {
+                    let split = Gemm::<f32>::with_kernel(case.kernel)
+                        .map(|g| g.with_threads(case.threads).workers(shape.m, shape.k, shape.n) > 1);
+                    if split == Some(false) {
+                        println!(
+                            "{:>22} {:>9} {} threads: not split (too small to pay for starting threads)",
+                            "", case.kernel, case.threads
+                        );
+                        continue;
+                    }
                     println!(
                         "{:>22} {:>9} {} threads: {:.2}× one thread (FMA peak: {:.2}×)",
                         "",
