@@ -389,16 +389,22 @@ const GIB: f64 = (1u64 << 30) as f64;
 /// Largest operand memory `bench gemm --shape` accepts (per case).
 const MAX_BENCH_BYTES: f64 = 4.0 * GIB;
 
+/// `--kernel`, if given: a kernel this CPU can run.
+fn kernel_flag(f: &Flags) -> Result<Option<Kernel>> {
+    let Some(name) = f.str("--kernel") else {
+        return Ok(None);
+    };
+    let k = Kernel::parse(name).ok_or_else(|| Error::Usage(format!("--kernel: '{name}' is not a kernel name")))?;
+    if !k.is_available() {
+        return Err(Error::Usage(format!("--kernel: this CPU cannot run the {k} kernel")));
+    }
+    Ok(Some(k))
+}
+
 /// `bench gemm`: GFLOP/s and share of the measured peak per shape and kernel.
 fn bench_gemm(f: &Flags) -> Result<()> {
-    let kernels = match f.str("--kernel") {
-        Some(k) => {
-            let k = Kernel::parse(k).ok_or_else(|| Error::Usage(format!("--kernel: '{k}' is not a kernel name")))?;
-            if !k.is_available() {
-                return Err(Error::Usage(format!("--kernel: this CPU cannot run the {k} kernel")));
-            }
-            vec![k]
-        }
+    let kernels = match kernel_flag(f)? {
+        Some(k) => vec![k],
         None => Kernel::available(),
     };
     let json = f.has("--json");
@@ -523,8 +529,9 @@ fn bench_train(f: &Flags) -> Result<()> {
     let json = f.has("--json");
     let threads = thread_list(f)?;
     let budget = Duration::from_millis(f.u64("--budget", 1500)?);
+    let kernel = kernel_flag(f)?.unwrap_or_else(Kernel::best);
     for c in bench::TRAIN_CONFIGS {
-        let results = bench::time_train_steps(c, &threads, budget);
+        let results = bench::time_train_steps(c, kernel, &threads, budget).expect("kernel is available");
         for (&t, r) in threads.iter().zip(results) {
             if json {
                 println!(

@@ -97,12 +97,6 @@ pub const GEMM_SHAPES: [Shape; 8] = [
     },
 ];
 
-/// Best-of timing: run `f` until `budget` has passed (at least `min_runs`
-/// times) and return the fastest run.
-pub fn best_time(budget: Duration, min_runs: usize, f: impl FnMut()) -> Duration {
-    best_times_interleaved(budget, min_runs, &mut [Box::new(f)])[0]
-}
-
 /// Round-robin best-of timing: `jobs` take turns in slices of at least two
 /// runs each, turns go on until `budget` has passed (at least `min_rounds`
 /// rounds), and each job's fastest run counts.
@@ -191,14 +185,6 @@ fn peak_job(probe: fn(), reps: u32, threads: usize) -> Job<'static> {
             }
         })
     })
-}
-
-/// The measured single-core FMA peak for a kernel's instruction set, in
-/// GFLOP/s (see [`peak_probe`]).
-pub fn peak_gflops(kernel: Kernel) -> f64 {
-    let (probe, flops) = peak_probe(kernel);
-    let t = best_times_interleaved(Duration::from_millis(60), 3, &mut [peak_job(probe, 1, 1)]);
-    flops / t[0].as_secs_f64() / 1e9
 }
 
 /// Plain Rust multiply–add on 8-wide arrays (the portable kernel's
@@ -383,11 +369,17 @@ pub struct TrainResult {
     pub gemm_share: f64,
 }
 
-/// Time forward + backward + an Adam update on random tokens, once per
-/// thread count in `threads`, all in the same rounds (see
+/// Time forward + backward + an Adam update on random tokens with `kernel`,
+/// once per thread count in `threads` (`None` if this CPU cannot run the
+/// kernel), all in the same rounds (see
 /// [`best_times_interleaved`]): best step per thread count; the GEMM share
 /// is over all of that thread count's steps.
-pub fn time_train_steps(c: TrainConfig, threads: &[usize], budget: Duration) -> Vec<TrainResult> {
+pub fn time_train_steps(
+    c: TrainConfig,
+    kernel: Kernel,
+    threads: &[usize],
+    budget: Duration,
+) -> Option<Vec<TrainResult>> {
     use crate::model::{backward, forward, Config, Params, Workspace};
     use crate::train::{Kind, Optimizer};
     struct Run {
@@ -419,22 +411,20 @@ pub fn time_train_steps(c: TrainConfig, threads: &[usize], budget: Duration) -> 
         backward(&r.params, &mut r.grads, &mut r.ws);
         r.opt.step(&mut r.params, &r.grads, 1e-4);
     };
-    let mut runs: Vec<Run> = threads
-        .iter()
-        .map(|&t| {
-            let params = Params::<f32>::init(cfg, &mut Rng::new(3));
-            let mut run = Run {
-                grads: Params::zeros(cfg),
-                opt: Optimizer::new(Kind::Adam, &params),
-                params,
-                ws: Workspace::new(Gemm::new().with_threads(t)),
-                total: Duration::ZERO,
-            };
-            step(&mut run); // warm-up: sizes the workspaces
-            run.ws.start_timing();
-            run
-        })
-        .collect();
+    let mut runs = Vec::new();
+    for &t in threads {
+        let params = Params::<f32>::init(cfg, &mut Rng::new(3));
+        let mut run = Run {
+            grads: Params::zeros(cfg),
+            opt: Optimizer::new(Kind::Adam, &params),
+            params,
+            ws: Workspace::new(Gemm::with_kernel(kernel)?.with_threads(t)),
+            total: Duration::ZERO,
+        };
+        step(&mut run); // warm-up: sizes the workspaces
+        run.ws.start_timing();
+        runs.push(run);
+    }
     let mut jobs: Vec<Job> = runs
         .iter_mut()
         .map(|run| {
@@ -447,13 +437,15 @@ pub fn time_train_steps(c: TrainConfig, threads: &[usize], budget: Duration) -> 
         .collect();
     let best = best_times_interleaved(budget * threads.len() as u32, 3, &mut jobs);
     drop(jobs);
-    runs.iter()
-        .zip(best)
-        .map(|(run, best)| TrainResult {
-            tokens_per_s: n as f64 / best.as_secs_f64(),
-            gemm_share: run.ws.gemm_time().as_secs_f64() / run.total.as_secs_f64(),
-        })
-        .collect()
+    Some(
+        runs.iter()
+            .zip(best)
+            .map(|(run, best)| TrainResult {
+                tokens_per_s: n as f64 / best.as_secs_f64(),
+                gemm_share: run.ws.gemm_time().as_secs_f64() / run.total.as_secs_f64(),
+            })
+            .collect(),
+    )
 }
 
 /// Peak resident memory of this process in KiB (`VmHWM` on Linux; `None`

@@ -244,3 +244,12 @@ fn bench_gemm_json_reports_the_contract_keys_for_given_shapes() {
         assert!(stderr(&o).contains("--shape"), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn bench_commands_refuse_an_unknown_kernel_naming_the_flag() {
+    for cmd in ["gemm", "train"] {
+        let o = run(bin().args(["bench", cmd, "--kernel", "nope"]));
+        assert_eq!(o.status.code(), Some(2), "bench {cmd}");
+        assert!(stderr(&o).contains("--kernel"), "bench {cmd}: {}", stderr(&o));
+    }
+}
