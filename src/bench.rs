@@ -255,53 +255,41 @@ pub struct GemmCase {
 /// timed over runs as long as the case's, all in the same rounds (see
 /// [`best_times_interleaved`]). `None` if a kernel cannot run.
 pub fn time_gemm_cases(shape: Shape, cases: &[GemmCase], budget: Duration) -> Option<Vec<(f64, f64)>> {
-    struct State {
-        gemm: Gemm<f32>,
-        packed: Option<crate::matmul::PackedB<f32>>,
-        c: Matrix<f32>,
-    }
     let mut rng = Rng::new(7);
     let a = Matrix::<f32>::uniform(shape.m, shape.k, -1.0, 1.0, &mut rng);
     let b = Matrix::<f32>::uniform(shape.k, shape.n, -1.0, 1.0, &mut rng);
-    let mut states = Vec::new();
+    let (a, b) = (&a, &b);
+    // Jobs in pairs: the peak probe beside each case, then the case.
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut peak_flops = Vec::new();
     for case in cases {
         let mut gemm = Gemm::<f32>::with_kernel(case.kernel)?.with_threads(case.threads);
         let packed = case.prepacked.then(|| gemm.pack_b(b.view()));
-        let c = Matrix::<f32>::zeros(shape.m, shape.n);
-        states.push(State { gemm, packed, c });
-    }
-    let (a, b) = (&a, &b);
-    let mut gemm_jobs: Vec<Job> = Vec::new();
-    for st in states.iter_mut() {
-        gemm_jobs.push(Box::new(move || {
-            let State { gemm, packed, c } = st;
-            match packed {
+        let mut c = Matrix::<f32>::zeros(shape.m, shape.n);
+        let mut product: Job = Box::new(move || {
+            match &packed {
                 Some(p) => gemm.gemm_packed(1.0, a.view(), p, 0.0, c.view_mut()),
                 None => gemm.gemm(1.0, a.view(), b.view(), 0.0, c.view_mut()),
             }
             std::hint::black_box(&c);
-        }));
-    }
-    // Each case gets its own peak probe, repeated to last about as long as
-    // one run of the case (timed once here, which also warms it up): on a
-    // shared machine a long run is more likely to be interrupted than a short
-    // one, so a short probe would set the bar by a quiet moment the product
-    // itself could never have.
-    let mut jobs: Vec<Job> = Vec::new();
-    let mut peak_flops = Vec::new();
-    for (case, mut gemm_job) in cases.iter().zip(gemm_jobs) {
+        });
+        // The probe is repeated to last about as long as one run of the
+        // product (timed once here, which also warms it up): on a shared
+        // machine a long run is more likely to be interrupted than a short
+        // one, so a short probe would set the bar by a quiet moment the
+        // product itself could never have.
         let t = Instant::now();
-        gemm_job();
-        let product = t.elapsed();
+        product();
+        let product_time = t.elapsed();
         let (probe, flops) = peak_probe(case.kernel);
         let t = Instant::now();
         probe();
-        let reps = (product.as_secs_f64() / t.elapsed().as_secs_f64())
+        let reps = (product_time.as_secs_f64() / t.elapsed().as_secs_f64())
             .round()
             .clamp(1.0, 1000.0) as u32;
         jobs.push(peak_job(probe, reps, case.threads));
         peak_flops.push(flops * reps as f64 * case.threads as f64);
-        jobs.push(gemm_job);
+        jobs.push(product);
     }
     let times = best_times_interleaved(budget, 2, &mut jobs);
     Some(
