@@ -369,7 +369,7 @@ fn gradcheck_cmd(f: &Flags) -> Result<()> {
         "max relative error {worst:.3e} (threshold {:.0e})",
         gradcheck::THRESHOLD
     );
-    if worst >= gradcheck::THRESHOLD {
+    if !report.passes(gradcheck::THRESHOLD) {
         return Err(Error::Numeric(format!(
             "gradient check failed: {} has relative error {worst:.3e}",
             report.worst().name

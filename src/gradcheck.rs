@@ -35,8 +35,13 @@ pub const FLOOR: f64 = 1e-4;
 /// The threshold `cargo test` and `rnnlm gradcheck` assert.
 pub const THRESHOLD: f64 = 1e-6;
 
-/// `|a − n| / max(|a|, |n|, floor)`.
+/// `|a − n| / max(|a|, |n|, floor)`; infinite when either gradient is not
+/// finite, so a NaN can never look like agreement (`f64::max` and `>` both
+/// pass over a NaN, which would let it vanish from the worst case).
 pub fn rel_error(analytic: f64, numeric: f64, floor: f64) -> f64 {
+    if !analytic.is_finite() || !numeric.is_finite() {
+        return f64::INFINITY;
+    }
     (analytic - numeric).abs() / analytic.abs().max(numeric.abs()).max(floor)
 }
 
@@ -59,16 +64,25 @@ pub struct Report {
 }
 
 impl Report {
-    /// The largest relative error over every tensor.
+    /// The largest relative error over every tensor (NaN, should one get
+    /// here, counts as the largest).
     pub fn max_rel_error(&self) -> f64 {
-        self.tensors.iter().map(|t| t.max_rel_error).fold(0.0, f64::max)
+        self.tensors
+            .iter()
+            .map(|t| t.max_rel_error)
+            .fold(0.0, |worst, e| if e.is_nan() || e > worst { e } else { worst })
+    }
+
+    /// Whether every checked entry agrees to within `threshold`.
+    pub fn passes(&self, threshold: f64) -> bool {
+        self.max_rel_error() < threshold
     }
 
     /// The tensor with the largest error.
     pub fn worst(&self) -> &TensorReport {
         self.tensors
             .iter()
-            .max_by(|a, b| a.max_rel_error.total_cmp(&b.max_rel_error))
+            .max_by(|a, b| worse_last(a.max_rel_error).total_cmp(&worse_last(b.max_rel_error)))
             .expect("a report has tensors")
     }
 }
@@ -233,10 +247,21 @@ pub fn central_difference(mut f: impl FnMut(f64) -> f64) -> f64 {
     (8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * h)
 }
 
+/// Orders errors with NaN above +∞ (the worst an error can be).
+fn worse_last(e: f64) -> f64 {
+    if e.is_nan() {
+        f64::INFINITY
+    } else {
+        e
+    }
+}
+
 fn record(report: &mut TensorReport, i: usize, analytic: f64, numeric: f64) {
     let err = rel_error(analytic, numeric, FLOOR);
     report.checked += 1;
-    if err > report.max_rel_error || report.checked == 1 {
+    // `rel_error` maps non-finite gradients to +∞; a NaN is still kept here
+    // should one ever reach this point (`>` alone would pass over it).
+    if err.is_nan() || err > report.max_rel_error || report.checked == 1 {
         report.max_rel_error = err;
         report.worst = i;
         report.analytic = analytic;
@@ -259,5 +284,46 @@ impl std::fmt::Display for Report {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty(name: &'static str) -> TensorReport {
+        TensorReport {
+            name,
+            checked: 0,
+            max_rel_error: 0.0,
+            worst: 0,
+            analytic: 0.0,
+            numeric: 0.0,
+        }
+    }
+
+    /// A NaN after an agreeing entry, on either side, must become the worst
+    /// entry and fail the report: `>` and `f64::max` would both drop it.
+    #[test]
+    fn a_nan_gradient_on_either_side_fails_the_check() {
+        for (analytic, numeric) in [(f64::NAN, 0.5), (0.5, f64::NAN), (f64::INFINITY, 0.5)] {
+            let mut t = empty("W_h");
+            record(&mut t, 0, 0.5, 0.5);
+            record(&mut t, 1, analytic, numeric);
+            assert_eq!(t.worst, 1, "non-finite entry not kept as the worst");
+            let report = Report {
+                tensors: vec![empty("E"), t],
+            };
+            assert!(!report.passes(THRESHOLD), "{report}");
+            assert_eq!(report.worst().name, "W_h");
+        }
+        // A NaN that reached a tensor's maximum directly still counts.
+        let mut t = empty("b_y");
+        t.max_rel_error = f64::NAN;
+        let report = Report {
+            tensors: vec![t, empty("E")],
+        };
+        assert!(!report.passes(THRESHOLD));
+        assert_eq!(report.worst().name, "b_y");
     }
 }

@@ -40,8 +40,9 @@
 //! | [`fastmath`] | vectorizable f32 `exp` and `tanh` for the hot elementwise loops |
 //! | [`error`] | the one error type |
 //!
-//! `unsafe` is denied everywhere except the x86-64 SIMD micro-kernels
-//! (`matmul::kernel::x86_64`), where every block carries a `// SAFETY:` note.
+//! `unsafe` is denied everywhere except the two per-ISA SIMD modules, the
+//! micro-kernels (`matmul::kernel::x86_64`) and the fast-math maps
+//! (`fastmath::x86_64`), where every block carries a `// SAFETY:` note.
 #![deny(unsafe_code)]
 
 pub mod app;

@@ -281,6 +281,21 @@ impl<'a, T: Copy> MatRef<'a, T> {
         self.data
     }
 
+    /// The same view with f32 entries when `T` is `f32` (see
+    /// [`Float::as_f32`]), else `None`.
+    pub fn as_f32(self) -> Option<MatRef<'a, f32>>
+    where
+        T: Float,
+    {
+        Some(MatRef {
+            data: T::as_f32(self.data)?,
+            rows: self.rows,
+            cols: self.cols,
+            rs: self.rs,
+            cs: self.cs,
+        })
+    }
+
     /// The transpose: swaps shape and strides, moves no data.
     pub fn t(self) -> Self {
         MatRef {
@@ -376,6 +391,20 @@ impl<'a, T: Copy> MatMut<'a, T> {
     /// Distance between rows.
     pub fn ld(&self) -> usize {
         self.ld
+    }
+
+    /// The same view with f32 entries when `T` is `f32` (see
+    /// [`Float::as_f32_mut`]), else `None`.
+    pub fn into_f32(self) -> Option<MatMut<'a, f32>>
+    where
+        T: Float,
+    {
+        Some(MatMut {
+            data: T::as_f32_mut(self.data)?,
+            rows: self.rows,
+            cols: self.cols,
+            ld: self.ld,
+        })
     }
 
     /// Reborrow as a shorter-lived writable view.

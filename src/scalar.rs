@@ -3,11 +3,14 @@
 //! The model trains in `f32` (the speed path) and is gradient-checked in `f64`
 //! (finite differences need the extra precision), so the matrix types, the
 //! matmul and the model are written once over `T: Float`.
+//!
+//! The SIMD micro-kernels and fast-math maps are f32 code. Generic code
+//! reaches them through [`Float::as_f32`] / [`Float::as_f32_mut`], which view
+//! a slice as `&[f32]` when `Self` is `f32` and give `None` otherwise: a safe
+//! downcast, so this trait needs to know nothing of the matmul.
 
 use std::fmt::{Debug, Display};
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
-
-use crate::matmul::Dispatch;
 
 /// A real floating-point number: `f32` or `f64`.
 ///
@@ -30,7 +33,6 @@ pub trait Float:
     + AddAssign
     + SubAssign
     + MulAssign
-    + Dispatch
     + 'static
 {
     /// Type name for messages (`"f32"` or `"f64"`).
@@ -56,6 +58,12 @@ pub trait Float:
     fn min(self, other: Self) -> Self;
     fn is_finite(self) -> bool;
     fn neg_infinity() -> Self;
+
+    /// `Some(s)` viewed as f32 when `Self` is `f32` (the SIMD paths), else
+    /// `None`.
+    fn as_f32(s: &[Self]) -> Option<&[f32]>;
+    /// Writable [`Float::as_f32`].
+    fn as_f32_mut(s: &mut [Self]) -> Option<&mut [f32]>;
 
     /// `v[i] = tanh(v[i])` over a slice (the hidden layer's hot loop).
     fn tanh_in_place(v: &mut [Self]) {
@@ -129,6 +137,7 @@ macro_rules! impl_float {
             fn neg_infinity() -> Self {
                 $t::NEG_INFINITY
             }
+
             $($extra)*
         }
     };
@@ -139,20 +148,30 @@ impl_float!(
     /// Vectorizable Cephes-style tanh ([`crate::fastmath::tanh_f32`]),
     /// eight lanes wide where the CPU has AVX2 (same results).
     fn tanh_in_place(v: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(k) = crate::matmul::kernel::x86_64::Avx2Fma::detect() {
-            return k.tanh_in_place(v);
-        }
-        v.iter_mut().for_each(|x| *x = crate::fastmath::tanh_f32(*x));
+        crate::fastmath::tanh_in_place(v)
     },
     /// Vectorizable Cephes-style exp ([`crate::fastmath::exp_f32`]),
     /// eight lanes wide where the CPU has AVX2 (same results).
     fn exp_in_place(v: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(k) = crate::matmul::kernel::x86_64::Avx2Fma::detect() {
-            return k.exp_in_place(v);
-        }
-        v.iter_mut().for_each(|x| *x = crate::fastmath::exp_f32(*x));
+        crate::fastmath::exp_in_place(v)
+    },
+    #[inline(always)]
+    fn as_f32(s: &[f32]) -> Option<&[f32]> {
+        Some(s)
+    },
+    #[inline(always)]
+    fn as_f32_mut(s: &mut [f32]) -> Option<&mut [f32]> {
+        Some(s)
     }
 );
-impl_float!(f64);
+impl_float!(
+    f64,
+    #[inline(always)]
+    fn as_f32(_: &[f64]) -> Option<&[f32]> {
+        None
+    },
+    #[inline(always)]
+    fn as_f32_mut(_: &mut [f64]) -> Option<&mut [f32]> {
+        None
+    }
+);

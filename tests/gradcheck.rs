@@ -28,7 +28,7 @@ fn assert_passes(c: Case) {
     eprintln!("{c:?}\n{report}");
     let worst = report.worst();
     assert!(
-        report.max_rel_error() < THRESHOLD,
+        report.passes(THRESHOLD),
         "{}: max relative error {:.3e} at entry {} (analytic {:e}, numeric {:e})",
         worst.name,
         worst.max_rel_error,
@@ -105,7 +105,7 @@ fn larger_model_on_sampled_entries() {
 fn the_checker_reports_a_planted_wrong_gradient() {
     let p = case(5, 4, 3, 2, 3).build();
     let (mut grads, dh0) = p.analytic();
-    assert!(p.check_against(&grads, &dh0).max_rel_error() < THRESHOLD);
+    assert!(p.check_against(&grads, &dh0).passes(THRESHOLD));
     // One entry of W_h off by 1%.
     let g = grads.w_h.get(1, 2);
     grads.w_h.set(1, 2, g * 1.01);
@@ -119,7 +119,21 @@ fn the_checker_reports_a_planted_wrong_gradient() {
     dh0.set(0, 0, dh0.get(0, 0) + 1e-3);
     let report = p.check_against(&grads, &dh0);
     assert_eq!(report.worst().name, "h_0");
-    assert!(report.max_rel_error() > THRESHOLD);
+    assert!(!report.passes(THRESHOLD));
+}
+
+/// A NaN in the analytic gradient (a backward that divides by zero, say)
+/// fails the check and is named, even when every other entry agrees.
+#[test]
+fn the_checker_reports_a_planted_nan_gradient() {
+    let p = case(5, 4, 3, 2, 3).build();
+    let (mut grads, dh0) = p.analytic();
+    grads.b_y.set(0, 4, f64::NAN);
+    let report = p.check_against(&grads, &dh0);
+    assert!(!report.passes(THRESHOLD), "NaN passed: {report}");
+    let worst = report.worst();
+    assert_eq!((worst.name, worst.worst), ("b_y", 4));
+    assert!(worst.analytic.is_nan());
 }
 
 #[test]

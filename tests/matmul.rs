@@ -124,7 +124,7 @@ fn exact_case<T: Float>(kernel: Kernel, threads: usize, case: &Case, rng: &mut R
 fn small_shapes_all<T: Float>() {
     let mut rng = Rng::new(1);
     for kernel in kernels() {
-        let (mr, nr) = T::tile(kernel);
+        let (mr, nr) = rnnlm::matmul::tile::<T>(kernel);
         let top = 2 * mr.max(nr);
         // Every (m, n, k) up to 2·max(MR, NR), as-is × as-is.
         for m in 0..=top {

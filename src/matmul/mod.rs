@@ -28,7 +28,7 @@ pub mod loops;
 pub mod naive;
 pub mod pack;
 
-pub use kernel::{Dispatch, Kernel, MicroKernel};
+pub use kernel::{kernel_for, tile, Kernel, MicroKernel};
 pub use naive::gemm_naive;
 pub use pack::PackedB;
 
@@ -164,7 +164,7 @@ impl<T: Float> Gemm<T> {
         if self.threads == 1 || 2 * m * n * k < blocking::PAR_MIN_FLOPS {
             return 1;
         }
-        let (mr, _) = T::tile(self.kernel);
+        let (mr, _) = tile::<T>(self.kernel);
         self.threads.min(m.div_ceil(mr)).max(1)
     }
 
@@ -200,8 +200,8 @@ impl<T: Float> Gemm<T> {
         }
         let workers = self.workers(m, k, n);
         let mut packed = std::mem::replace(&mut self.b_pack, PackedB::empty());
-        let kernel = T::packed_kernel(self.kernel);
-        packed.pack(kernel, T::tile(kernel).1, b, workers);
+        let kernel = kernel_for::<T>(self.kernel);
+        packed.pack(kernel, tile::<T>(kernel).1, b, workers);
         self.run_packed(alpha, a, &packed, beta, c, workers);
         self.b_pack = packed;
     }
@@ -219,13 +219,13 @@ impl<T: Float> Gemm<T> {
     }
 
     fn pack_untimed(&self, b: MatRef<T>, out: &mut PackedB<T>) {
-        let kernel = T::packed_kernel(self.kernel);
+        let kernel = kernel_for::<T>(self.kernel);
         let workers = if b.rows() * b.cols() >= blocking::PAR_MIN_PACK {
             self.threads
         } else {
             1
         };
-        out.pack(kernel, T::tile(kernel).1, b, workers);
+        out.pack(kernel, tile::<T>(kernel).1, b, workers);
     }
 
     /// `C := α·A·B + β·C` with B packed by [`Gemm::pack_b`]. With `β = 0`,
@@ -241,7 +241,7 @@ impl<T: Float> Gemm<T> {
         check_dims((a.rows(), a.cols()), (b.rows(), b.cols()), (c.rows(), c.cols()));
         assert_eq!(
             b.kernel,
-            T::packed_kernel(self.kernel),
+            kernel_for::<T>(self.kernel),
             "gemm_packed: B was packed for the {} kernel, this context runs {}",
             b.kernel,
             self.kernel
@@ -265,10 +265,10 @@ impl<T: Float> Gemm<T> {
     fn run_packed(&mut self, alpha: T, a: MatRef<T>, b: &PackedB<T>, beta: T, c: MatMut<T>, workers: usize) {
         let kernel = self.kernel;
         if workers == 1 {
-            return T::run_loops(kernel, alpha, a, b, beta, c, &mut self.a_bufs[0]);
+            return kernel::run_loops(kernel, alpha, a, b, beta, c, &mut self.a_bufs[0]);
         }
         let m = a.rows();
-        let (mr, _) = T::tile(kernel);
+        let (mr, _) = tile::<T>(kernel);
         let rows_per = m.div_ceil(workers).div_ceil(mr) * mr;
         std::thread::scope(|s| {
             let mut rest = c;
@@ -281,7 +281,7 @@ impl<T: Float> Gemm<T> {
                 let (mine, later) = rest.split_rows(rows);
                 rest = later;
                 let a_part = a.block(i0, 0, rows, a.cols());
-                s.spawn(move || T::run_loops(kernel, alpha, a_part, b, beta, mine, buf));
+                s.spawn(move || kernel::run_loops(kernel, alpha, a_part, b, beta, mine, buf));
                 i0 += rows;
             }
         });

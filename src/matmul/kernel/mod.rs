@@ -31,6 +31,7 @@ use std::sync::OnceLock;
 use super::loops::gemm_loops;
 use super::pack::PackedB;
 use crate::matrix::{MatMut, MatRef};
+use crate::scalar::Float;
 
 /// An `MR × NR` register micro-kernel for element type `T`.
 ///
@@ -131,88 +132,64 @@ impl std::fmt::Display for Kernel {
     }
 }
 
-/// Per-element-type kernel dispatch: maps a [`Kernel`] to the concrete
-/// micro-kernel that runs for `f32` or `f64`. A supertrait of
-/// [`crate::Float`]; not meant to be implemented elsewhere.
-pub trait Dispatch: Sized {
-    /// The kernel that actually runs when `kernel` is asked for (f64 maps
-    /// every SIMD kernel to the portable one; the packed path of `Naive` is
-    /// the portable one too).
-    fn packed_kernel(kernel: Kernel) -> Kernel;
-    /// `(MR, NR)` of that kernel.
-    fn tile(kernel: Kernel) -> (usize, usize);
-    /// Run the five loops with that kernel on one worker's rows.
-    #[doc(hidden)]
-    fn run_loops(
-        kernel: Kernel,
-        alpha: Self,
-        a: MatRef<Self>,
-        b: &PackedB<Self>,
-        beta: Self,
-        c: MatMut<Self>,
-        a_buf: &mut Vec<Self>,
-    );
+/// The kernel that really runs for element type `T` when `kernel` is asked
+/// for: the SIMD kernels are f32 only, so f64 (gradient checks) always runs
+/// the portable one; the packed path of `Naive` is the portable one too.
+pub fn kernel_for<T: Float>(kernel: Kernel) -> Kernel {
+    match kernel {
+        Kernel::Avx2 | Kernel::Avx512 if cfg!(target_arch = "x86_64") && T::as_f32(&[]).is_some() => kernel,
+        _ => Kernel::Portable,
+    }
 }
 
-impl Dispatch for f32 {
-    fn packed_kernel(kernel: Kernel) -> Kernel {
+/// `(MR, NR)` of the kernel that runs for `T` ([`kernel_for`]).
+pub fn tile<T: Float>(kernel: Kernel) -> (usize, usize) {
+    match kernel_for::<T>(kernel) {
+        Kernel::Avx2 => (6, 16),
+        Kernel::Avx512 => (12, 32),
+        _ => (
+            <portable::Portable as MicroKernel<T>>::MR,
+            <portable::Portable as MicroKernel<T>>::NR,
+        ),
+    }
+}
+
+/// Run the five loops on one worker's rows with the kernel that runs for
+/// `T` ([`kernel_for`]). The SIMD kernels take the operands viewed as f32,
+/// which they are whenever [`kernel_for`] picked one.
+pub(crate) fn run_loops<T: Float>(
+    kernel: Kernel,
+    alpha: T,
+    a: MatRef<T>,
+    b: &PackedB<T>,
+    beta: T,
+    c: MatMut<T>,
+    a_buf: &mut Vec<T>,
+) {
+    let kernel = kernel_for::<T>(kernel);
+    #[cfg(target_arch = "x86_64")]
+    if kernel != Kernel::Portable {
+        use std::any::Any;
+        let f32_operands = (
+            a.as_f32(),
+            (b as &dyn Any).downcast_ref::<PackedB<f32>>(),
+            c.into_f32(),
+            (a_buf as &mut dyn Any).downcast_mut::<Vec<f32>>(),
+        );
+        let (Some(a), Some(b), Some(c), Some(a_buf)) = f32_operands else {
+            unreachable!("kernel_for picks a SIMD kernel for f32 only");
+        };
+        let (alpha, beta) = (alpha.to_f64() as f32, beta.to_f64() as f32); // exact: T is f32
         match kernel {
-            Kernel::Naive => Kernel::Portable,
-            k => k,
-        }
-    }
-
-    fn tile(kernel: Kernel) -> (usize, usize) {
-        match Self::packed_kernel(kernel) {
-            Kernel::Avx2 => (6, 16),
-            Kernel::Avx512 => (12, 32),
-            _ => (4, 8),
-        }
-    }
-
-    fn run_loops(
-        kernel: Kernel,
-        alpha: f32,
-        a: MatRef<f32>,
-        b: &PackedB<f32>,
-        beta: f32,
-        c: MatMut<f32>,
-        a_buf: &mut Vec<f32>,
-    ) {
-        match Self::packed_kernel(kernel) {
-            #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => {
                 let k = x86_64::Avx2Fma::detect().expect("AVX2 kernel chosen on a CPU without AVX2+FMA");
-                gemm_loops(k, alpha, a, b, beta, c, a_buf)
+                return gemm_loops(k, alpha, a, b, beta, c, a_buf);
             }
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => {
+            _ => {
                 let k = x86_64::Avx512::detect().expect("AVX-512 kernel chosen on a CPU without AVX-512F");
-                gemm_loops(k, alpha, a, b, beta, c, a_buf)
+                return gemm_loops(k, alpha, a, b, beta, c, a_buf);
             }
-            _ => gemm_loops(portable::Portable, alpha, a, b, beta, c, a_buf),
         }
     }
-}
-
-impl Dispatch for f64 {
-    fn packed_kernel(_kernel: Kernel) -> Kernel {
-        Kernel::Portable
-    }
-
-    fn tile(_kernel: Kernel) -> (usize, usize) {
-        (4, 8)
-    }
-
-    fn run_loops(
-        _kernel: Kernel,
-        alpha: f64,
-        a: MatRef<f64>,
-        b: &PackedB<f64>,
-        beta: f64,
-        c: MatMut<f64>,
-        a_buf: &mut Vec<f64>,
-    ) {
-        gemm_loops(portable::Portable, alpha, a, b, beta, c, a_buf)
-    }
+    gemm_loops(portable::Portable, alpha, a, b, beta, c, a_buf)
 }
