@@ -291,6 +291,50 @@ mod tests {
         assert!(a > h_state && a < h_mix, "{h_state} < {a} < {h_mix}");
     }
 
+    /// ln P(x_1..x_n) by brute force: the sum over every state path
+    /// s_0 s_1 .. s_n (s_0 uniform, then per token a transition and an
+    /// emission) of Π trans(s_{t−1}, s_t)·emit(s_t, x_t), straight from the
+    /// HMM's definition, without the forward recursion.
+    fn log_prob_by_enumeration(model: &Hmm, xs: &[usize]) -> f64 {
+        let k = HMM_STATES;
+        let paths = k.pow(xs.len() as u32 + 1);
+        let mut total = 0.0;
+        for code in 0..paths {
+            let mut c = code;
+            let mut prev = c % k;
+            c /= k;
+            let mut p = 1.0 / k as f64;
+            for &x in xs {
+                let s = c % k;
+                c /= k;
+                p *= Hmm::trans(prev, s) * model.emit[s][x];
+                prev = s;
+            }
+            total += p;
+        }
+        total.ln()
+    }
+
+    /// The forward algorithm's cross-entropy equals the definition,
+    /// −(1/(n−1)) Σ_{t≥2} ln P(x_t | x_<t) = −(ln P(x_1..n) − ln P(x_1))/(n−1),
+    /// with both probabilities summed over every state path.
+    #[test]
+    fn hmm_truth_equals_enumeration_of_every_state_path() {
+        let model = Hmm::new(&mut Rng::new(5));
+        let mut rng = Rng::new(8);
+        for n in 2..=7 {
+            let mut state = rng.below(HMM_STATES);
+            let xs = model.emit_symbols(n, &mut state, &mut rng);
+            let brute =
+                -(log_prob_by_enumeration(&model, &xs) - log_prob_by_enumeration(&model, &xs[..1])) / (n - 1) as f64;
+            let forward = model.cross_entropy(&xs);
+            assert!(
+                (forward - brute).abs() <= 1e-12 * brute.abs(),
+                "n = {n}: forward {forward} vs enumeration {brute}"
+            );
+        }
+    }
+
     #[test]
     fn the_trigram_bound_is_the_hand_computed_one() {
         // K = F = 8, six fillers: 8·ln 8 + 4·ln(5/4) + ln 5 nats per 9-token line.
@@ -299,14 +343,25 @@ mod tests {
         assert!(copy_trigram_bound() - copy_cross_entropy(1_000_000) > 0.5);
     }
 
+    /// The truth, token by token from the generator's definition: the text
+    /// starts at a line start, so each token's place in its 9-token line is
+    /// known; an opening key costs ln K, a filler ln F, the closing key and
+    /// the line end nothing (both are certain given the line so far).
     #[test]
-    fn copy_truth_is_the_per_line_entropy() {
+    fn copy_truth_is_the_sum_of_per_token_costs() {
         let s = copy(1, 900, 900);
         let v = Vocab::build(&s.train, Level::Word, 1, 1000);
-        assert_eq!(v.encode(&s.test).unwrap().len(), s.test_tokens);
-        let lines = s.test_tokens / 9;
-        let by_hand = (lines as f64 * (8f64.ln() + 6.0 * 8f64.ln()) - 8f64.ln()) / (s.test_tokens - 1) as f64;
-        assert!((s.test_nats - by_hand).abs() < 1e-12);
+        let ids = v.encode(&s.test).unwrap();
+        assert_eq!(ids.len(), s.test_tokens);
+        let per = FILLERS + 3;
+        let cost = |place: usize| match place {
+            0 => (COPY_KEYS as f64).ln(),
+            p if p <= FILLERS => (COPY_FILLER_WORDS as f64).ln(),
+            _ => 0.0,
+        };
+        let total: f64 = (1..ids.len()).map(|i| cost(i % per)).sum();
+        let by_token = total / (ids.len() - 1) as f64;
+        assert!((s.test_nats - by_token).abs() < 1e-12, "{} vs {by_token}", s.test_nats);
         // Each line repeats its key.
         for line in s.test.lines() {
             let w: Vec<&str> = line.split(' ').collect();
