@@ -70,16 +70,17 @@ fn train_then_generate_and_eval_from_the_checkpoint() {
         .arg(corpus(&dir)));
     assert!(o.status.success(), "{}", stderr(&o));
     let json = String::from_utf8(o.stdout).unwrap();
-    for key in [
-        "\"tokens\"",
-        "\"nats_per_token\"",
-        "\"perplexity\"",
-        "\"bits_per_token\"",
-    ] {
-        assert!(json.contains(key), "{json}");
-    }
+    let nats = json_number(&json, "nats_per_token");
+    assert!(
+        (json_number(&json, "perplexity") - nats.exp()).abs() < 1e-9 * nats.exp(),
+        "{json}"
+    );
+    assert!(
+        (json_number(&json, "bits_per_token") - nats / std::f64::consts::LN_2).abs() < 1e-9,
+        "{json}"
+    );
     let tokens = TEXT.repeat(20).chars().count() - 1;
-    assert!(json.contains(&format!("\"tokens\": {tokens},")), "{json}");
+    assert_eq!(json_number(&json, "tokens"), tokens as f64, "{json}");
 }
 
 #[test]

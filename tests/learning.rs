@@ -15,27 +15,19 @@ fn corpus(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(name)
 }
 
-fn json_number(json: &str, key: &str) -> f64 {
-    let at = json
-        .find(&format!("\"{key}\": "))
-        .unwrap_or_else(|| panic!("no {key} in {json}"))
-        + key.len()
-        + 4;
-    json[at..].split([',', '}']).next().unwrap().trim().parse().unwrap()
-}
-
-/// Train a small word-level model on `dir/train.txt` (validated on test.txt
-/// for the schedule) and return its cross-entropy on test.txt.
+/// Train a small word-level model on `dir/train.txt` and return its
+/// cross-entropy on test.txt. The schedule (rate halving, early stop) is
+/// driven by the last 10% of train.txt, held out by `--valid-frac`: the
+/// graded file plays no part in training.
 fn rnn_nats(dir: &Path, out: &Path, epochs: &str, seed: &str) -> f64 {
     let o = bin()
         .args([
             "train", "--quiet", "--level", "word", "--embed", "16", "--hidden", "32", "--batch", "16",
         ])
         .args(["--seq-len", "32", "--lr", "0.01", "--epochs", epochs, "--seed", seed])
+        .args(["--valid-frac", "0.1"])
         .arg("--corpus")
         .arg(dir.join("train.txt"))
-        .arg("--valid")
-        .arg(dir.join("test.txt"))
         .arg("--out")
         .arg(out)
         .output()

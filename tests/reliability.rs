@@ -171,9 +171,7 @@ fn valid_nats(model: &Path, valid: &Path) -> f64 {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    let json = String::from_utf8(o.stdout).unwrap();
-    let at = json.find("\"nats_per_token\": ").unwrap() + 18;
-    json[at..].split(',').next().unwrap().trim().parse().unwrap()
+    json_number(&String::from_utf8(o.stdout).unwrap(), "nats_per_token")
 }
 
 /// Exploding gradients are what `--clip` is for: the same SGD run (lr 5,
@@ -245,10 +243,17 @@ fn clipping_turns_a_diverging_run_into_a_stable_one() {
         .arg("--quiet")
         .output()
         .unwrap();
-    // Unclipped, the run either stops on a non-finite loss or ends diverged.
+    // Unclipped, the run either stops on its non-finite-loss error or ends
+    // diverged; any other failure (a panic, a refused flag) fails the test.
     let u = if o.status.success() {
         valid_nats(&unclipped, &valid)
     } else {
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{e}");
+        assert!(
+            e.contains("became") && e.contains("lower --lr or set --clip") && !e.contains("panicked"),
+            "the unclipped run failed, but not with the non-finite error: {e}"
+        );
         f64::INFINITY
     };
     let o = bin()

@@ -21,3 +21,15 @@ pub fn tmpdir(name: &str) -> PathBuf {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// The number under `key` in a JSON object, read with the crate's own parser.
+pub fn json_number(json: &str, key: &str) -> f64 {
+    let value = rnnlm::json::parse(json.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {json}"));
+    let rnnlm::json::Json::Object(fields) = value else {
+        panic!("not a JSON object: {json}")
+    };
+    match fields.get(key) {
+        Some(rnnlm::json::Json::Number(x)) => *x,
+        other => panic!("{key} is {other:?} in {json}"),
+    }
+}
