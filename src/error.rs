@@ -64,18 +64,3 @@ impl std::error::Error for Error {
         }
     }
 }
-
-/// Read a whole file as UTF-8 text, naming the file and the offset of the
-/// first invalid byte on failure.
-pub fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    decode_text(bytes, path)
-}
-
-/// Bytes to text, or an error naming `path` and the first invalid byte.
-pub fn decode_text(bytes: Vec<u8>, path: &Path) -> Result<String> {
-    String::from_utf8(bytes).map_err(|e| Error::Utf8 {
-        path: path.to_path_buf(),
-        offset: e.utf8_error().valid_up_to(),
-    })
-}

@@ -20,24 +20,25 @@
 //!
 //! ## Module map
 //!
+//! Dependencies run one way, top to bottom: `cli → app → train → model →
+//! matmul → matrix → scalar`, with `io`, `data` and `baselines` beside them.
+//!
 //! | module | what it holds |
 //! |---|---|
 //! | [`scalar`] | the `Float` trait: f32 to train, f64 to gradient-check |
+//! | [`fastmath`] | vectorizable f32 `exp` and `tanh` for the hot elementwise loops |
 //! | [`matrix`] | `Matrix<T>` (row-major) and the strided views `MatRef`, `MatMut` |
 //! | [`rng`] | xoshiro256**: the one source of randomness, seeded everywhere |
 //! | [`matmul`] | `C := α·op(A)·op(B) + β·C`: naive, then BLIS-style packed loops around SIMD micro-kernels |
 //! | [`model`] | parameters, layers (forward/backward pairs), the RNN chunk forward and BPTT |
 //! | [`gradcheck`] | finite-difference checks of every gradient |
 //! | [`data`] | char / word tokenization, vocabulary, batching into B streams × T steps |
-//! | [`train`] | optimizers (SGD, Adagrad, Adam), clipping, the training loop and LR schedule |
-//! | [`checkpoint`] | the versioned, checksummed, atomically written model file |
-//! | [`interop`], [`json`] | `export`/`import`: `.npy` tensors, `vocab.json`, `config.json` |
-//! | [`ngram`] | interpolated Kneser–Ney baselines on the same tokens |
-//! | [`synth`] | text sources with an exactly known cross-entropy |
+//! | [`train`] | run settings and state, optimizers, schedule, evaluation, the training loop |
 //! | [`sample`] | temperature / top-k / top-p sampling and generation |
+//! | [`io`] | atomic files, the checkpoint format, `.npy`, JSON, `export`/`import` |
+//! | [`baselines`] | interpolated Kneser–Ney n-grams; text with an exactly known cross-entropy |
 //! | [`bench`](mod@bench) | the measurements behind `rnnlm bench` |
-//! | [`cli`], [`app`] | the `rnnlm` command: parsing, then running |
-//! | [`fastmath`] | vectorizable f32 `exp` and `tanh` for the hot elementwise loops |
+//! | [`cli`], [`app`] | the `rnnlm` command: parsing into one struct per command, then running |
 //! | [`error`] | the one error type |
 //!
 //! `unsafe` is denied everywhere except the two per-ISA SIMD modules, the
@@ -46,23 +47,20 @@
 #![deny(unsafe_code)]
 
 pub mod app;
+pub mod baselines;
 pub mod bench;
-pub mod checkpoint;
 pub mod cli;
 pub mod data;
 pub mod error;
 pub mod fastmath;
 pub mod gradcheck;
-pub mod interop;
-pub mod json;
+pub mod io;
 pub mod matmul;
 pub mod matrix;
 pub mod model;
-pub mod ngram;
 pub mod rng;
 pub mod sample;
 pub mod scalar;
-pub mod synth;
 pub mod train;
 
 pub use scalar::Float;

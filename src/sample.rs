@@ -7,7 +7,7 @@ use crate::model::{step, Params, StepState};
 use crate::rng::Rng;
 
 /// How the next token is drawn from p_t.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sampling {
     /// Divide logits by this; 0 = greedy (argmax).
     pub temperature: f64,

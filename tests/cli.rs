@@ -3,6 +3,7 @@
 
 mod common;
 use common::*;
+use rnnlm::train::Optimizer;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -81,6 +82,18 @@ fn train_then_generate_and_eval_from_the_checkpoint() {
     );
     let tokens = TEXT.repeat(20).chars().count() - 1;
     assert_eq!(json_number(&json, "tokens"), tokens as f64, "{json}");
+
+    // One token is nothing to score: refused, naming the file and the flag.
+    let one = dir.join("one.txt");
+    std::fs::write(&one, "안").unwrap();
+    let o = run(bin().args(["eval", "--model"]).arg(&ck).arg("--corpus").arg(&one));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("one.txt: 1 token(s), too few to score"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("give a longer --corpus"), "{}", stderr(&o));
 }
 
 #[test]
@@ -143,7 +156,30 @@ fn errors_are_one_line_and_touch_no_files() {
             .arg(&tiny)
             .args(["--valid-frac", "0", "--out"])
             .arg(&ck)),
-        "lower --batch or --seq-len",
+        "tiny.txt: 6 training tokens are too few for --batch 32",
+    );
+    // Validation text too short to score names its file and the flag.
+    let one = dir.join("one.txt");
+    std::fs::write(&one, "a").unwrap();
+    fails_with(
+        run(bin()
+            .args(["train", "--corpus"])
+            .arg(&c)
+            .arg("--valid")
+            .arg(&one)
+            .arg("--out")
+            .arg(&ck)),
+        "one.txt: the validation text has 1 token(s), too few to score",
+    );
+    let lines = dir.join("lines.txt");
+    std::fs::write(&lines, "abcdefgh ".repeat(40) + "\na").unwrap();
+    fails_with(
+        run(bin()
+            .args(["train", "--batch", "2", "--corpus"])
+            .arg(&lines)
+            .args(["--valid-frac", "0.001", "--out"])
+            .arg(&ck)),
+        "held out by --valid-frac): the validation text has 1 token(s), too few to score (at least 2); raise --valid-frac",
     );
     fails_with(
         run(bin().args(["generate", "--model"]).arg(&ck)),
@@ -192,8 +228,8 @@ fn init_starts_from_a_checkpoints_weights_with_a_fresh_optimizer() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("--hidden ignored"), "{}", stderr(&o));
-    let b = rnnlm::checkpoint::load(&base).unwrap();
-    let t = rnnlm::checkpoint::load(&tuned).unwrap();
+    let b = rnnlm::io::checkpoint::load(&base).unwrap();
+    let t = rnnlm::io::checkpoint::load(&tuned).unwrap();
     assert_eq!(t.model.vocab, b.model.vocab);
     assert_eq!(
         t.model.params.config, b.model.params.config,
@@ -201,13 +237,16 @@ fn init_starts_from_a_checkpoints_weights_with_a_fresh_optimizer() {
     );
     let (bs, ts) = (b.train.unwrap(), t.train.unwrap());
     assert_eq!((bs.step, ts.step), (6, 1));
-    assert_eq!(ts.optimizer.t, 1, "the optimizer state starts fresh");
+    let Optimizer::Adam { t: steps_taken, .. } = ts.optimizer else {
+        panic!("the default optimizer is Adam")
+    };
+    assert_eq!(steps_taken, 1, "the optimizer state starts fresh");
     assert!(t.model.params != b.model.params, "one step must move the weights");
 }
 
 #[test]
 fn bench_gemm_json_reports_the_contract_keys_for_given_shapes() {
-    use rnnlm::json::Json;
+    use rnnlm::io::json::Json;
     let o = run(bin().args([
         "bench",
         "gemm",
@@ -226,9 +265,7 @@ fn bench_gemm_json_reports_the_contract_keys_for_given_shapes() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "one line per shape: {out}");
     for (line, (m, k, n)) in lines.iter().zip([(17.0, 9.0, 33.0), (2.0, 3.0, 4.0)]) {
-        let Ok(Json::Object(o)) = rnnlm::json::parse(line) else {
-            panic!("not a JSON object: {line}")
-        };
+        let o = rnnlm::io::json::parse(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         let num = |key: &str| match o.get(key) {
             Some(Json::Number(x)) => *x,
             other => panic!("{key}: {other:?} in {line}"),

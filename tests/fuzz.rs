@@ -10,8 +10,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use rnnlm::checkpoint::{self, Checkpoint, Model};
 use rnnlm::data::{Level, Vocab};
+use rnnlm::io::checkpoint::{self, Checkpoint};
+use rnnlm::model::Model;
 use rnnlm::model::{Config, Params};
 use rnnlm::rng::Rng;
 
@@ -92,12 +93,11 @@ fn fuzz_the_argument_parser() {
                 _ => WORDS[rng.below(WORDS.len())].to_string(),
             })
             .collect();
-        if let Ok(cmd) = rnnlm::cli::parse(args) {
-            let f = &cmd.flags;
-            let _ = f.count("--batch", 32, 1);
-            let _ = f.number("--lr", 1.0, 0.0, 1e6);
-            let _ = f.opt_count("--steps", 1);
-            let _ = f.u64("--seed", 1);
+        // Parsing checks every value it reads: it never panics, and what it
+        // refuses is always a usage error (exit code 2).
+        match rnnlm::cli::parse(args.clone()) {
+            Ok(_) | Err(rnnlm::error::Error::Usage(_)) => {}
+            Err(e) => panic!("{args:?}: not a usage error: {e}"),
         }
     });
 }
@@ -106,7 +106,7 @@ fn fuzz_the_argument_parser() {
 fn fuzz_text_decoding_and_tokenizers() {
     fuzz("decode + tokenize", |rng| {
         let bytes: Vec<u8> = (0..rng.below(200)).map(|_| rng.next_u64() as u8).collect();
-        match rnnlm::error::decode_text(bytes.clone(), Path::new("fuzz.txt")) {
+        match rnnlm::io::fs::decode_text(bytes.clone(), Path::new("fuzz.txt")) {
             Ok(text) => assert_eq!(text.as_bytes(), &bytes[..]),
             Err(e) => {
                 let offset = String::from_utf8(bytes).unwrap_err().utf8_error().valid_up_to();
@@ -195,7 +195,7 @@ fn fuzz_the_importer() {
     );
     // The exported files, in memory.
     let tmp = std::env::temp_dir().join(format!("rnnlm-fuzz-export-{}", std::process::id()));
-    rnnlm::interop::export(&Model { vocab, params }, &tmp).unwrap();
+    rnnlm::io::export::export(&Model { vocab, params }, &tmp).unwrap();
     let names = [
         "config.json",
         "vocab.json",
@@ -211,7 +211,7 @@ fn fuzz_the_importer() {
         .map(|n| (n.to_string(), std::fs::read(tmp.join(n)).unwrap()))
         .collect();
     let import = |files: &[(String, Vec<u8>)]| {
-        rnnlm::interop::import_with(dir, &mut |name| {
+        rnnlm::io::export::import_with(dir, &mut |name| {
             Ok(files
                 .iter()
                 .find(|(n, _)| n == name)

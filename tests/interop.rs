@@ -7,7 +7,7 @@ use common::*;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use rnnlm::interop::npy_bytes;
+use rnnlm::io::npy::npy_bytes;
 
 fn ok(o: Output) -> String {
     assert!(o.status.success(), "failed: {}", String::from_utf8_lossy(&o.stderr));

@@ -8,8 +8,8 @@ use common::*;
 
 use std::path::{Path, PathBuf};
 
+use rnnlm::baselines::ngram::KneserNey;
 use rnnlm::data::{Level, Vocab};
-use rnnlm::ngram::KneserNey;
 
 fn corpus(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(name)
@@ -56,7 +56,7 @@ fn baselines(dir: &Path) -> (f64, f64, f64, f64) {
     let test = vocab
         .encode(&std::fs::read_to_string(dir.join("test.txt")).unwrap())
         .unwrap();
-    let unigram = rnnlm::train::trainer::unigram_nats(&train, &test, vocab.len());
+    let unigram = rnnlm::train::evaluate::unigram_nats(&train, &test, vocab.len());
     let kn = |n| KneserNey::train(&train, n, vocab.len()).cross_entropy(&test);
     (truth, unigram, kn(2), kn(3))
 }
@@ -110,7 +110,7 @@ fn rnn_gets_within_five_percent_of_the_hmm_entropy() {
 fn rnn_beats_any_trigram_on_the_copy_source() {
     let dir = corpus("synth-copy");
     let (truth, _, _, kn3) = baselines(&dir);
-    let bound = rnnlm::synth::copy_trigram_bound();
+    let bound = rnnlm::baselines::synth::copy_trigram_bound();
     assert!(kn3 > bound - 0.02, "KN3 {kn3} beats the trigram bound {bound}?");
     let rnn = rnn_nats(&dir, &tmpdir("copy").join("m.ckpt"), "6", "1");
     eprintln!("copy: truth {truth:.4}  trigram bound {bound:.4}  KN3 {kn3:.4}  rnn {rnn:.4} nats/token");

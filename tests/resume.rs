@@ -72,7 +72,7 @@ fn resuming_gives_bit_identical_state_for_every_optimizer() {
             let part = dir.join(format!("{optimizer}-{stop}.ckpt"));
             let part_log = dir.join(format!("{optimizer}-{stop}.csv"));
             train(&corpus, &part, &part_log, optimizer, stop, None);
-            let paused = rnnlm::checkpoint::load(&part).unwrap().train.unwrap();
+            let paused = rnnlm::io::checkpoint::load(&part).unwrap().train.unwrap();
             assert_eq!(paused.step, stop);
             if stop == chunks_per_epoch {
                 assert_eq!(
@@ -176,7 +176,7 @@ fn one_sgd_step_is_exactly_w_minus_lr_grad() {
             *w -= lr as f32 * g;
         }
     }
-    let saved = rnnlm::checkpoint::load(&out).unwrap();
+    let saved = rnnlm::io::checkpoint::load(&out).unwrap();
     assert_eq!(saved.model.vocab, vocab);
     assert!(saved.model.params == params, "the binary's step differs from W − lr·∇W");
 }

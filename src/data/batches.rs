@@ -11,6 +11,8 @@
 //! Chunks walk down the streams in order, so the hidden state after chunk c
 //! is the right h_0 for chunk c + 1.
 
+use crate::error::{Error, Result};
+
 /// The chunks of one epoch.
 #[derive(Clone, Debug)]
 pub struct Batches {
@@ -21,10 +23,23 @@ pub struct Batches {
 }
 
 impl Batches {
-    /// `None` if the stream is too short for one step per stream.
-    pub fn new(len: usize, batch: usize, seq_len: usize) -> Option<Batches> {
-        let steps = len.checked_sub(1)? / batch.max(1);
-        (steps >= 1 && seq_len >= 1).then_some(Batches { batch, seq_len, steps })
+    /// The chunks of a `len`-token stream. The one "too short" rule of
+    /// training: every stream needs at least one step (an input and its
+    /// target), so `len ≥ batch + 1`; the error names the flag to lower.
+    ///
+    /// # Panics
+    /// If `batch` or `seq_len` is 0 (the command line refuses both).
+    pub fn new(len: usize, batch: usize, seq_len: usize) -> Result<Batches> {
+        assert!(batch >= 1 && seq_len >= 1, "Batches: batch {batch}, seq_len {seq_len}");
+        let steps = len.saturating_sub(1) / batch;
+        if steps == 0 {
+            return Err(Error::Data(format!(
+                "{len} training tokens are too few for --batch {batch}: each of the {batch} streams needs \
+                 two tokens at least ({} in all); lower --batch",
+                batch + 1
+            )));
+        }
+        Ok(Batches { batch, seq_len, steps })
     }
 
     /// Chunks per epoch.
@@ -68,8 +83,10 @@ mod tests {
     }
 
     #[test]
-    fn too_short_is_refused() {
-        assert!(Batches::new(1, 1, 4).is_none());
-        assert!(Batches::new(3, 4, 4).is_none());
+    fn too_short_is_refused_naming_the_flag() {
+        assert!(Batches::new(1, 1, 4).is_err());
+        let e = Batches::new(4, 4, 4).unwrap_err().to_string();
+        assert!(e.contains("4 training tokens") && e.contains("lower --batch"), "{e}");
+        assert_eq!(Batches::new(5, 4, 4).unwrap().steps, 1);
     }
 }

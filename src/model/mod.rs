@@ -20,5 +20,14 @@ pub mod rnn;
 pub mod step;
 
 pub use params::{Config, Params, TENSOR_NAMES};
+
+use crate::data::Vocab;
+
+/// A trained model: its vocabulary (token ids ⇄ text) and its weights.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    pub vocab: Vocab,
+    pub params: Params<f32>,
+}
 pub use rnn::{backward, forward, ForwardCache, InputPath, Workspace};
 pub use step::{step, StepState};

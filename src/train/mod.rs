@@ -1,6 +1,21 @@
-//! Training: optimizers, the learning-rate schedule and the training loop.
+//! Training: the run's settings and state, optimizers, the learning-rate
+//! schedule, evaluation, progress reports and the training loop.
+//!
+//! | file | holds |
+//! |---|---|
+//! | [`state`] | `Settings` (fixed for a run) and `TrainState` (where it stands) |
+//! | [`optim`] | SGD, Adagrad, Adam — one enum variant per state — and clipping |
+//! | [`schedule`] | the epoch-end decision: keep the rate, halve it, or stop |
+//! | [`evaluate`](mod@evaluate) | cross-entropy on held-out text; the unigram baseline |
+//! | [`report`] | the progress line and the CSV learning curve |
+//! | [`trainer`] | the loop: a step per chunk, an epoch end per pass |
 
+pub mod evaluate;
 pub mod optim;
+pub mod report;
+pub mod schedule;
+pub mod state;
 pub mod trainer;
 
-pub use optim::{clip_global_norm, Kind, Optimizer};
+pub use optim::{clip_global_norm, Optimizer, OptimizerKind};
+pub use state::{Settings, TrainState};

@@ -5,33 +5,35 @@
 
 use crate::model::Params;
 
-/// Which update rule.
+/// Which update rule (the `--optimizer` flag).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub enum OptimizerKind {
     Sgd,
     Adagrad,
     Adam,
 }
 
-impl Kind {
+impl OptimizerKind {
+    /// Every rule, in the order the help lists them.
+    pub const ALL: [OptimizerKind; 3] = [OptimizerKind::Sgd, OptimizerKind::Adagrad, OptimizerKind::Adam];
+
     pub fn name(self) -> &'static str {
         match self {
-            Kind::Sgd => "sgd",
-            Kind::Adagrad => "adagrad",
-            Kind::Adam => "adam",
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::Adagrad => "adagrad",
+            OptimizerKind::Adam => "adam",
         }
     }
-    pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::Sgd, Kind::Adagrad, Kind::Adam]
-            .into_iter()
-            .find(|k| k.name() == s)
+    pub fn parse(s: &str) -> Option<OptimizerKind> {
+        OptimizerKind::ALL.into_iter().find(|k| k.name() == s)
     }
-    /// A sensible default learning rate for this rule.
+    /// The default learning rate of this rule: the one place it is declared
+    /// (`--lr`'s help is written from it).
     pub fn default_lr(self) -> f64 {
         match self {
-            Kind::Sgd => 1.0,
-            Kind::Adagrad => 0.1,
-            Kind::Adam => 2e-3,
+            OptimizerKind::Sgd => 1.0,
+            OptimizerKind::Adagrad => 0.1,
+            OptimizerKind::Adam => 2e-3,
         }
     }
 }
@@ -40,36 +42,47 @@ pub const ADAM_BETA1: f64 = 0.9;
 pub const ADAM_BETA2: f64 = 0.999;
 pub const EPS: f64 = 1e-8;
 
-/// An optimizer with its state.
+/// An optimizer with its state: each rule holds exactly what it needs.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Optimizer {
-    pub kind: Kind,
-    /// Adagrad: Σ g²; Adam: first moment m.
-    pub s1: Option<Params<f32>>,
-    /// Adam: second moment v.
-    pub s2: Option<Params<f32>>,
-    /// Updates taken (Adam's bias correction).
-    pub t: u64,
+#[allow(clippy::large_enum_variant)] // one per run; the tensors are on the heap anyway
+pub enum Optimizer {
+    /// W ← W − lr·g: no state.
+    Sgd,
+    /// Σ g² per entry.
+    Adagrad { sum_sq: Params<f32> },
+    /// First and second moments, and the updates taken (bias correction).
+    Adam { m: Params<f32>, v: Params<f32>, t: u64 },
 }
 
 impl Optimizer {
-    pub fn new(kind: Kind, like: &Params<f32>) -> Self {
-        let zeros = || Some(Params::zeros(like.config));
-        let (s1, s2) = match kind {
-            Kind::Sgd => (None, None),
-            Kind::Adagrad => (zeros(), None),
-            Kind::Adam => (zeros(), zeros()),
-        };
-        Optimizer { kind, s1, s2, t: 0 }
+    /// A rule with zero state for parameters shaped like `like`.
+    pub fn new(kind: OptimizerKind, like: &Params<f32>) -> Self {
+        let zeros = || Params::zeros(like.config);
+        match kind {
+            OptimizerKind::Sgd => Optimizer::Sgd,
+            OptimizerKind::Adagrad => Optimizer::Adagrad { sum_sq: zeros() },
+            OptimizerKind::Adam => Optimizer::Adam {
+                m: zeros(),
+                v: zeros(),
+                t: 0,
+            },
+        }
+    }
+
+    pub fn kind(&self) -> OptimizerKind {
+        match self {
+            Optimizer::Sgd => OptimizerKind::Sgd,
+            Optimizer::Adagrad { .. } => OptimizerKind::Adagrad,
+            Optimizer::Adam { .. } => OptimizerKind::Adam,
+        }
     }
 
     /// One update with learning rate `lr`.
     pub fn step(&mut self, params: &mut Params<f32>, grads: &Params<f32>, lr: f64) {
-        self.t += 1;
         let lr = lr as f32;
-        match self.kind {
+        match self {
             // W ← W − lr·g
-            Kind::Sgd => {
+            Optimizer::Sgd => {
                 for (w, g) in params.tensors_mut().into_iter().zip(grads.tensors()) {
                     for (w, &g) in w.as_mut_slice().iter_mut().zip(g.as_slice()) {
                         *w -= lr * g;
@@ -77,14 +90,13 @@ impl Optimizer {
                 }
             }
             // G ← G + g²;  W ← W − lr·g / (√G + ε)
-            Kind::Adagrad => {
-                let s = self.s1.as_mut().expect("adagrad state");
-                for ((w, g), acc) in params
+            Optimizer::Adagrad { sum_sq } => {
+                let tensors = params
                     .tensors_mut()
                     .into_iter()
                     .zip(grads.tensors())
-                    .zip(s.tensors_mut())
-                {
+                    .zip(sum_sq.tensors_mut());
+                for ((w, g), acc) in tensors {
                     let it = w.as_mut_slice().iter_mut().zip(g.as_slice()).zip(acc.as_mut_slice());
                     for ((w, &g), a) in it {
                         *a += g * g;
@@ -94,12 +106,11 @@ impl Optimizer {
             }
             // m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;
             // W ← W − lr·m̂ / (√v̂ + ε),  m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)
-            Kind::Adam => {
+            Optimizer::Adam { m, v, t } => {
+                *t += 1;
                 let (b1, b2) = (ADAM_BETA1 as f32, ADAM_BETA2 as f32);
-                let c1 = 1.0 / (1.0 - ADAM_BETA1.powi(self.t as i32)) as f32;
-                let c2 = 1.0 / (1.0 - ADAM_BETA2.powi(self.t as i32)) as f32;
-                let m = self.s1.as_mut().expect("adam m");
-                let v = self.s2.as_mut().expect("adam v");
+                let c1 = 1.0 / (1.0 - ADAM_BETA1.powi(*t as i32)) as f32;
+                let c2 = 1.0 / (1.0 - ADAM_BETA2.powi(*t as i32)) as f32;
                 let tensors = params
                     .tensors_mut()
                     .into_iter()
@@ -157,7 +168,7 @@ mod tests {
     #[test]
     fn sgd_is_exactly_w_minus_lr_g() {
         let mut w = one(1.0);
-        let mut o = Optimizer::new(Kind::Sgd, &w);
+        let mut o = Optimizer::new(OptimizerKind::Sgd, &w);
         o.step(&mut w, &one(0.5), 0.1);
         assert!(w.tensors().iter().all(|t| t.as_slice()[0] == 1.0 - 0.1 * 0.5));
     }
@@ -166,7 +177,7 @@ mod tests {
     fn adam_first_step_moves_by_lr() {
         // m̂ = g, v̂ = g² on step 1, so the step is lr·g/|g| = lr·sign(g).
         let mut w = one(1.0);
-        let mut o = Optimizer::new(Kind::Adam, &w);
+        let mut o = Optimizer::new(OptimizerKind::Adam, &w);
         o.step(&mut w, &one(-3.0), 0.01);
         assert!(w.tensors().iter().all(|t| (t.as_slice()[0] - 1.01).abs() < 1e-6));
     }
@@ -174,7 +185,7 @@ mod tests {
     #[test]
     fn adagrad_first_step_moves_by_lr() {
         let mut w = one(1.0);
-        let mut o = Optimizer::new(Kind::Adagrad, &w);
+        let mut o = Optimizer::new(OptimizerKind::Adagrad, &w);
         o.step(&mut w, &one(2.0), 0.1);
         assert!(w.tensors().iter().all(|t| (t.as_slice()[0] - 0.9).abs() < 1e-6));
     }

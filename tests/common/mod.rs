@@ -24,12 +24,9 @@ pub fn stderr(o: &Output) -> String {
 
 /// The number under `key` in a JSON object, read with the crate's own parser.
 pub fn json_number(json: &str, key: &str) -> f64 {
-    let value = rnnlm::json::parse(json.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {json}"));
-    let rnnlm::json::Json::Object(fields) = value else {
-        panic!("not a JSON object: {json}")
-    };
-    match fields.get(key) {
-        Some(rnnlm::json::Json::Number(x)) => *x,
+    let value = rnnlm::io::json::parse(json.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {json}"));
+    match value.get(key) {
+        Some(rnnlm::io::json::Json::Number(x)) => *x,
         other => panic!("{key} is {other:?} in {json}"),
     }
 }

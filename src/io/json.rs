@@ -1,9 +1,16 @@
-//! Just enough JSON for `vocab.json` and `config.json`: a value parser and a
-//! string escaper. Errors give the byte offset.
+//! Just enough JSON for the files and reports rnnlm writes and reads: one
+//! value type, a parser whose errors give the byte offset, and one writer
+//! ([`Json`]'s `Display`) used by every JSON output of the crate.
+//!
+//! Objects keep their fields in order (written as given, parsed as read);
+//! a repeated key is refused when parsing. A number that is not finite has
+//! no JSON spelling: the writer writes it as `null`, so the output is
+//! always valid JSON and a reader sees "no value" rather than a made-up one.
+//! Numbers are f64, as in JavaScript: whole numbers are exact up to 2^53.
 
-use std::collections::BTreeMap;
+use std::fmt;
 
-/// A parsed JSON value.
+/// A JSON value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Json {
     Null,
@@ -11,7 +18,93 @@ pub enum Json {
     Number(f64),
     String(String),
     Array(Vec<Json>),
-    Object(BTreeMap<String, Json>),
+    /// Fields in document order, keys unique.
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// An object with these fields, in this order.
+    pub fn object<K: Into<String>>(fields: impl IntoIterator<Item = (K, Json)>) -> Json {
+        Json::Object(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    /// The value under `key`, if this is an object that has it.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+impl From<f64> for Json {
+    fn from(x: f64) -> Json {
+        Json::Number(x)
+    }
+}
+
+impl From<usize> for Json {
+    fn from(x: usize) -> Json {
+        Json::Number(x as f64)
+    }
+}
+
+impl From<u64> for Json {
+    fn from(x: u64) -> Json {
+        Json::Number(x as f64)
+    }
+}
+
+impl From<bool> for Json {
+    fn from(x: bool) -> Json {
+        Json::Bool(x)
+    }
+}
+
+impl From<&str> for Json {
+    fn from(s: &str) -> Json {
+        Json::String(s.to_string())
+    }
+}
+
+impl From<String> for Json {
+    fn from(s: String) -> Json {
+        Json::String(s)
+    }
+}
+
+/// The one writer: compact, `", "` and `": "` separators, non-finite
+/// numbers as `null`.
+impl fmt::Display for Json {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Json::Null => f.write_str("null"),
+            Json::Bool(b) => write!(f, "{b}"),
+            Json::Number(x) if !x.is_finite() => f.write_str("null"),
+            Json::Number(x) => write!(f, "{x}"),
+            Json::String(s) => f.write_str(&escape(s)),
+            Json::Array(items) => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Json::Object(fields) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}: {v}", escape(k))?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
 }
 
 /// Nesting deeper than this is refused (a corrupt file cannot blow the stack).
@@ -109,28 +202,32 @@ impl Parser<'_> {
             }
             Some(b'{') => {
                 self.i += 1;
-                let mut map = BTreeMap::new();
+                let mut fields: Vec<(String, Json)> = Vec::new();
                 self.ws();
                 if self.s.get(self.i) == Some(&b'}') {
                     self.i += 1;
-                    return Ok(Json::Object(map));
+                    return Ok(Json::Object(fields));
                 }
                 loop {
                     self.ws();
                     if self.s.get(self.i) != Some(&b'"') {
                         return self.err("expected a key");
                     }
+                    let at = self.i;
                     let k = self.string()?;
+                    if fields.iter().any(|(seen, _)| *seen == k) {
+                        return Err(format!("repeated key {k:?} at byte {at}"));
+                    }
                     self.ws();
                     self.eat(":")?;
                     let v = self.value(depth + 1)?;
-                    map.insert(k, v);
+                    fields.push((k, v));
                     self.ws();
                     match self.s.get(self.i) {
                         Some(b',') => self.i += 1,
                         Some(b'}') => {
                             self.i += 1;
-                            return Ok(Json::Object(map));
+                            return Ok(Json::Object(fields));
                         }
                         _ => return self.err("expected , or }"),
                     }
@@ -226,12 +323,36 @@ mod tests {
     #[test]
     fn parses_objects_and_arrays() {
         let v = parse(r#"{"level": "char", "vocab_size": 65, "x": [true, null, -1.5e2]}"#).unwrap();
-        let Json::Object(m) = v else { panic!("not an object") };
-        assert_eq!(m["vocab_size"], Json::Number(65.0));
+        assert_eq!(v.get("vocab_size"), Some(&Json::Number(65.0)));
         assert_eq!(
-            m["x"],
-            Json::Array(vec![Json::Bool(true), Json::Null, Json::Number(-150.0)])
+            v.get("x"),
+            Some(&Json::Array(vec![Json::Bool(true), Json::Null, Json::Number(-150.0)]))
         );
+        assert!(parse(r#"{"a": 1, "a": 2}"#).unwrap_err().contains("repeated key"));
+    }
+
+    /// The writer keeps field order, writes what the parser reads back, and
+    /// writes non-finite numbers as null (there is no JSON for them).
+    #[test]
+    fn the_writer_round_trips_and_writes_non_finite_numbers_as_null() {
+        let v = Json::object([
+            ("tokens", Json::from(12usize)),
+            ("nats", Json::from(0.1 + 0.2)),
+            ("name", Json::from("한 \"x\"\n")),
+            ("ok", Json::from(true)),
+            ("list", Json::Array(vec![Json::from(-1.5e-7), Json::Null])),
+        ]);
+        let text = v.to_string();
+        assert!(
+            text.starts_with(r#"{"tokens": 12, "nats": 0.30000000000000004, "name": "#),
+            "{text}"
+        );
+        assert_eq!(parse(&text).unwrap(), v);
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let text = Json::object([("loss", Json::from(x))]).to_string();
+            assert_eq!(text, r#"{"loss": null}"#);
+            assert_eq!(parse(&text).unwrap().get("loss"), Some(&Json::Null));
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! Truth is measured the way `rnnlm eval` measures: the file is one stream,
 //! every token after the first is predicted once, nats per prediction.
 
+use crate::io::json::Json;
 use crate::rng::Rng;
 
 /// Hidden states of the HMM.
@@ -244,13 +245,16 @@ pub fn copy(seed: u64, train: usize, test: usize) -> Sample {
 
 /// `truth.json` for a sample.
 pub fn truth_json(kind: &str, seed: u64, s: &Sample) -> String {
-    format!(
-        "{{\"kind\": \"{kind}\", \"seed\": {seed}, \"level\": \"word\", \"test_tokens\": {}, \"nats_per_token\": {}, \"perplexity\": {}, \"bits_per_token\": {}}}\n",
-        s.test_tokens,
-        s.test_nats,
-        s.test_nats.exp(),
-        s.test_nats / std::f64::consts::LN_2
-    )
+    let truth = Json::object([
+        ("kind", Json::from(kind)),
+        ("seed", Json::from(seed)),
+        ("level", Json::from("word")),
+        ("test_tokens", Json::from(s.test_tokens)),
+        ("nats_per_token", Json::from(s.test_nats)),
+        ("perplexity", Json::from(s.test_nats.exp())),
+        ("bits_per_token", Json::from(s.test_nats / std::f64::consts::LN_2)),
+    ]);
+    format!("{truth}\n")
 }
 
 #[cfg(test)]

@@ -1,0 +1,151 @@
+//! `rnnlm bench gemm` and `rnnlm bench train`: run the measurements of
+//! [`crate::bench`] and print them as a table or as JSON lines.
+
+use std::time::Duration;
+
+use crate::bench::gemm::{time_gemm_cases, time_micro_kernel, GemmCase, Shape};
+use crate::bench::train::{time_train_steps, TRAIN_CONFIGS};
+use crate::cli::{BenchGemmArgs, BenchTrainArgs};
+use crate::error::Result;
+use crate::io::json::Json;
+use crate::matmul::{Gemm, Kernel};
+
+/// `bench gemm`: GFLOP/s and share of the measured peak per shape and kernel.
+pub fn bench_gemm(args: &BenchGemmArgs) -> Result<()> {
+    if !args.json {
+        print_micro_kernels(args);
+        println!("peak: the FMA peak for the kernel's instructions on as many cores, timed in the same rounds");
+        println!(
+            "{:>22} {:>9} {:>7} {:>9} {:>9} {:>7}",
+            "m × k · k × n", "kernel", "threads", "GFLOP/s", "peak", "% peak"
+        );
+    }
+    for &shape in &args.shapes {
+        let cases = gemm_cases(args, shape);
+        if cases.is_empty() {
+            eprintln!(
+                "rnnlm: note: {}x{}x{} skipped: the naive loop is not timed above 1 GFLOP",
+                shape.m, shape.k, shape.n
+            );
+            continue;
+        }
+        let per_case = args.budget_ms.max(2 * (shape.flops() / 5e7) as u64);
+        let budget = Duration::from_millis(per_case * cases.len() as u64);
+        let results = time_gemm_cases(shape, &cases, budget).expect("kernels are available");
+        for (case, &(gflops, peak)) in cases.iter().zip(&results) {
+            print_gemm_case(args, shape, case, gflops, peak);
+        }
+        if !args.json {
+            print_thread_scaling(shape, &cases, &results);
+        }
+    }
+    Ok(())
+}
+
+/// The micro-kernel alone, operands in L1, against the peak.
+fn print_micro_kernels(args: &BenchGemmArgs) {
+    for &k in &args.kernels {
+        let budget = Duration::from_millis(args.budget_ms.min(500));
+        if let Some((g, peak)) = time_micro_kernel(k, budget) {
+            println!(
+                "{k} micro-kernel alone, operands in L1: {g:.1} GFLOP/s, {:.1}% of {peak:.1}",
+                100.0 * g / peak
+            );
+        }
+    }
+}
+
+/// Every kernel × thread count for one shape (the naive loop would take
+/// minutes on the largest shapes: not above 1 GFLOP).
+fn gemm_cases(args: &BenchGemmArgs, shape: Shape) -> Vec<GemmCase> {
+    let kernels = args
+        .kernels
+        .iter()
+        .filter(|&&k| k != Kernel::Naive || shape.flops() <= 1e9);
+    kernels
+        .flat_map(|&kernel| {
+            args.threads.iter().map(move |&threads| GemmCase {
+                kernel,
+                threads,
+                prepacked: args.prepacked,
+            })
+        })
+        .collect()
+}
+
+fn print_gemm_case(args: &BenchGemmArgs, shape: Shape, case: &GemmCase, gflops: f64, peak: f64) {
+    let (k, t) = (case.kernel, case.threads);
+    let pct = 100.0 * gflops / peak;
+    if args.json {
+        let line = Json::object([
+            ("m", Json::from(shape.m)),
+            ("k", Json::from(shape.k)),
+            ("n", Json::from(shape.n)),
+            ("kernel", Json::from(k.name())),
+            ("threads", Json::from(t)),
+            ("gflops", Json::from(gflops)),
+            ("peak_gflops", Json::from(peak)),
+            ("percent_of_peak", Json::from(pct)),
+            ("prepacked", Json::from(args.prepacked)),
+        ]);
+        println!("{line}");
+    } else {
+        let dims = format!("{}×{}·{}×{}", shape.m, shape.k, shape.k, shape.n);
+        println!("{dims:>22} {k:>9} {t:>7} {gflops:>9.1} {peak:>9.1} {pct:>6.1}%");
+    }
+}
+
+/// Thread scaling beside what the cores themselves gave in the same rounds:
+/// a shared machine's second core is not always a whole core.
+fn print_thread_scaling(shape: Shape, cases: &[GemmCase], results: &[(f64, f64)]) {
+    let measured = || cases.iter().zip(results);
+    for (case, &(g, peak)) in measured().filter(|(c, _)| c.threads > 1) {
+        let Some((_, &(g1, peak1))) = measured().find(|(c, _)| c.kernel == case.kernel && c.threads == 1) else {
+            continue;
+        };
+        let split = Gemm::<f32>::with_kernel(case.kernel)
+            .map(|g| g.with_threads(case.threads).workers(shape.m, shape.k, shape.n) > 1);
+        if split == Some(false) {
+            println!(
+                "{:>22} {:>9} {} threads: not split (too small to pay for starting threads)",
+                "", case.kernel, case.threads
+            );
+            continue;
+        }
+        println!(
+            "{:>22} {:>9} {} threads: {:.2}× one thread (FMA peak: {:.2}×)",
+            "",
+            case.kernel,
+            case.threads,
+            g / g1,
+            peak / peak1
+        );
+    }
+}
+
+/// `bench train`: forward + backward + Adam step, tokens per second.
+pub fn bench_train(args: &BenchTrainArgs) -> Result<()> {
+    let budget = Duration::from_millis(args.budget_ms);
+    for c in TRAIN_CONFIGS {
+        let results = time_train_steps(c, args.kernel, &args.threads, budget).expect("kernel is available");
+        for (&t, r) in args.threads.iter().zip(results) {
+            if args.json {
+                let line = Json::object([
+                    ("config", Json::from(c.name())),
+                    ("threads", Json::from(t)),
+                    ("tokens_per_s", Json::from(r.tokens_per_s)),
+                    ("gemm_share", Json::from(r.gemm_share)),
+                ]);
+                println!("{line}");
+            } else {
+                println!(
+                    "{:<34} threads {t}: {:>9.0} tokens/s (GEMM {:.0}% of the step)",
+                    c.name(),
+                    r.tokens_per_s,
+                    100.0 * r.gemm_share
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! Running a parsed [`Command`]: resolve its arguments into a job, run it,
+//! print. One file per command family.
+//!
+//! | file | commands |
+//! |---|---|
+//! | [`train`](mod@train) | `train`, and the main job (`rnnlm` alone) |
+//! | [`score`] | `eval`, `generate` |
+//! | [`tools`] | `gradcheck`, `export`, `import`, `ngram`, `synth` |
+//! | [`bench`](mod@bench) | `bench gemm`, `bench train` |
+
+pub mod bench;
+pub mod score;
+pub mod tools;
+pub mod train;
+
+use std::path::Path;
+
+use crate::cli::Command;
+use crate::error::{Error, Result};
+use crate::matmul::Kernel;
+
+/// Run a command to completion.
+pub fn run(cmd: Command) -> Result<()> {
+    warn_about_kernel_env();
+    match cmd {
+        Command::Help(text) => {
+            print!("{text}");
+            Ok(())
+        }
+        Command::Demo(args) => train::demo(&args),
+        Command::Train(args) => train::train(&args),
+        Command::Eval(args) => score::eval(&args),
+        Command::Generate(args) => score::generate(&args),
+        Command::Gradcheck(args) => tools::gradcheck(&args),
+        Command::Ngram(args) => tools::ngram(&args),
+        Command::Synth(args) => tools::synth(&args),
+        Command::Export { model, out } => tools::export(&model, &out),
+        Command::Import { dir, out } => tools::import(&dir, &out),
+        Command::BenchGemm(args) => bench::bench_gemm(&args),
+        Command::BenchTrain(args) => bench::bench_train(&args),
+    }
+}
+
+/// `RNNLM_KERNEL` names a kernel to force; say so when it cannot be used
+/// (the matmul then picks the best available one).
+fn warn_about_kernel_env() {
+    if let Ok(name) = std::env::var("RNNLM_KERNEL") {
+        match Kernel::parse(&name) {
+            None => eprintln!("rnnlm: note: RNNLM_KERNEL={name:?} is not naive, portable, avx2 or avx512; ignored"),
+            Some(k) if !k.is_available() => {
+                eprintln!(
+                    "rnnlm: note: RNNLM_KERNEL={name}: this CPU cannot run it; using {}",
+                    Kernel::detect()
+                )
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// Prefix a data error with the file it is about.
+fn in_file(path: &Path, e: Error) -> Error {
+    match e {
+        Error::Data(m) => Error::Data(format!("{}: {m}", path.display())),
+        e => e,
+    }
+}

@@ -1,0 +1,126 @@
+//! The tools around the model: `gradcheck`, `export` / `import`, the n-gram
+//! baseline and the synthetic corpora.
+
+use std::path::Path;
+
+use super::in_file;
+use super::score::tokens_to_score;
+use crate::baselines::{ngram, synth};
+use crate::cli::{GradcheckArgs, NgramArgs, SynthArgs, SynthKind};
+use crate::data::Vocab;
+use crate::error::{Error, Result};
+use crate::gradcheck;
+use crate::io::fs::{read_text, write_atomic};
+use crate::io::json::Json;
+use crate::io::{checkpoint, export};
+use crate::model::Config;
+use crate::train::evaluate::unigram_nats;
+
+/// `gradcheck`: max relative error per tensor on a small random model.
+pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
+    let case = gradcheck::Case {
+        config: Config {
+            vocab: args.vocab,
+            embed: args.embed,
+            hidden: args.hidden,
+        },
+        batch: args.batch,
+        steps: args.seq_len,
+        seed: args.seed,
+        h0_scale: 0.5,
+        path: None,
+        sample: args.sample,
+    };
+    let report = case.build().check();
+    print!("{report}");
+    let worst = report.max_rel_error();
+    println!(
+        "max relative error {worst:.3e} (threshold {:.0e})",
+        gradcheck::THRESHOLD
+    );
+    if !report.passes(gradcheck::THRESHOLD) {
+        return Err(Error::Numeric(format!(
+            "gradient check failed: {} has relative error {worst:.3e}",
+            report.worst().name
+        )));
+    }
+    Ok(())
+}
+
+/// `export`: a checkpoint's model as `.npy` tensors, `vocab.json`, `config.json`.
+pub fn export(model: &Path, out: &Path) -> Result<()> {
+    let model = checkpoint::load(model)?.model;
+    export::export(&model, out)?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+/// `import`: such a folder as a checkpoint.
+pub fn import(dir: &Path, out: &Path) -> Result<()> {
+    export::import_to(dir, out)?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+/// `ngram`: Kneser–Ney and unigram cross-entropy of `--eval` after training
+/// on `--corpus`, with `eval`'s tokenization and definition.
+pub fn ngram(args: &NgramArgs) -> Result<()> {
+    let train_text = read_text(&args.corpus)?;
+    let vocab = Vocab::build(&train_text, args.level, args.min_count, args.max_vocab);
+    if vocab.len() > 1 << 16 {
+        return Err(Error::Usage(format!(
+            "the vocabulary has {} tokens; n-grams support 65536 (lower --max-vocab)",
+            vocab.len()
+        )));
+    }
+    let train = vocab.encode(&train_text).map_err(|e| in_file(&args.corpus, e))?;
+    let test = tokens_to_score(&vocab, &args.eval, "--eval")?;
+    let order = args.order;
+    let nats = ngram::KneserNey::train(&train, order, vocab.len()).cross_entropy(&test);
+    let unigram = unigram_nats(&train, &test, vocab.len());
+    let ln2 = std::f64::consts::LN_2;
+    if args.json {
+        let report = Json::object([
+            ("order", Json::from(order)),
+            ("tokens", Json::from(test.len() - 1)),
+            ("nats_per_token", Json::from(nats)),
+            ("perplexity", Json::from(nats.exp())),
+            ("bits_per_token", Json::from(nats / ln2)),
+            ("unigram_perplexity", Json::from(unigram.exp())),
+            ("unigram_bits_per_token", Json::from(unigram / ln2)),
+        ]);
+        println!("{report}");
+    } else {
+        println!("tokens              {}", test.len() - 1);
+        println!("KN{order} nats/token      {nats:.6}");
+        println!("KN{order} perplexity      {:.4}", nats.exp());
+        println!("KN{order} bits/token      {:.6}", nats / ln2);
+        println!(
+            "unigram perplexity  {:.4} ({:.4} bits/token)",
+            unigram.exp(),
+            unigram / ln2
+        );
+    }
+    Ok(())
+}
+
+/// `synth`: write train.txt, test.txt and truth.json.
+pub fn synth(args: &SynthArgs) -> Result<()> {
+    let sample = match args.kind {
+        SynthKind::Hmm => synth::hmm(args.seed, args.train, args.test),
+        SynthKind::Copy => synth::copy(args.seed, args.train, args.test),
+    };
+    let out = &args.out;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    write_atomic(&out.join("train.txt"), sample.train.as_bytes())?;
+    write_atomic(&out.join("test.txt"), sample.test.as_bytes())?;
+    let truth = synth::truth_json(args.kind.name(), args.seed, &sample);
+    write_atomic(&out.join("truth.json"), truth.as_bytes())?;
+    eprintln!(
+        "wrote {}: true cross-entropy of test.txt {:.4} nats/token (perplexity {:.3})",
+        out.display(),
+        sample.test_nats,
+        sample.test_nats.exp()
+    );
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! What the RNN is measured against: n-gram models on the same tokens, and
+//! text whose true cross-entropy is known exactly.
+//!
+//! | file | holds |
+//! |---|---|
+//! | [`ngram`] | interpolated Kneser–Ney, orders 1 to 5 (`rnnlm ngram`) |
+//! | [`synth`] | a sticky HMM and a copy source with exact truths (`rnnlm synth`) |
+
+pub mod ngram;
+pub mod synth;

@@ -1,0 +1,77 @@
+//! The FMA peak of this core (or of several cores at once) for each kernel's
+//! instruction set: the ceiling every GEMM figure is compared with.
+
+use super::timing::Job;
+use crate::matmul::Kernel;
+
+/// Iterations of one FMA peak probe (a few milliseconds).
+const PEAK_ITERS: usize = 1_000_000;
+
+/// The FMA peak probe for a kernel's instruction set, and its flops per run:
+/// AVX-512 and AVX2 chains of independent FMAs; for the naive and portable
+/// kernels, the best peak this core has (what they could reach). A plain
+/// function, so that several threads can run it at once.
+pub fn peak_probe(kernel: Kernel) -> (fn(), f64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::matmul::kernel::x86_64 as simd;
+        let avx512 = simd::Avx512::detect().is_some();
+        let avx2 = simd::Avx2Fma::detect().is_some();
+        let use_512 = match kernel {
+            Kernel::Avx512 => true,
+            Kernel::Avx2 => false,
+            Kernel::Naive | Kernel::Portable => avx512,
+        };
+        if use_512 && avx512 {
+            fn run() {
+                std::hint::black_box(simd::fma_peak_avx512(std::hint::black_box(PEAK_ITERS)));
+            }
+            return (run, simd::fma_peak_flops_avx512(PEAK_ITERS) as f64);
+        }
+        if avx2 && kernel != Kernel::Avx512 {
+            fn run() {
+                std::hint::black_box(simd::fma_peak_avx2(std::hint::black_box(PEAK_ITERS)));
+            }
+            return (run, simd::fma_peak_flops_avx2(PEAK_ITERS) as f64);
+        }
+    }
+    (portable_peak_run, (PEAK_ITERS * 64 * 2) as f64)
+}
+
+/// The probe run `reps` times in a row on each of `threads` threads at once:
+/// the peak of that many cores as they are right now (on a shared machine,
+/// two cores do not always give twice one).
+pub fn peak_job(probe: fn(), reps: u32, threads: usize) -> Job<'static> {
+    let run = move || {
+        for _ in 0..reps {
+            probe();
+        }
+    };
+    if threads == 1 {
+        return Box::new(run);
+    }
+    Box::new(move || {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(run);
+            }
+        })
+    })
+}
+
+/// Plain Rust multiply–add on 8-wide arrays (the portable kernel's
+/// instruction mix), for targets without a SIMD FMA probe.
+fn portable_peak_run() {
+    let mut acc = [[0.0f32; 8]; 8];
+    let iters = std::hint::black_box(PEAK_ITERS);
+    let x = std::hint::black_box(0.999_999f32);
+    let y = std::hint::black_box(1e-7f32);
+    for _ in 0..iters {
+        for row in acc.iter_mut() {
+            for v in row.iter_mut() {
+                *v = *v * x + y;
+            }
+        }
+    }
+    std::hint::black_box(acc);
+}

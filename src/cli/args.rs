@@ -1,0 +1,376 @@
+//! One struct per command: what was typed, checked and typed, with every
+//! default taken from the flag tables ([`super::flags`]). Nothing here reads
+//! a file; resolving these into a run is `app`'s work.
+
+use std::path::PathBuf;
+
+use super::flags::Flags;
+use crate::bench::Shape;
+use crate::data::Level;
+use crate::error::{Error, Result};
+use crate::matmul::Kernel;
+use crate::sample::Sampling;
+use crate::train::OptimizerKind;
+
+fn path(f: &Flags, name: &str) -> Option<PathBuf> {
+    f.text(name).map(PathBuf::from)
+}
+
+fn required_path(f: &Flags, name: &str) -> Result<PathBuf> {
+    f.required(name).map(PathBuf::from)
+}
+
+/// `--level`.
+fn level(f: &Flags) -> Result<Level> {
+    let name = f.required("--level")?;
+    Level::parse(name).ok_or_else(|| Error::Usage(format!("--level: '{name}' is not char or word")))
+}
+
+/// `rnnlm train`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainArgs {
+    pub corpus: PathBuf,
+    pub level: Level,
+    pub embed: usize,
+    pub hidden: usize,
+    pub seq_len: usize,
+    pub batch: usize,
+    pub epochs: usize,
+    pub steps: Option<u64>,
+    pub time: Option<f64>,
+    pub optimizer: OptimizerKind,
+    /// `None`: the optimizer's default ([`TrainArgs::learning_rate`]).
+    pub lr: Option<f64>,
+    pub clip: f64,
+    pub seed: u64,
+    pub threads: usize,
+    pub valid: Option<PathBuf>,
+    pub valid_frac: f64,
+    pub min_count: usize,
+    pub max_vocab: usize,
+    pub min_improvement: f64,
+    pub patience: usize,
+    pub out: PathBuf,
+    pub save_every: Option<u64>,
+    pub best: Option<PathBuf>,
+    pub init: Option<PathBuf>,
+    pub resume: Option<PathBuf>,
+    pub log: Option<PathBuf>,
+    pub quiet: bool,
+    /// The flags that were typed (a checkpoint overrides some: `app` says so).
+    pub given: Vec<&'static str>,
+}
+
+impl TrainArgs {
+    fn from_flags(f: &Flags) -> Result<Self> {
+        let kind = f.required("--optimizer")?;
+        let optimizer = OptimizerKind::parse(kind)
+            .ok_or_else(|| Error::Usage(format!("--optimizer: '{kind}' is not sgd, adagrad or adam")))?;
+        let args = TrainArgs {
+            corpus: required_path(f, "--corpus")?,
+            level: level(f)?,
+            embed: f.count("--embed", 1)?,
+            hidden: f.count("--hidden", 1)?,
+            seq_len: f.count("--seq-len", 1)?,
+            batch: f.count("--batch", 1)?,
+            epochs: f.count("--epochs", 1)?,
+            steps: f.opt_count("--steps", 1)?.map(|x| x as u64),
+            time: f.opt_number("--time", 0.0, 1e9)?,
+            optimizer,
+            lr: f.opt_number("--lr", 0.0, f32::MAX as f64)?,
+            clip: f.number("--clip", 0.0, 1e12)?,
+            seed: f.u64("--seed")?,
+            threads: f.count("--threads", 1)?,
+            valid: path(f, "--valid"),
+            valid_frac: f.number("--valid-frac", 0.0, 0.9)?,
+            min_count: f.count("--min-count", 1)?,
+            max_vocab: f.count("--max-vocab", 3)?,
+            min_improvement: f.number("--min-improvement", 0.0, 1.0)?,
+            patience: f.count("--patience", 1)?,
+            out: required_path(f, "--out")?,
+            save_every: f.opt_count("--save-every", 1)?.map(|x| x as u64),
+            best: path(f, "--best"),
+            init: path(f, "--init"),
+            resume: path(f, "--resume"),
+            log: path(f, "--log"),
+            quiet: f.switch("--quiet"),
+            given: f.all_given(),
+        };
+        if args.resume.is_some() && args.init.is_some() {
+            return Err(Error::Usage("--resume and --init cannot be used together".into()));
+        }
+        Ok(args)
+    }
+
+    /// `--lr`, or the optimizer's default rate when it is not given.
+    pub fn learning_rate(&self) -> f64 {
+        self.lr.unwrap_or(self.optimizer.default_lr())
+    }
+}
+
+/// `rnnlm eval`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalArgs {
+    pub model: PathBuf,
+    pub corpus: PathBuf,
+    pub json: bool,
+}
+
+/// `rnnlm generate`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GenerateArgs {
+    pub model: PathBuf,
+    pub prime: String,
+    pub len: usize,
+    pub sampling: Sampling,
+    pub seed: u64,
+}
+
+/// `rnnlm gradcheck`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradcheckArgs {
+    pub vocab: usize,
+    pub embed: usize,
+    pub hidden: usize,
+    pub batch: usize,
+    pub seq_len: usize,
+    pub seed: u64,
+    pub sample: Option<usize>,
+}
+
+/// `rnnlm ngram`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NgramArgs {
+    pub corpus: PathBuf,
+    pub eval: PathBuf,
+    pub order: usize,
+    pub level: Level,
+    pub min_count: usize,
+    pub max_vocab: usize,
+    pub json: bool,
+}
+
+/// Which synthetic source `rnnlm synth` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SynthKind {
+    Hmm,
+    Copy,
+}
+
+impl SynthKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SynthKind::Hmm => "hmm",
+            SynthKind::Copy => "copy",
+        }
+    }
+}
+
+/// `rnnlm synth`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SynthArgs {
+    pub kind: SynthKind,
+    pub out: PathBuf,
+    pub seed: u64,
+    pub train: usize,
+    pub test: usize,
+}
+
+/// `rnnlm bench gemm`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchGemmArgs {
+    /// Thread counts to measure.
+    pub threads: Vec<usize>,
+    pub json: bool,
+    /// Kernels to measure.
+    pub kernels: Vec<Kernel>,
+    pub budget_ms: u64,
+    pub shapes: Vec<Shape>,
+    pub prepacked: bool,
+}
+
+/// `rnnlm bench train`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchTrainArgs {
+    pub threads: Vec<usize>,
+    pub json: bool,
+    pub kernel: Kernel,
+    pub budget_ms: u64,
+}
+
+/// `rnnlm` with no command: the demo.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DemoArgs {
+    pub time: f64,
+    pub threads: usize,
+    pub out: PathBuf,
+}
+
+/// `--threads` of the bench commands: one count, or 1 and 2.
+fn thread_list(f: &Flags) -> Result<Vec<usize>> {
+    Ok(match f.opt_count("--threads", 1)? {
+        Some(t) => vec![t],
+        None => vec![1, 2],
+    })
+}
+
+/// `--kernel`, if given: a kernel this CPU can run.
+fn kernel_flag(f: &Flags) -> Result<Option<Kernel>> {
+    let Some(name) = f.text("--kernel") else {
+        return Ok(None);
+    };
+    let k = Kernel::parse(name).ok_or_else(|| Error::Usage(format!("--kernel: '{name}' is not a kernel name")))?;
+    if !k.is_available() {
+        return Err(Error::Usage(format!("--kernel: this CPU cannot run the {k} kernel")));
+    }
+    Ok(Some(k))
+}
+
+/// Largest operand memory `bench gemm --shape` accepts (per case).
+const MAX_BENCH_BYTES: f64 = 4.0 * (1u64 << 30) as f64;
+
+fn shapes(f: &Flags) -> Result<Vec<Shape>> {
+    let Some(list) = f.text("--shape") else {
+        return Ok(crate::bench::GEMM_SHAPES.to_vec());
+    };
+    let shapes = list
+        .split(',')
+        .map(|s| {
+            Shape::parse(s).ok_or_else(|| Error::Usage(format!("--shape: '{s}' is not MxKxN with sizes of at least 1")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for s in &shapes {
+        // A, B, C, packed B and a copy of C per measured case.
+        let (m, k, n) = (s.m as f64, s.k as f64, s.n as f64);
+        let bytes = 4.0 * (m * k + 2.0 * k * n + 2.0 * m * n);
+        if bytes > MAX_BENCH_BYTES {
+            let gib = (1u64 << 30) as f64;
+            return Err(Error::Usage(format!(
+                "--shape: {}x{}x{} needs about {:.1} GiB of operands; at most {:.0} GiB",
+                s.m,
+                s.k,
+                s.n,
+                bytes / gib,
+                MAX_BENCH_BYTES / gib
+            )));
+        }
+    }
+    Ok(shapes)
+}
+
+/// A parsed command line.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one per process: boxing would buy nothing
+pub enum Command {
+    /// `--help` of the program or of a command: the text to print.
+    Help(String),
+    Demo(DemoArgs),
+    Train(TrainArgs),
+    Eval(EvalArgs),
+    Generate(GenerateArgs),
+    Gradcheck(GradcheckArgs),
+    Ngram(NgramArgs),
+    Synth(SynthArgs),
+    Export {
+        model: PathBuf,
+        out: PathBuf,
+    },
+    Import {
+        dir: PathBuf,
+        out: PathBuf,
+    },
+    BenchGemm(BenchGemmArgs),
+    BenchTrain(BenchTrainArgs),
+}
+
+impl Command {
+    /// Check and type the flags of command `name` (a name with a table).
+    pub(crate) fn from_flags(name: &str, f: &Flags) -> Result<Command> {
+        Ok(match name {
+            "demo" => Command::Demo(DemoArgs {
+                time: f.number("--time", 1.0, 1e6)?,
+                threads: f.count("--threads", 1)?,
+                out: required_path(f, "--out")?,
+            }),
+            "train" => Command::Train(TrainArgs::from_flags(f)?),
+            "eval" => Command::Eval(EvalArgs {
+                model: required_path(f, "--model")?,
+                corpus: required_path(f, "--corpus")?,
+                json: f.switch("--json"),
+            }),
+            "generate" => Command::Generate(GenerateArgs {
+                model: required_path(f, "--model")?,
+                prime: f.required("--prime")?.to_string(),
+                len: f.count("--len", 0)?,
+                sampling: Sampling {
+                    temperature: f.number("--temperature", 0.0, 1e3)?,
+                    top_k: f.count("--top-k", 0)?,
+                    top_p: f.number("--top-p", 1e-9, 1.0)?,
+                },
+                seed: f.u64("--seed")?,
+            }),
+            "gradcheck" => Command::Gradcheck(GradcheckArgs {
+                vocab: f.count("--vocab", 2)?,
+                embed: f.count("--embed", 1)?,
+                hidden: f.count("--hidden", 1)?,
+                batch: f.count("--batch", 1)?,
+                seq_len: f.count("--seq-len", 1)?,
+                seed: f.u64("--seed")?,
+                sample: f.opt_count("--sample", 1)?,
+            }),
+            "ngram" => {
+                let order = f.count("--order", 1)?;
+                let max = crate::baselines::ngram::MAX_ORDER;
+                if order > max {
+                    return Err(Error::Usage(format!("--order: {order} is too large (at most {max})")));
+                }
+                Command::Ngram(NgramArgs {
+                    corpus: required_path(f, "--corpus")?,
+                    eval: required_path(f, "--eval")?,
+                    order,
+                    level: level(f)?,
+                    min_count: f.count("--min-count", 1)?,
+                    max_vocab: f.count("--max-vocab", 3)?,
+                    json: f.switch("--json"),
+                })
+            }
+            "synth" => Command::Synth(SynthArgs {
+                kind: match f.required("--kind")? {
+                    "hmm" => SynthKind::Hmm,
+                    "copy" => SynthKind::Copy,
+                    other => return Err(Error::Usage(format!("--kind: '{other}' is not hmm or copy"))),
+                },
+                out: required_path(f, "--out")?,
+                seed: f.u64("--seed")?,
+                train: f.count("--train", 10)?,
+                test: f.count("--test", 10)?,
+            }),
+            "export" => Command::Export {
+                model: required_path(f, "--model")?,
+                out: required_path(f, "--out")?,
+            },
+            "import" => Command::Import {
+                dir: required_path(f, "--dir")?,
+                out: required_path(f, "--out")?,
+            },
+            "bench gemm" => Command::BenchGemm(BenchGemmArgs {
+                threads: thread_list(f)?,
+                json: f.switch("--json"),
+                kernels: match kernel_flag(f)? {
+                    Some(k) => vec![k],
+                    None => Kernel::available(),
+                },
+                budget_ms: f.u64("--budget")?,
+                shapes: shapes(f)?,
+                prepacked: f.switch("--prepacked"),
+            }),
+            "bench train" => Command::BenchTrain(BenchTrainArgs {
+                threads: thread_list(f)?,
+                json: f.switch("--json"),
+                kernel: kernel_flag(f)?.unwrap_or_else(Kernel::best),
+                budget_ms: f.u64("--budget")?,
+            }),
+            other => unreachable!("no flag table for '{other}'"),
+        })
+    }
+}

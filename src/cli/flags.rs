@@ -1,0 +1,359 @@
+//! Each command's flags, declared once: name, default, help. The `--help`
+//! text is written from these tables and the typed getters of [`Flags`]
+//! fall back to the same defaults, so the two cannot drift apart.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::train::OptimizerKind;
+
+/// A flag's default: the one place it is declared.
+#[derive(Clone, Copy, Debug)]
+pub enum FlagDefault {
+    /// This value, parsed exactly as a typed one would be.
+    Value(&'static str),
+    /// The flag must be given.
+    Required,
+    /// Unset unless given; the text says what unset means.
+    Unset(&'static str),
+    /// Computed from other flags by a rule; the function states the rule
+    /// for the help from the code that applies it.
+    Rule(fn() -> String),
+    /// A switch: takes no value, off unless given.
+    Off,
+}
+
+/// One flag of a command.
+#[derive(Clone, Copy, Debug)]
+pub struct Flag {
+    pub name: &'static str,
+    pub default: FlagDefault,
+    pub help: &'static str,
+}
+
+impl Flag {
+    /// Whether the flag takes a value (everything but a switch).
+    pub fn takes_value(&self) -> bool {
+        !matches!(self.default, FlagDefault::Off)
+    }
+
+    /// The default as the help shows it (empty for a switch).
+    pub fn default_text(&self) -> String {
+        match self.default {
+            FlagDefault::Value(v) => v.to_string(),
+            FlagDefault::Required => "(required)".into(),
+            FlagDefault::Unset(what) => format!("({what})"),
+            FlagDefault::Rule(rule) => rule(),
+            FlagDefault::Off => String::new(),
+        }
+    }
+}
+
+/// A command's flag table.
+pub type Spec = &'static [Flag];
+
+const fn flag(name: &'static str, default: FlagDefault, help: &'static str) -> Flag {
+    Flag { name, default, help }
+}
+
+use FlagDefault::{Off, Required, Rule, Unset, Value};
+
+/// `--lr`'s default per optimizer, written from [`OptimizerKind::default_lr`].
+fn lr_rule() -> String {
+    OptimizerKind::ALL
+        .map(|k| format!("{} {}", k.name(), k.default_lr()))
+        .join(", ")
+}
+
+pub const TRAIN: Spec = &[
+    flag("--corpus", Required, "UTF-8 training text"),
+    flag("--level", Value("char"), "char | word"),
+    flag("--embed", Value("64"), "embedding width D"),
+    flag("--hidden", Value("256"), "hidden width H"),
+    flag("--seq-len", Value("64"), "BPTT chunk length T"),
+    flag("--batch", Value("32"), "parallel streams B"),
+    flag("--epochs", Value("10"), "maximum epochs"),
+    flag("--steps", Unset("none"), "stop after N optimizer steps"),
+    flag("--time", Unset("none"), "stop after N seconds"),
+    flag("--optimizer", Value("adam"), "sgd | adagrad | adam"),
+    flag("--lr", Rule(lr_rule), "learning rate"),
+    flag("--clip", Value("5"), "clip gradients to this global norm (0 = off)"),
+    flag("--seed", Value("1"), "random seed (weights, sampling)"),
+    flag("--threads", Value("1"), "matmul threads"),
+    flag("--valid", Unset("none"), "validation text file"),
+    flag(
+        "--valid-frac",
+        Value("0.1"),
+        "fraction of the text end held out for validation when --valid is not given (0 = none)",
+    ),
+    flag("--min-count", Value("1"), "word level: rarer words become <unk>"),
+    flag(
+        "--max-vocab",
+        Value("50000"),
+        "word level: vocabulary cap (incl. <eos>, <unk>)",
+    ),
+    flag(
+        "--min-improvement",
+        Value("0.003"),
+        "relative validation gain below which lr is halved",
+    ),
+    flag("--patience", Value("3"), "stop after this many non-improving epochs"),
+    flag("--out", Value("model.ckpt"), "checkpoint to write (atomically)"),
+    flag("--save-every", Unset("epoch ends"), "also save every N steps"),
+    flag(
+        "--best",
+        Unset("none"),
+        "also keep the best model by validation loss here",
+    ),
+    flag(
+        "--init",
+        Unset("none"),
+        "start from a checkpoint's weights, fresh optimizer",
+    ),
+    flag("--resume", Unset("none"), "continue a run from its checkpoint"),
+    flag("--log", Unset("none"), "write the learning curve as CSV"),
+    flag("--quiet", Off, "no progress output"),
+];
+
+pub const EVAL: Spec = &[
+    flag("--model", Required, "checkpoint"),
+    flag("--corpus", Required, "UTF-8 text to score"),
+    flag("--json", Off, "print one JSON object"),
+];
+
+pub const GENERATE: Spec = &[
+    flag("--model", Required, "checkpoint"),
+    flag("--prime", Value(""), "text to warm the hidden state"),
+    flag("--len", Value("500"), "tokens to generate"),
+    flag("--temperature", Value("1.0"), "softmax temperature (0 = greedy)"),
+    flag("--top-k", Value("0"), "sample among the k most likely (0 = all)"),
+    flag("--top-p", Value("1.0"), "sample among the smallest set with this mass"),
+    flag("--seed", Value("1"), "random seed"),
+];
+
+pub const NGRAM: Spec = &[
+    flag("--corpus", Required, "training text"),
+    flag("--eval", Required, "text to score"),
+    flag("--order", Value("5"), "n (1 to 5)"),
+    flag("--level", Value("char"), "char | word"),
+    flag("--min-count", Value("1"), "word level: rarer words become <unk>"),
+    flag("--max-vocab", Value("50000"), "word level: vocabulary cap"),
+    flag("--json", Off, "print one JSON object"),
+];
+
+pub const SYNTH: Spec = &[
+    flag("--kind", Required, "hmm | copy"),
+    flag("--out", Required, "folder for train.txt, test.txt, truth.json"),
+    flag("--seed", Value("1"), "random seed"),
+    flag("--train", Value("100000"), "training tokens (about)"),
+    flag("--test", Value("20000"), "test tokens (about)"),
+];
+
+pub const EXPORT: Spec = &[
+    flag("--model", Required, "checkpoint to export"),
+    flag("--out", Required, "folder to write (created if missing)"),
+];
+
+pub const IMPORT: Spec = &[
+    flag(
+        "--dir",
+        Required,
+        "folder with E.npy W_x.npy W_h.npy b_h.npy W_y.npy b_y.npy vocab.json config.json",
+    ),
+    flag("--out", Required, "checkpoint to write"),
+];
+
+pub const GRADCHECK: Spec = &[
+    flag("--vocab", Value("7"), "V"),
+    flag("--embed", Value("5"), "D"),
+    flag("--hidden", Value("6"), "H"),
+    flag("--batch", Value("3"), "B"),
+    flag("--seq-len", Value("7"), "T"),
+    flag("--seed", Value("1"), "random seed"),
+    flag("--sample", Unset("all"), "entries checked per tensor"),
+];
+
+pub const BENCH_TRAIN: Spec = &[
+    flag("--threads", Unset("1 and 2"), "thread count to measure"),
+    flag("--json", Off, "one JSON object per line"),
+    flag("--kernel", Unset("the fastest"), "naive | portable | avx2 | avx512"),
+    flag(
+        "--budget",
+        Value("1500"),
+        "milliseconds per measurement (best run counts); raise it on a noisy machine",
+    ),
+];
+
+pub const BENCH_GEMM: Spec = &[
+    flag("--threads", Unset("1 and 2"), "thread count to measure"),
+    flag("--json", Off, "one JSON object per line"),
+    flag("--kernel", Unset("all available"), "naive | portable | avx2 | avx512"),
+    flag(
+        "--budget",
+        Value("200"),
+        "milliseconds per measurement (best run counts); raise it on a noisy machine",
+    ),
+    flag(
+        "--shape",
+        Unset("the RNNLM shapes"),
+        "measure these shapes instead, MxKxN for [M,K]·[K,N], comma-separated",
+    ),
+    flag(
+        "--prepacked",
+        Off,
+        "pack B once outside the timing, as the model does for weights",
+    ),
+];
+
+pub const DEMO: Spec = &[
+    flag("--time", Value("60"), "training seconds"),
+    flag("--threads", Value("1"), "matmul threads"),
+    flag("--out", Value("rnnlm-demo.ckpt"), "checkpoint to write"),
+];
+
+/// The flag table of a command name (`"bench gemm"` for a subcommand).
+pub fn spec_for(name: &str) -> Option<Spec> {
+    Some(match name {
+        "train" => TRAIN,
+        "eval" => EVAL,
+        "generate" => GENERATE,
+        "gradcheck" => GRADCHECK,
+        "export" => EXPORT,
+        "ngram" => NGRAM,
+        "synth" => SYNTH,
+        "import" => IMPORT,
+        "bench gemm" => BENCH_GEMM,
+        "bench train" => BENCH_TRAIN,
+        "demo" => DEMO,
+        _ => return None,
+    })
+}
+
+/// The `--help` text of a command.
+pub fn command_help(name: &str) -> String {
+    let spec = spec_for(name).unwrap_or(&[]);
+    let mut s = format!("usage: rnnlm {name} [FLAGS]\n\nflags:\n");
+    for f in spec {
+        let v = if f.takes_value() { " X" } else { "" };
+        let d = match f.default_text() {
+            d if d.is_empty() => d,
+            d => format!(" [default: {d}]"),
+        };
+        s += &format!("  {:<22} {}{d}\n", format!("{}{v}", f.name), f.help);
+    }
+    s
+}
+
+/// The flags typed for one command, read through typed getters that fall
+/// back to the table's defaults; every error names the flag.
+#[derive(Clone, Debug)]
+pub struct Flags {
+    spec: Spec,
+    values: HashMap<&'static str, String>,
+    switches: Vec<&'static str>,
+}
+
+impl Flags {
+    pub(crate) fn new(spec: Spec) -> Self {
+        Flags {
+            spec,
+            values: HashMap::new(),
+            switches: Vec::new(),
+        }
+    }
+
+    /// The table entry of `name`.
+    pub fn lookup(&self, name: &str) -> Option<&'static Flag> {
+        self.spec.iter().find(|f| f.name == name)
+    }
+
+    pub(crate) fn set(&mut self, flag: &'static Flag, value: Option<String>) {
+        match value {
+            Some(v) => {
+                self.values.insert(flag.name, v);
+            }
+            None => self.switches.push(flag.name),
+        }
+    }
+
+    fn entry(&self, name: &str) -> &'static Flag {
+        self.lookup(name)
+            .unwrap_or_else(|| panic!("{name} is not in this command's flag table"))
+    }
+
+    /// Whether the flag was typed.
+    pub fn given(&self, name: &str) -> bool {
+        self.values.contains_key(name) || self.switches.contains(&name)
+    }
+
+    /// Every flag that was typed, in table order.
+    pub fn all_given(&self) -> Vec<&'static str> {
+        self.spec.iter().map(|f| f.name).filter(|n| self.given(n)).collect()
+    }
+
+    /// A switch: on if typed.
+    pub fn switch(&self, name: &str) -> bool {
+        debug_assert!(!self.entry(name).takes_value(), "{name} takes a value");
+        self.switches.contains(&name)
+    }
+
+    /// The typed text, else the table's default value; `None` when unset.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        match (self.values.get(name), self.entry(name).default) {
+            (Some(v), _) => Some(v),
+            (None, FlagDefault::Value(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The text of a flag that must have one (typed, or a default value).
+    pub fn required(&self, name: &str) -> Result<&str> {
+        self.text(name)
+            .ok_or_else(|| Error::Usage(format!("{name} is required")))
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, name: &str, what: &str) -> Result<Option<T>> {
+        match self.text(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::Usage(format!("{name}: '{v}' is not {what}"))),
+        }
+    }
+
+    /// A whole number ≥ `min`, or `None` when unset.
+    pub fn opt_count(&self, name: &str, min: usize) -> Result<Option<usize>> {
+        match self.parsed::<usize>(name, "a whole number")? {
+            Some(v) if v < min => Err(Error::Usage(format!("{name}: {v} is too small (at least {min})"))),
+            v => Ok(v),
+        }
+    }
+
+    /// A whole number ≥ `min` (the flag has a default value).
+    pub fn count(&self, name: &str, min: usize) -> Result<usize> {
+        Ok(self.opt_count(name, min)?.expect("a flag with a default value"))
+    }
+
+    /// A 64-bit whole number (the flag has a default value).
+    pub fn u64(&self, name: &str) -> Result<u64> {
+        Ok(self
+            .parsed::<u64>(name, "a whole number")?
+            .expect("a flag with a default value"))
+    }
+
+    /// A finite number in `[lo, hi]`, or `None` when unset.
+    pub fn opt_number(&self, name: &str, lo: f64, hi: f64) -> Result<Option<f64>> {
+        match self.parsed::<f64>(name, "a number")? {
+            Some(v) if !v.is_finite() || v < lo || v > hi => {
+                Err(Error::Usage(format!("{name}: {v} is out of range ({lo} to {hi})")))
+            }
+            v => Ok(v),
+        }
+    }
+
+    /// A finite number in `[lo, hi]` (the flag has a default value).
+    pub fn number(&self, name: &str, lo: f64, hi: f64) -> Result<f64> {
+        Ok(self.opt_number(name, lo, hi)?.expect("a flag with a default value"))
+    }
+}

@@ -1,0 +1,239 @@
+//! The command line: what was typed, parsed into a [`Command`].
+//!
+//! Parsing checks flags and values only; resolving them into a run (reading
+//! files, building models) is `app`'s work. Every error names the flag.
+//!
+//! | file | holds |
+//! |---|---|
+//! | [`flags`] | each command's flag table (name, default, help) and typed getters |
+//! | [`args`] | one struct per command, filled from its flags |
+
+pub mod args;
+pub mod flags;
+
+pub use args::*;
+pub use flags::command_help;
+
+use crate::error::{Error, Result};
+use flags::{spec_for, Flags};
+
+pub const HELP: &str = "\
+rnnlm — a recurrent neural network language model, from scratch
+
+usage: rnnlm [COMMAND] [FLAGS]
+
+With no command: train a char-level model on the bundled corpus for about a
+minute, report validation perplexity against a unigram baseline, save it to
+rnnlm-demo.ckpt and print samples.
+
+commands:
+  train       train a model on a text file
+  eval        cross-entropy / perplexity of a model on a text file
+  generate    sample text from a model
+  gradcheck   check BPTT gradients against finite differences
+  ngram       interpolated Kneser-Ney baseline on the same tokens as eval
+  synth       generate text with an exactly known cross-entropy
+  export      write a model as .npy tensors + vocab.json + config.json
+  import      build a checkpoint from such a folder
+  bench       measure the matmul (bench gemm) or a training step (bench train)
+
+Run `rnnlm COMMAND --help` for the flags of each command.
+";
+
+/// Parse the arguments after the program name.
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command> {
+    let args: Vec<String> = args.into_iter().collect();
+    let mut rest = &args[..];
+    let name = match rest.first().map(String::as_str) {
+        None => "demo".to_string(),
+        Some("-h" | "--help" | "help") => return Ok(Command::Help(HELP.into())),
+        Some(s) if s.starts_with("--") => "demo".to_string(),
+        Some("bench") => match rest.get(1).map(String::as_str) {
+            Some(sub @ ("gemm" | "train")) => {
+                rest = &rest[2..];
+                format!("bench {sub}")
+            }
+            Some("-h" | "--help") | None => {
+                return Ok(Command::Help(format!(
+                    "usage: rnnlm bench gemm|train [FLAGS]\n\n{}\n{}",
+                    command_help("bench gemm"),
+                    command_help("bench train")
+                )))
+            }
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "unknown bench '{other}': use `rnnlm bench gemm` or `rnnlm bench train`"
+                )))
+            }
+        },
+        Some(cmd) => {
+            if spec_for(cmd).is_none() {
+                return Err(Error::Usage(format!("unknown command '{cmd}' (see `rnnlm --help`)")));
+            }
+            rest = &rest[1..];
+            cmd.to_string()
+        }
+    };
+    let mut flags = Flags::new(spec_for(&name).expect("known command"));
+    let mut i = 0;
+    while i < rest.len() {
+        let arg = &rest[i];
+        if arg == "-h" || arg == "--help" {
+            return Ok(Command::Help(command_help(&name)));
+        }
+        let (key, inline) = match arg.split_once('=') {
+            Some((k, v)) if k.starts_with("--") => (k, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let Some(flag) = flags.lookup(key) else {
+            let what = if key.starts_with('-') {
+                "unknown flag"
+            } else {
+                "unexpected argument"
+            };
+            return Err(Error::Usage(format!(
+                "{what} '{key}' for `rnnlm {name}` (see `rnnlm {name} --help`)"
+            )));
+        };
+        let value = if flag.takes_value() {
+            Some(match inline {
+                Some(v) => v,
+                None => {
+                    i += 1;
+                    rest.get(i)
+                        .cloned()
+                        .ok_or_else(|| Error::Usage(format!("{key} needs a value")))?
+                }
+            })
+        } else if inline.is_some() {
+            return Err(Error::Usage(format!("{key} takes no value")));
+        } else {
+            None
+        };
+        flags.set(flag, value);
+        i += 1;
+    }
+    Command::from_flags(&name, &flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Level;
+    use crate::train::OptimizerKind;
+    use std::path::PathBuf;
+
+    fn p(s: &str) -> Result<Command> {
+        parse(s.split_whitespace().map(String::from))
+    }
+
+    fn train(s: &str) -> TrainArgs {
+        match p(s) {
+            Ok(Command::Train(t)) => t,
+            other => panic!("not a train command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_flags_and_values() {
+        let t = train("train --corpus a.txt --batch=4 --quiet");
+        assert_eq!(t.corpus, PathBuf::from("a.txt"));
+        assert_eq!(t.batch, 4);
+        assert!(t.quiet);
+        assert_eq!(t.given, ["--corpus", "--batch", "--quiet"]);
+        assert!(matches!(p("").unwrap(), Command::Demo(_)));
+        assert!(matches!(p("bench gemm --json").unwrap(), Command::BenchGemm(b) if b.json));
+    }
+
+    #[test]
+    fn errors_name_the_flag() {
+        let e = p("train --bogus 1").unwrap_err().to_string();
+        assert!(e.contains("unknown flag '--bogus'"), "{e}");
+        let e = p("train --corpus").unwrap_err().to_string();
+        assert!(e.contains("--corpus needs a value"), "{e}");
+        let e = p("train --corpus a --batch x").unwrap_err().to_string();
+        assert!(e.contains("--batch: 'x' is not a whole number"), "{e}");
+        assert!(p("train --corpus a --batch 0").is_err());
+        assert!(p("generate --model m --temperature -1").is_err());
+        assert!(p("frobnicate").unwrap_err().to_string().contains("unknown command"));
+        let e = p("train --batch 4").unwrap_err().to_string();
+        assert_eq!(e, "--corpus is required");
+    }
+
+    /// The documented defaults — the values README and `--help` promise,
+    /// typed here by hand — are what an empty command line resolves to.
+    #[test]
+    fn an_empty_command_line_resolves_to_the_documented_defaults() {
+        let t = train("train --corpus c.txt");
+        assert_eq!(
+            (t.level, t.embed, t.hidden, t.seq_len, t.batch, t.epochs),
+            (Level::Char, 64, 256, 64, 32, 10)
+        );
+        assert_eq!((t.steps, t.time, t.optimizer), (None, None, OptimizerKind::Adam));
+        assert_eq!((t.clip, t.seed, t.threads), (5.0, 1, 1));
+        assert_eq!((t.valid.clone(), t.valid_frac), (None, 0.1));
+        assert_eq!((t.min_count, t.max_vocab), (1, 50_000));
+        assert_eq!((t.min_improvement, t.patience), (0.003, 3));
+        assert_eq!(t.out, PathBuf::from("model.ckpt"));
+        assert_eq!((t.save_every, t.best.clone(), t.init.clone()), (None, None, None));
+        assert_eq!((t.resume.clone(), t.log.clone(), t.quiet), (None, None, false));
+        // The learning rate is a rule over the optimizer.
+        assert_eq!(t.learning_rate(), 0.002);
+        assert_eq!(train("train --corpus c --optimizer sgd").learning_rate(), 1.0);
+        assert_eq!(train("train --corpus c --optimizer adagrad").learning_rate(), 0.1);
+        assert_eq!(train("train --corpus c --optimizer sgd --lr 0.5").learning_rate(), 0.5);
+
+        let Command::Generate(g) = p("generate --model m").unwrap() else {
+            panic!()
+        };
+        assert_eq!((g.prime.as_str(), g.len, g.seed), ("", 500, 1));
+        assert_eq!(
+            (g.sampling.temperature, g.sampling.top_k, g.sampling.top_p),
+            (1.0, 0, 1.0)
+        );
+        let Command::Eval(e) = p("eval --model m --corpus c").unwrap() else {
+            panic!()
+        };
+        assert!(!e.json);
+        let Command::Ngram(n) = p("ngram --corpus a --eval b").unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (n.order, n.level, n.min_count, n.max_vocab),
+            (5, Level::Char, 1, 50_000)
+        );
+        let Command::Synth(s) = p("synth --kind hmm --out d").unwrap() else {
+            panic!()
+        };
+        assert_eq!((s.seed, s.train, s.test), (1, 100_000, 20_000));
+        let Command::Gradcheck(g) = p("gradcheck").unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (g.vocab, g.embed, g.hidden, g.batch, g.seq_len, g.seed, g.sample),
+            (7, 5, 6, 3, 7, 1, None)
+        );
+        let Command::BenchGemm(b) = p("bench gemm").unwrap() else {
+            panic!()
+        };
+        assert_eq!((b.threads.clone(), b.budget_ms, b.prepacked), (vec![1, 2], 200, false));
+        assert_eq!(b.shapes, crate::bench::GEMM_SHAPES);
+        let Command::BenchTrain(b) = p("bench train").unwrap() else {
+            panic!()
+        };
+        assert_eq!((b.threads.clone(), b.budget_ms), (vec![1, 2], 1500));
+        let Command::Demo(d) = p("").unwrap() else { panic!() };
+        assert_eq!((d.time, d.threads, d.out), (60.0, 1, PathBuf::from("rnnlm-demo.ckpt")));
+    }
+
+    /// The help shows each default as the table declares it, and the rule
+    /// for `--lr` as the code applies it.
+    #[test]
+    fn help_shows_the_defaults_and_the_lr_rule() {
+        let h = command_help("train");
+        assert!(h.contains("--batch X") && h.contains("[default: 32]"), "{h}");
+        assert!(h.contains("[default: sgd 1, adagrad 0.1, adam 0.002]"), "{h}");
+        assert!(h.contains("--corpus X") && h.contains("[default: (required)]"), "{h}");
+        assert!(h.contains("--quiet ") && !h.contains("--quiet X"), "{h}");
+    }
+}

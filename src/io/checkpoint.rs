@@ -1,0 +1,629 @@
+//! The checkpoint file: a versioned, checksummed binary holding everything a
+//! model or a paused training run needs.
+//!
+//! ```text
+//!   offset  size  field
+//!   0       8     magic "RNNLMCKP"
+//!   8       4     format version (u32 LE): this build writes VERSION, reads 1 and 2
+//!   12      8     payload length n (u64 LE)
+//!   20      n     payload
+//!   20+n    8     FNV-1a 64 checksum of the payload (u64 LE)
+//! ```
+//!
+//! Payload, all little-endian:
+//!
+//! ```text
+//!   model     level (u8: 0 char, 1 word), vocabulary (count u32, then each
+//!             token as length u32 + UTF-8), the six tensors E W_x W_h b_h
+//!             W_y b_y (each rows u64, cols u64, f32s)
+//!   flag      u8: 1 if a training state follows
+//!   settings  batch u64, seq_len u64, optimizer u8 (0 sgd, 1 adagrad,
+//!             2 adam), lr f64, clip f64, seed u64, epochs u64,
+//!             min_improvement f64, patience u64
+//!   optimizer version 2: kind u8, then sgd: nothing; adagrad: Σg² (six
+//!             tensors); adam: t u64, m, v (six tensors each)
+//!             version 1: kind u8, t u64, then two (flag u8, six tensors)
+//!   progress  lr f64, epoch u64, chunk u64, step u64, best_valid f64,
+//!             bad_epochs u64; version 1 then has four u64 of an unused
+//!             RNG state, which are skipped
+//!   hidden    the carried state [B, H] (rows u64, cols u64, f32s)
+//! ```
+//!
+//! Reading never trusts a length: each is checked against the bytes that
+//! remain before anything is allocated, and weights that are not finite are
+//! refused with the tensor's name. Writing is atomic ([`super::fs::write_atomic`]):
+//! a crash leaves either the old file or the new one, never a torn one.
+
+use std::path::Path;
+
+use super::fs::write_atomic;
+use crate::data::{Level, Vocab};
+use crate::error::{Error, Result};
+use crate::matrix::Matrix;
+use crate::model::{Config, Model, Params, TENSOR_NAMES};
+use crate::train::{Optimizer, OptimizerKind, Settings, TrainState};
+
+pub const MAGIC: &[u8; 8] = b"RNNLMCKP";
+/// The version this build writes.
+pub const VERSION: u32 = 2;
+/// The versions this build reads.
+pub const READS: [u32; 2] = [1, 2];
+
+/// A checkpoint: a model, and the training state when saved mid-run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    pub model: Model,
+    pub train: Option<TrainState>,
+}
+
+/// FNV-1a, 64 bit.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+fn kind_tag(kind: OptimizerKind) -> u8 {
+    match kind {
+        OptimizerKind::Sgd => 0,
+        OptimizerKind::Adagrad => 1,
+        OptimizerKind::Adam => 2,
+    }
+}
+
+// ------------------------------------------------------------------ writing
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn f64(&mut self, v: f64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn str(&mut self, s: &str) {
+        self.u32(s.len() as u32);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn matrix(&mut self, m: &Matrix<f32>) {
+        self.u64(m.rows() as u64);
+        self.u64(m.cols() as u64);
+        for x in m.as_slice() {
+            self.0.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    fn params(&mut self, p: &Params<f32>) {
+        for t in p.tensors() {
+            self.matrix(t);
+        }
+    }
+
+    fn model(&mut self, model: &Model) {
+        self.u8(match model.vocab.level {
+            Level::Char => 0,
+            Level::Word => 1,
+        });
+        self.u32(model.vocab.len() as u32);
+        for t in model.vocab.tokens() {
+            self.str(t);
+        }
+        self.params(&model.params);
+    }
+
+    fn settings(&mut self, st: &Settings) {
+        self.u64(st.batch as u64);
+        self.u64(st.seq_len as u64);
+        self.u8(kind_tag(st.optimizer));
+        self.f64(st.lr);
+        self.f64(st.clip);
+        self.u64(st.seed);
+        self.u64(st.epochs as u64);
+        self.f64(st.min_improvement);
+        self.u64(st.patience as u64);
+    }
+
+    fn optimizer(&mut self, o: &Optimizer) {
+        self.u8(kind_tag(o.kind()));
+        match o {
+            Optimizer::Sgd => {}
+            Optimizer::Adagrad { sum_sq } => self.params(sum_sq),
+            Optimizer::Adam { m, v, t } => {
+                self.u64(*t);
+                self.params(m);
+                self.params(v);
+            }
+        }
+    }
+
+    fn train_state(&mut self, s: &TrainState) {
+        self.settings(&s.settings);
+        self.optimizer(&s.optimizer);
+        self.f64(s.lr);
+        self.u64(s.epoch as u64);
+        self.u64(s.chunk as u64);
+        self.u64(s.step);
+        self.f64(s.best_valid);
+        self.u64(s.bad_epochs as u64);
+        self.matrix(&s.hidden);
+    }
+}
+
+/// The bytes of a checkpoint file.
+pub fn to_bytes(ck: &Checkpoint) -> Vec<u8> {
+    encode(&ck.model, ck.train.as_ref())
+}
+
+/// The bytes of a checkpoint file for a model and optional training state
+/// (borrowed: saving mid-run copies nothing but the bytes).
+pub fn encode(model: &Model, train: Option<&TrainState>) -> Vec<u8> {
+    let mut w = Writer(Vec::new());
+    w.model(model);
+    match train {
+        None => w.u8(0),
+        Some(s) => {
+            w.u8(1);
+            w.train_state(s);
+        }
+    }
+    let payload = w.0;
+    let mut out = Vec::with_capacity(payload.len() + 28);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+    out
+}
+
+/// Save a checkpoint atomically.
+pub fn save(path: &Path, ck: &Checkpoint) -> Result<()> {
+    write_atomic(path, &to_bytes(ck))
+}
+
+/// Save a model and optional training state atomically.
+pub fn save_parts(path: &Path, model: &Model, train: Option<&TrainState>) -> Result<()> {
+    write_atomic(path, &encode(model, train))
+}
+
+// ------------------------------------------------------------------ reading
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    version: u32,
+}
+
+type R<T> = std::result::Result<T, String>;
+
+/// Largest count or size field accepted in the training state.
+const BIG: u64 = u32::MAX as u64;
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> R<&'a [u8]> {
+        if n > self.left() {
+            return Err(format!(
+                "truncated: wanted {n} bytes at payload offset {}, {} left",
+                self.pos,
+                self.left()
+            ));
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    fn u8(&mut self) -> R<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> R<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn u64(&mut self) -> R<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn usize(&mut self, what: &str) -> R<usize> {
+        let v = self.u64()?;
+        if v > BIG {
+            return Err(format!("{what} = {v} is out of range (at most {BIG})"));
+        }
+        Ok(v as usize)
+    }
+    fn f64(&mut self) -> R<f64> {
+        Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn left(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+    fn str(&mut self) -> R<String> {
+        let n = self.u32()? as usize;
+        let bytes = self.take(n)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| format!("token at payload offset {} is not UTF-8", self.pos - n))
+    }
+    fn matrix(&mut self, what: &str, rows: usize, cols: usize) -> R<Matrix<f32>> {
+        let (r, c) = (self.u64()?, self.u64()?);
+        if (r, c) != (rows as u64, cols as u64) {
+            return Err(format!("{what} is {r} × {c}, the model needs {rows} × {cols}"));
+        }
+        let bytes = self.take(rows * cols * 4)?;
+        let data = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+            .collect();
+        Ok(Matrix::from_vec(rows, cols, data))
+    }
+    fn params(&mut self, cfg: Config) -> R<Params<f32>> {
+        let mut p = Params::zeros(cfg);
+        for (name, t) in TENSOR_NAMES.iter().zip(p.tensors_mut()) {
+            *t = self.matrix(name, t.rows(), t.cols())?;
+        }
+        Ok(p)
+    }
+    fn kind(&mut self) -> R<OptimizerKind> {
+        match self.u8()? {
+            0 => Ok(OptimizerKind::Sgd),
+            1 => Ok(OptimizerKind::Adagrad),
+            2 => Ok(OptimizerKind::Adam),
+            x => Err(format!("unknown optimizer tag {x}")),
+        }
+    }
+
+    /// Read the config: dimensions from the first tensors' headers, each
+    /// capped by the bytes left so no allocation can exceed the file.
+    fn config(&mut self, vocab: usize) -> R<Config> {
+        let save = self.pos;
+        let v = self.u64()?;
+        let d = self.u64()?;
+        self.pos = save;
+        if v != vocab as u64 {
+            return Err(format!("E has {v} rows but the vocabulary has {vocab} tokens"));
+        }
+        let left = self.left() as u64 / 4;
+        if d == 0 || d > left {
+            return Err(format!("embedding width {d} is impossible for a file of this size"));
+        }
+        // W_x follows E: its header gives H.
+        let skip = 16 + (v as usize) * (d as usize) * 4;
+        if skip + 16 > self.left() {
+            return Err("truncated: the tensors are shorter than their shapes".into());
+        }
+        let at = self.pos + skip;
+        let h = u64::from_le_bytes(self.buf[at..at + 8].try_into().expect("8 bytes"));
+        if h == 0 || h > left {
+            return Err(format!("hidden width {h} is impossible for a file of this size"));
+        }
+        let cfg = Config {
+            vocab,
+            embed: d as usize,
+            hidden: h as usize,
+        };
+        // All six tensors must fit in what is left, before any is allocated.
+        let need = cfg.num_params() as u128 * 4;
+        if need > self.left() as u128 {
+            return Err(format!(
+                "tensors of V={vocab} D={d} H={h} need {need} bytes, only {} are left (corrupt or truncated)",
+                self.left()
+            ));
+        }
+        Ok(cfg)
+    }
+
+    fn model(&mut self) -> R<Model> {
+        let level = match self.u8()? {
+            0 => Level::Char,
+            1 => Level::Word,
+            x => return Err(format!("unknown level tag {x}")),
+        };
+        let count = self.u32()? as usize;
+        if count == 0 || count > self.left() / 4 {
+            return Err(format!("vocabulary size {count} is impossible for a file of this size"));
+        }
+        let mut tokens = Vec::with_capacity(count);
+        for _ in 0..count {
+            tokens.push(self.str()?);
+        }
+        let vocab = Vocab::from_tokens(level, tokens);
+        if vocab.len() != count {
+            return Err("the vocabulary repeats a token".into());
+        }
+        let cfg = self.config(count)?;
+        let params = self.params(cfg)?;
+        for (name, t) in TENSOR_NAMES.iter().zip(params.tensors()) {
+            if let Some(i) = t.as_slice().iter().position(|x| !x.is_finite()) {
+                return Err(format!("tensor {name} entry {i} is {}", t.as_slice()[i]));
+            }
+        }
+        Ok(Model { vocab, params })
+    }
+
+    fn settings(&mut self) -> R<Settings> {
+        Ok(Settings {
+            batch: self.usize("batch")?,
+            seq_len: self.usize("seq_len")?,
+            optimizer: self.kind()?,
+            lr: self.f64()?,
+            clip: self.f64()?,
+            seed: self.u64()?,
+            epochs: self.usize("epochs")?,
+            min_improvement: self.f64()?,
+            patience: self.usize("patience")?,
+        })
+    }
+
+    fn optimizer(&mut self, cfg: Config) -> R<Optimizer> {
+        let kind = self.kind()?;
+        if self.version == 1 {
+            return self.optimizer_v1(kind, cfg);
+        }
+        Ok(match kind {
+            OptimizerKind::Sgd => Optimizer::Sgd,
+            OptimizerKind::Adagrad => Optimizer::Adagrad {
+                sum_sq: self.params(cfg)?,
+            },
+            OptimizerKind::Adam => Optimizer::Adam {
+                t: self.u64()?,
+                m: self.params(cfg)?,
+                v: self.params(cfg)?,
+            },
+        })
+    }
+
+    /// Version 1: a step count, then two optional state tensor sets whose
+    /// presence must match the rule (Adagrad: Σg²; Adam: m and v).
+    fn optimizer_v1(&mut self, kind: OptimizerKind, cfg: Config) -> R<Optimizer> {
+        let t = self.u64()?;
+        let mut states = [None, None];
+        for s in states.iter_mut() {
+            *s = match self.u8()? {
+                0 => None,
+                1 => Some(self.params(cfg)?),
+                x => return Err(format!("bad optimizer-state flag {x}")),
+            };
+        }
+        match (kind, states) {
+            (OptimizerKind::Sgd, [None, None]) => Ok(Optimizer::Sgd),
+            (OptimizerKind::Adagrad, [Some(sum_sq), None]) => Ok(Optimizer::Adagrad { sum_sq }),
+            (OptimizerKind::Adam, [Some(m), Some(v)]) => Ok(Optimizer::Adam { m, v, t }),
+            (kind, _) => Err(format!("optimizer state does not match a {} optimizer", kind.name())),
+        }
+    }
+
+    fn train_state(&mut self, cfg: Config) -> R<TrainState> {
+        let settings = self.settings()?;
+        let optimizer = self.optimizer(cfg)?;
+        let lr = self.f64()?;
+        let epoch = self.usize("epoch")?;
+        let chunk = self.usize("chunk")?;
+        let step = self.u64()?;
+        let best_valid = self.f64()?;
+        let bad_epochs = self.usize("bad_epochs")?;
+        if self.version == 1 {
+            self.take(4 * 8)?; // an RNG state nothing used
+        }
+        let batch = settings.batch;
+        if batch == 0 || batch > self.left() {
+            return Err(format!("batch {batch} is impossible for a file of this size"));
+        }
+        let hidden = self.matrix("hidden state", batch, cfg.hidden)?;
+        Ok(TrainState {
+            settings,
+            optimizer,
+            lr,
+            epoch,
+            chunk,
+            step,
+            best_valid,
+            bad_epochs,
+            hidden,
+        })
+    }
+}
+
+/// Check magic, version, length and checksum; return the version and the
+/// payload.
+fn open_container(bytes: &[u8]) -> R<(u32, &[u8])> {
+    if bytes.len() < 8 || &bytes[..8] != MAGIC {
+        return Err("not an rnnlm checkpoint (bad magic number)".into());
+    }
+    if bytes.len() < 20 {
+        return Err(format!("truncated header: {} bytes", bytes.len()));
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if !READS.contains(&version) {
+        return Err(format!(
+            "checkpoint format version {version}; this build reads versions {} and {}",
+            READS[0], READS[1]
+        ));
+    }
+    let n = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
+    if bytes.len() < 28 || n != (bytes.len() - 28) as u64 {
+        return Err(format!(
+            "payload length {n} does not match the file size of {} bytes (truncated?)",
+            bytes.len()
+        ));
+    }
+    let (payload, sum) = bytes[20..].split_at(n as usize);
+    if fnv1a(payload) != u64::from_le_bytes(sum.try_into().expect("8 bytes")) {
+        return Err("checksum mismatch: the file is corrupt".into());
+    }
+    Ok((version, payload))
+}
+
+/// Parse checkpoint bytes; the error says what is wrong and where.
+pub fn from_bytes(bytes: &[u8]) -> R<Checkpoint> {
+    let (version, payload) = open_container(bytes)?;
+    let mut r = Reader {
+        buf: payload,
+        pos: 0,
+        version,
+    };
+    let model = r.model()?;
+    let train = match r.u8()? {
+        0 => None,
+        1 => Some(r.train_state(model.params.config)?),
+        x => return Err(format!("bad training-state flag {x}")),
+    };
+    if r.left() != 0 {
+        return Err(format!("{} unexpected bytes after the data", r.left()));
+    }
+    Ok(Checkpoint { model, train })
+}
+
+/// Load a checkpoint; errors name the file.
+pub fn load(path: &Path) -> Result<Checkpoint> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    from_bytes(&bytes).map_err(|m| Error::format(path, m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn sample(train: Option<OptimizerKind>) -> Checkpoint {
+        let vocab = Vocab::build("hello 세계", Level::Char, 1, 100);
+        let cfg = Config {
+            vocab: vocab.len(),
+            embed: 3,
+            hidden: 4,
+        };
+        let params = Params::init(cfg, &mut Rng::new(1));
+        let train = train.map(|kind| {
+            let settings = Settings {
+                batch: 2,
+                seq_len: 5,
+                optimizer: kind,
+                lr: 0.01,
+                clip: 5.0,
+                seed: 3,
+                epochs: 4,
+                min_improvement: 0.003,
+                patience: 2,
+            };
+            let mut optimizer = Optimizer::new(kind, &params);
+            let mut w = params.clone();
+            optimizer.step(&mut w, &params, 0.1); // non-zero state
+            TrainState {
+                optimizer,
+                lr: 0.005,
+                epoch: 1,
+                chunk: 7,
+                step: 99,
+                best_valid: 1.5,
+                bad_epochs: 1,
+                hidden: Matrix::filled(2, 4, 0.25),
+                ..TrainState::fresh(settings, &params)
+            }
+        });
+        Checkpoint {
+            model: Model { vocab, params },
+            train,
+        }
+    }
+
+    #[test]
+    fn round_trips_with_and_without_training_state() {
+        let kinds = OptimizerKind::ALL.map(Some);
+        for t in [None].into_iter().chain(kinds) {
+            let ck = sample(t);
+            assert_eq!(from_bytes(&to_bytes(&ck)).unwrap(), ck);
+        }
+    }
+
+    #[test]
+    fn every_truncation_and_a_flipped_byte_are_refused() {
+        let bytes = to_bytes(&sample(Some(OptimizerKind::Adam)));
+        for len in 0..bytes.len() {
+            assert!(from_bytes(&bytes[..len]).is_err(), "truncation to {len} accepted");
+        }
+        let mut rng = Rng::new(5);
+        for _ in 0..500 {
+            let mut b = bytes.clone();
+            let i = rng.below(b.len());
+            b[i] ^= 1 << rng.below(8);
+            assert!(from_bytes(&b).is_err(), "flip at {i} accepted");
+        }
+    }
+
+    #[test]
+    fn another_version_names_the_readable_ones() {
+        let mut bytes = to_bytes(&sample(None));
+        bytes[8] = 9;
+        let e = from_bytes(&bytes).unwrap_err();
+        assert!(e.contains("version 9") && e.contains("versions 1 and 2"), "{e}");
+    }
+
+    /// Re-seal a payload in a container of the given version.
+    fn seal(version: u32, payload: &[u8]) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&version.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(payload);
+        out.extend_from_slice(&fnv1a(payload).to_le_bytes());
+        out
+    }
+
+    /// A weight that is not finite is refused with the tensor's name (as
+    /// `import` refuses it), even in a file whose checksum is right.
+    #[test]
+    fn non_finite_weights_are_refused_naming_the_tensor() {
+        let mut ck = sample(None);
+        ck.model.params.w_h.set(1, 2, f32::NAN);
+        let e = from_bytes(&to_bytes(&ck)).unwrap_err();
+        assert!(e.contains("tensor W_h entry 6 is NaN"), "{e}");
+        let mut ck = sample(None);
+        ck.model.params.b_y.set(0, 0, f32::INFINITY);
+        let e = from_bytes(&to_bytes(&ck)).unwrap_err();
+        assert!(e.contains("tensor b_y entry 0 is inf"), "{e}");
+    }
+
+    /// Version 1 files, written the way the previous build wrote them
+    /// (optimizer as a step count plus two optional state sets, then an RNG
+    /// state), load into the same checkpoint.
+    #[test]
+    fn version_1_files_keep_loading() {
+        for kind in OptimizerKind::ALL {
+            let ck = sample(Some(kind));
+            let s = ck.train.as_ref().unwrap();
+            let mut w = Writer(Vec::new());
+            w.model(&ck.model);
+            w.u8(1);
+            w.settings(&s.settings);
+            w.u8(kind_tag(kind));
+            let (t, s1, s2) = match &s.optimizer {
+                Optimizer::Sgd => (1, None, None),
+                Optimizer::Adagrad { sum_sq } => (1, Some(sum_sq), None),
+                Optimizer::Adam { m, v, t } => (*t, Some(m), Some(v)),
+            };
+            w.u64(t);
+            for state in [s1, s2] {
+                match state {
+                    None => w.u8(0),
+                    Some(p) => {
+                        w.u8(1);
+                        w.params(p);
+                    }
+                }
+            }
+            w.f64(s.lr);
+            w.u64(s.epoch as u64);
+            w.u64(s.chunk as u64);
+            w.u64(s.step);
+            w.f64(s.best_valid);
+            w.u64(s.bad_epochs as u64);
+            for x in [1u64, 2, 3, 4] {
+                w.u64(x);
+            }
+            w.matrix(&s.hidden);
+            assert_eq!(from_bytes(&seal(1, &w.0)).unwrap(), ck, "{}", kind.name());
+        }
+    }
+}
