@@ -1,5 +1,5 @@
 //! One forward + backward of a chunk, throughput in tokens (B·T), on the
-//! configurations of the model issue.
+//! configurations `rnnlm bench train` measures.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rnnlm::bench::TRAIN_CONFIGS;

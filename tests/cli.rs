@@ -1,5 +1,6 @@
 //! End to end through the real binary: train a tiny model, generate and
-//! evaluate from its checkpoint, and every error the training issue lists.
+//! evaluate from its checkpoint, and the errors bad input must give (one
+//! line, the file or flag named, a non-zero exit, no file touched).
 
 mod common;
 use common::*;
@@ -228,8 +229,8 @@ fn init_starts_from_a_checkpoints_weights_with_a_fresh_optimizer() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("--hidden ignored"), "{}", stderr(&o));
-    let b = rnnlm::io::checkpoint::load(&base).unwrap();
-    let t = rnnlm::io::checkpoint::load(&tuned).unwrap();
+    let b = rnnlm::train::checkpoint::load(&base).unwrap();
+    let t = rnnlm::train::checkpoint::load(&tuned).unwrap();
     assert_eq!(t.model.vocab, b.model.vocab);
     assert_eq!(
         t.model.params.config, b.model.params.config,

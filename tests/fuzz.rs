@@ -11,10 +11,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 use rnnlm::data::{Level, Vocab};
-use rnnlm::io::checkpoint::{self, Checkpoint};
 use rnnlm::model::Model;
 use rnnlm::model::{Config, Params};
 use rnnlm::rng::Rng;
+use rnnlm::train::checkpoint::{self, Checkpoint};
 
 fn cases() -> usize {
     std::env::var("RNNLM_FUZZ_CASES")

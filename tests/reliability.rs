@@ -150,7 +150,7 @@ fn non_finite_training_stops_and_keeps_the_last_good_checkpoint() {
     assert!(!o.status.success());
     let e = stderr(&o);
     let step = failing_step(&e);
-    let kept = rnnlm::io::checkpoint::load(&ck).expect("the kept checkpoint loads");
+    let kept = rnnlm::train::checkpoint::load(&ck).expect("the kept checkpoint loads");
     assert!(
         kept.model.params.all_finite(),
         "a checkpoint with non-finite weights was written"

@@ -72,7 +72,7 @@ fn resuming_gives_bit_identical_state_for_every_optimizer() {
             let part = dir.join(format!("{optimizer}-{stop}.ckpt"));
             let part_log = dir.join(format!("{optimizer}-{stop}.csv"));
             train(&corpus, &part, &part_log, optimizer, stop, None);
-            let paused = rnnlm::io::checkpoint::load(&part).unwrap().train.unwrap();
+            let paused = rnnlm::train::checkpoint::load(&part).unwrap().train.unwrap();
             assert_eq!(paused.step, stop);
             if stop == chunks_per_epoch {
                 assert_eq!(
@@ -101,7 +101,7 @@ fn resuming_gives_bit_identical_state_for_every_optimizer() {
     }
 }
 
-/// The training issue's definition, end to end: an N-token corpus with
+/// What one training step is, end to end: an N-token corpus with
 /// `--batch 1 --seq-len N-1 --valid-frac 0 --steps 1 --optimizer sgd` is one
 /// step on one chunk from h_0 = 0, and SGD is exactly W ← W − lr·∇W.
 #[test]
@@ -176,7 +176,7 @@ fn one_sgd_step_is_exactly_w_minus_lr_grad() {
             *w -= lr as f32 * g;
         }
     }
-    let saved = rnnlm::io::checkpoint::load(&out).unwrap();
+    let saved = rnnlm::train::checkpoint::load(&out).unwrap();
     assert_eq!(saved.model.vocab, vocab);
     assert!(saved.model.params == params, "the binary's step differs from W − lr·∇W");
 }

@@ -7,12 +7,12 @@ use super::in_file;
 use crate::cli::{EvalArgs, GenerateArgs};
 use crate::data::{Level, Vocab};
 use crate::error::{Error, Result};
-use crate::io::checkpoint;
 use crate::io::fs::read_text;
 use crate::io::json::Json;
 use crate::matmul::Gemm;
 use crate::model::Workspace;
 use crate::sample;
+use crate::train::checkpoint;
 use crate::train::evaluate::{evaluate, MIN_SCORED_TOKENS};
 
 /// Read and encode a text to score: at least [`MIN_SCORED_TOKENS`] tokens,

@@ -10,10 +10,11 @@ use crate::cli::{GradcheckArgs, NgramArgs, SynthArgs, SynthKind};
 use crate::data::Vocab;
 use crate::error::{Error, Result};
 use crate::gradcheck;
+use crate::io::export;
 use crate::io::fs::{read_text, write_atomic};
 use crate::io::json::Json;
-use crate::io::{checkpoint, export};
 use crate::model::Config;
+use crate::train::checkpoint::{self, Checkpoint};
 use crate::train::evaluate::unigram_nats;
 
 /// `gradcheck`: max relative error per tensor on a small random model.
@@ -57,7 +58,8 @@ pub fn export(model: &Path, out: &Path) -> Result<()> {
 
 /// `import`: such a folder as a checkpoint.
 pub fn import(dir: &Path, out: &Path) -> Result<()> {
-    export::import_to(dir, out)?;
+    let model = export::import(dir)?;
+    checkpoint::save(out, &Checkpoint { model, train: None })?;
     eprintln!("wrote {}", out.display());
     Ok(())
 }

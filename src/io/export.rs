@@ -17,7 +17,6 @@
 
 use std::path::Path;
 
-use super::checkpoint::{self, Checkpoint};
 use super::fs::write_atomic;
 use super::json::{self, Json};
 use super::npy::{npy_bytes, parse_npy};
@@ -155,10 +154,4 @@ pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) ->
         b_y: next(),
     };
     Ok(Model { vocab, params })
-}
-
-/// Import a folder and save it as a checkpoint (no training state).
-pub fn import_to(dir: &Path, out: &Path) -> Result<()> {
-    let model = import(dir)?;
-    checkpoint::save(out, &Checkpoint { model, train: None })
 }

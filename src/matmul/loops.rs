@@ -16,7 +16,7 @@
 //! a scratch tile, and only the valid part is written to C.
 
 use super::blocking::{KC, MC, NC};
-use super::kernel::MicroKernel;
+use super::kernel::{kernel_for, Kernel, MicroKernel};
 use super::pack::{pack_a, PackedB};
 use crate::matrix::{MatMut, MatRef};
 use crate::scalar::Float;
@@ -115,4 +115,45 @@ fn run_tile<T: Float, K: MicroKernel<T>>(
             }
         }
     }
+}
+
+/// Run the five loops on one worker's rows with the kernel that runs for
+/// `T` ([`kernel_for`]). The SIMD kernels take the operands viewed as f32,
+/// which they are whenever [`kernel_for`] picked one.
+pub(crate) fn run_loops<T: Float>(
+    kernel: Kernel,
+    alpha: T,
+    a: MatRef<T>,
+    b: &PackedB<T>,
+    beta: T,
+    c: MatMut<T>,
+    a_buf: &mut Vec<T>,
+) {
+    let kernel = kernel_for::<T>(kernel);
+    #[cfg(target_arch = "x86_64")]
+    if kernel != Kernel::Portable {
+        use std::any::Any;
+        let f32_operands = (
+            a.as_f32(),
+            (b as &dyn Any).downcast_ref::<PackedB<f32>>(),
+            c.into_f32(),
+            (a_buf as &mut dyn Any).downcast_mut::<Vec<f32>>(),
+        );
+        let (Some(a), Some(b), Some(c), Some(a_buf)) = f32_operands else {
+            unreachable!("kernel_for picks a SIMD kernel for f32 only");
+        };
+        let (alpha, beta) = (alpha.to_f64() as f32, beta.to_f64() as f32); // exact: T is f32
+        match kernel {
+            Kernel::Avx2 => {
+                let k = super::kernel::x86_64::Avx2Fma::detect().expect("AVX2 kernel chosen on a CPU without AVX2+FMA");
+                return gemm_loops(k, alpha, a, b, beta, c, a_buf);
+            }
+            _ => {
+                let k =
+                    super::kernel::x86_64::Avx512::detect().expect("AVX-512 kernel chosen on a CPU without AVX-512F");
+                return gemm_loops(k, alpha, a, b, beta, c, a_buf);
+            }
+        }
+    }
+    gemm_loops(super::kernel::portable::Portable, alpha, a, b, beta, c, a_buf)
 }

@@ -265,7 +265,7 @@ impl<T: Float> Gemm<T> {
     fn run_packed(&mut self, alpha: T, a: MatRef<T>, b: &PackedB<T>, beta: T, c: MatMut<T>, workers: usize) {
         let kernel = self.kernel;
         if workers == 1 {
-            return kernel::run_loops(kernel, alpha, a, b, beta, c, &mut self.a_bufs[0]);
+            return loops::run_loops(kernel, alpha, a, b, beta, c, &mut self.a_bufs[0]);
         }
         let m = a.rows();
         let (mr, _) = tile::<T>(kernel);
@@ -281,7 +281,7 @@ impl<T: Float> Gemm<T> {
                 let (mine, later) = rest.split_rows(rows);
                 rest = later;
                 let a_part = a.block(i0, 0, rows, a.cols());
-                s.spawn(move || kernel::run_loops(kernel, alpha, a_part, b, beta, mine, buf));
+                s.spawn(move || loops::run_loops(kernel, alpha, a_part, b, beta, mine, buf));
                 i0 += rows;
             }
         });

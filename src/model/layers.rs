@@ -85,9 +85,9 @@ pub fn tanh_backward<T: Float>(dh_to_da: &mut [T], h: &[T]) {
 
 // ---------------------------------------------------- softmax cross-entropy
 
-/// `p = softmax(z)` on one row, in place; returns `ln Σ_j exp(z_j)`
+/// `p = softmax(z)` on one row, in place, returning `ln Z = ln Σ_j exp(z_j)`
 /// (the log-partition), computed stably around the row maximum.    (eq. 5)
-pub fn softmax_in_place<T: Float>(z_to_p: &mut [T]) -> f64 {
+pub fn softmax_returning_log_z<T: Float>(z_to_p: &mut [T]) -> f64 {
     let max = lanes_fold(z_to_p, T::neg_infinity(), T::max);
     for v in z_to_p.iter_mut() {
         *v -= max;
@@ -139,7 +139,7 @@ pub fn softmax_xent_forward<T: Float>(z_to_p: &mut Matrix<T>, targets: &[u32], w
             .zip(ys)
             .map(|(row, &y)| {
                 let z_y = row[y as usize].to_f64();
-                softmax_in_place(row) - z_y
+                softmax_returning_log_z(row) - z_y
             })
             .sum()
     };

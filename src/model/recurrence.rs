@@ -79,11 +79,12 @@ pub fn forward_steps<T: Float>(hs: &mut [T], batch: usize, hidden: usize, w_h_t:
             move |gemm: &mut Gemm<T>| {
                 for t in 1..blocks.len() {
                     let (done, rest) = blocks.split_at_mut(t);
-                    let h_prev = MatRef::from_slice(&*done[t - 1], r, hidden); // [r, H]
-                    let a_t = &mut *rest[0]; //                                     [r, H]
-                                             // a_t += h_{t−1}·W_hᵀ                                      (eq. 2)
+                    // [r, H] each
+                    let h_prev = MatRef::from_slice(&*done[t - 1], r, hidden);
+                    let a_t = &mut *rest[0];
+                    // a_t += h_{t−1}·W_hᵀ  (eq. 2)
                     gemm.gemm_packed(T::one(), h_prev, w_h_t, T::one(), MatMut::from_slice(a_t, r, hidden));
-                    // h_t = tanh(a_t)                                           (eq. 3)
+                    // h_t = tanh(a_t)  (eq. 3)
                     tanh_forward(a_t);
                 }
             }
@@ -124,16 +125,17 @@ pub fn backward_steps<T: Float>(
                 let dh0 = &mut *dh0_block[0];
                 for t in (1..=dh_blocks.len()).rev() {
                     let (before, from_t) = dh_blocks.split_at_mut(t - 1);
-                    let da_t = &mut *from_t[0]; //                                  [r, H]
-                                                // da_t = dh_t ⊙ (1 − h_t²)                                  (eq. 11)
+                    // [r, H]
+                    let da_t = &mut *from_t[0];
+                    // da_t = dh_t ⊙ (1 − h_t²)  (eq. 11)
                     tanh_backward(da_t, h_blocks[t]);
                     let da_t = MatRef::from_slice(da_t, r, hidden);
                     if t > 1 {
-                        // dh_{t−1} += W_hᵀ da_t  (row form: += da_t·W_h)        (eq. 10)
+                        // dh_{t−1} += W_hᵀ da_t  (row form: += da_t·W_h)  (eq. 10)
                         let dh_prev = MatMut::from_slice(&mut *before[t - 2], r, hidden);
                         gemm.gemm_packed(T::one(), da_t, w_h, T::one(), dh_prev);
                     } else {
-                        // dh_0 = W_hᵀ da_1: where truncated BPTT stops          (eq. 16)
+                        // dh_0 = W_hᵀ da_1: where truncated BPTT stops  (eq. 16)
                         gemm.gemm_packed(T::one(), da_t, w_h, T::zero(), MatMut::from_slice(&mut *dh0, r, hidden));
                     }
                 }

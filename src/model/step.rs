@@ -5,7 +5,7 @@
 //! With one row, every product is a row vector times a matrix, which
 //! [`Gemm::gemm`] sends to its gemv path: each weight is read once, in place.
 
-use super::layers::{bias_forward, softmax_in_place, tanh_forward};
+use super::layers::{bias_forward, softmax_returning_log_z, tanh_forward};
 use super::params::Params;
 use crate::matmul::Gemm;
 use crate::matrix::Matrix;
@@ -39,18 +39,19 @@ impl<T: Float> StepState<T> {
 /// # Panics
 /// If `token >= V`.
 pub fn step<T: Float>(params: &Params<T>, token: u32, s: &mut StepState<T>, gemm: &mut Gemm<T>) {
-    let e = params.e.rows_view(token as usize, 1); //                     [1, D]  (eq. 1)
-                                                   // a = W_x e + W_h h_{t−1} + b_h                                       (eq. 2)
+    // e = E[x]  (eq. 1)                                              [1, D]
+    let e = params.e.rows_view(token as usize, 1);
+    // a = W_x e + W_h h_{t−1} + b_h  (eq. 2)
     gemm.gemm(T::one(), e, params.w_x.view().t(), T::zero(), s.a.view_mut());
     gemm.gemm(T::one(), s.h.view(), params.w_h.view().t(), T::one(), s.a.view_mut());
     bias_forward(s.a.as_mut_slice(), &params.b_h);
-    // h = tanh(a)                                                         (eq. 3)
+    // h = tanh(a)  (eq. 3)
     tanh_forward(s.a.as_mut_slice());
     std::mem::swap(&mut s.h, &mut s.a);
-    // z = W_y h + b_y;  p = softmax(z)                                 (eqs. 4, 5)
+    // z = W_y h + b_y;  p = softmax(z)  (eqs. 4, 5)
     gemm.gemm(T::one(), s.h.view(), params.w_y.view().t(), T::zero(), s.p.view_mut());
     bias_forward(s.p.as_mut_slice(), &params.b_y);
-    softmax_in_place(s.p.as_mut_slice());
+    softmax_returning_log_z(s.p.as_mut_slice());
 }
 
 #[cfg(test)]

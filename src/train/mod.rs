@@ -1,15 +1,17 @@
-//! Training: the run's settings and state, optimizers, the learning-rate
+//! Training: the run's settings and state, the checkpoint file, optimizers, the learning-rate
 //! schedule, evaluation, progress reports and the training loop.
 //!
 //! | file | holds |
 //! |---|---|
 //! | [`state`] | `Settings` (fixed for a run) and `TrainState` (where it stands) |
+//! | [`checkpoint`] | the versioned, checksummed file of a model and its paused run |
 //! | [`optim`] | SGD, Adagrad, Adam — one enum variant per state — and clipping |
 //! | [`schedule`] | the epoch-end decision: keep the rate, halve it, or stop |
 //! | [`evaluate`](mod@evaluate) | cross-entropy on held-out text; the unigram baseline |
 //! | [`report`] | the progress line and the CSV learning curve |
 //! | [`trainer`] | the loop: a step per chunk, an epoch end per pass |
 
+pub mod checkpoint;
 pub mod evaluate;
 pub mod optim;
 pub mod report;

@@ -1,6 +1,6 @@
 //! What a training run is and where it stands: the settings fixed for its
 //! lifetime and the state a paused run resumes from. The checkpoint file
-//! stores both (`io::checkpoint`); the trainer reads and advances them.
+//! stores both ([`super::checkpoint`]); the trainer reads and advances them.
 
 use super::optim::{Optimizer, OptimizerKind};
 use crate::matrix::Matrix;

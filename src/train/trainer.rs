@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::checkpoint;
 use super::evaluate::evaluate;
 use super::optim::clip_global_norm;
 use super::report::{CsvLog, Progress};
@@ -18,7 +19,6 @@ use super::schedule::{self, Decision};
 use super::state::TrainState;
 use crate::data::Batches;
 use crate::error::{Error, Result};
-use crate::io::checkpoint;
 use crate::matmul::Gemm;
 use crate::model::{backward, forward, Model, Params, Workspace};
 

@@ -28,9 +28,6 @@ pub mod x86_64;
 
 use std::sync::OnceLock;
 
-use super::loops::gemm_loops;
-use super::pack::PackedB;
-use crate::matrix::{MatMut, MatRef};
 use crate::scalar::Float;
 
 /// An `MR × NR` register micro-kernel for element type `T`.
@@ -152,44 +149,4 @@ pub fn tile<T: Float>(kernel: Kernel) -> (usize, usize) {
             <portable::Portable as MicroKernel<T>>::NR,
         ),
     }
-}
-
-/// Run the five loops on one worker's rows with the kernel that runs for
-/// `T` ([`kernel_for`]). The SIMD kernels take the operands viewed as f32,
-/// which they are whenever [`kernel_for`] picked one.
-pub(crate) fn run_loops<T: Float>(
-    kernel: Kernel,
-    alpha: T,
-    a: MatRef<T>,
-    b: &PackedB<T>,
-    beta: T,
-    c: MatMut<T>,
-    a_buf: &mut Vec<T>,
-) {
-    let kernel = kernel_for::<T>(kernel);
-    #[cfg(target_arch = "x86_64")]
-    if kernel != Kernel::Portable {
-        use std::any::Any;
-        let f32_operands = (
-            a.as_f32(),
-            (b as &dyn Any).downcast_ref::<PackedB<f32>>(),
-            c.into_f32(),
-            (a_buf as &mut dyn Any).downcast_mut::<Vec<f32>>(),
-        );
-        let (Some(a), Some(b), Some(c), Some(a_buf)) = f32_operands else {
-            unreachable!("kernel_for picks a SIMD kernel for f32 only");
-        };
-        let (alpha, beta) = (alpha.to_f64() as f32, beta.to_f64() as f32); // exact: T is f32
-        match kernel {
-            Kernel::Avx2 => {
-                let k = x86_64::Avx2Fma::detect().expect("AVX2 kernel chosen on a CPU without AVX2+FMA");
-                return gemm_loops(k, alpha, a, b, beta, c, a_buf);
-            }
-            _ => {
-                let k = x86_64::Avx512::detect().expect("AVX-512 kernel chosen on a CPU without AVX-512F");
-                return gemm_loops(k, alpha, a, b, beta, c, a_buf);
-            }
-        }
-    }
-    gemm_loops(portable::Portable, alpha, a, b, beta, c, a_buf)
 }

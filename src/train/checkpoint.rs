@@ -1,5 +1,6 @@
 //! The checkpoint file: a versioned, checksummed binary holding everything a
-//! model or a paused training run needs.
+//! model or a paused training run needs. It lives beside the training state
+//! it stores ([`super::state`]); `eval` and `generate` read its model part.
 //!
 //! ```text
 //!   offset  size  field
@@ -31,17 +32,18 @@
 //!
 //! Reading never trusts a length: each is checked against the bytes that
 //! remain before anything is allocated, and weights that are not finite are
-//! refused with the tensor's name. Writing is atomic ([`super::fs::write_atomic`]):
+//! refused with the tensor's name. Writing is atomic ([`write_atomic`]):
 //! a crash leaves either the old file or the new one, never a torn one.
 
 use std::path::Path;
 
-use super::fs::write_atomic;
+use super::optim::{Optimizer, OptimizerKind};
+use super::state::{Settings, TrainState};
 use crate::data::{Level, Vocab};
 use crate::error::{Error, Result};
+use crate::io::fs::write_atomic;
 use crate::matrix::Matrix;
 use crate::model::{Config, Model, Params, TENSOR_NAMES};
-use crate::train::{Optimizer, OptimizerKind, Settings, TrainState};
 
 pub const MAGIC: &[u8; 8] = b"RNNLMCKP";
 /// The version this build writes.
