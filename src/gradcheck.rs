@@ -57,6 +57,20 @@ pub struct TensorReport {
     pub numeric: f64,
 }
 
+impl TensorReport {
+    /// Nothing checked yet.
+    pub fn empty(name: &'static str) -> Self {
+        TensorReport {
+            name,
+            checked: 0,
+            max_rel_error: 0.0,
+            worst: 0,
+            analytic: 0.0,
+            numeric: 0.0,
+        }
+    }
+}
+
 /// Results for all six parameters and h_0.
 #[derive(Clone, Debug)]
 pub struct Report {
@@ -178,14 +192,7 @@ impl Problem {
         for (ti, name) in TENSOR_NAMES.iter().enumerate() {
             let analytic = grads.tensors()[ti].as_slice().to_vec();
             let indices = self.indices(analytic.len(), &mut rng);
-            let mut report = TensorReport {
-                name,
-                checked: 0,
-                max_rel_error: 0.0,
-                worst: 0,
-                analytic: 0.0,
-                numeric: 0.0,
-            };
+            let mut report = TensorReport::empty(name);
             for i in indices {
                 let orig = params.tensors()[ti].as_slice()[i];
                 let numeric = central_difference(|x| {
@@ -199,14 +206,7 @@ impl Problem {
         }
         // h_0, like a parameter.
         let analytic = dh0.as_slice().to_vec();
-        let mut report = TensorReport {
-            name: "h_0",
-            checked: 0,
-            max_rel_error: 0.0,
-            worst: 0,
-            analytic: 0.0,
-            numeric: 0.0,
-        };
+        let mut report = TensorReport::empty("h_0");
         for i in self.indices(analytic.len(), &mut rng) {
             let orig = h0.as_slice()[i];
             let numeric = central_difference(|x| {
@@ -291,37 +291,26 @@ impl std::fmt::Display for Report {
 mod tests {
     use super::*;
 
-    fn empty(name: &'static str) -> TensorReport {
-        TensorReport {
-            name,
-            checked: 0,
-            max_rel_error: 0.0,
-            worst: 0,
-            analytic: 0.0,
-            numeric: 0.0,
-        }
-    }
-
     /// A NaN after an agreeing entry, on either side, must become the worst
     /// entry and fail the report: `>` and `f64::max` would both drop it.
     #[test]
     fn a_nan_gradient_on_either_side_fails_the_check() {
         for (analytic, numeric) in [(f64::NAN, 0.5), (0.5, f64::NAN), (f64::INFINITY, 0.5)] {
-            let mut t = empty("W_h");
+            let mut t = TensorReport::empty("W_h");
             record(&mut t, 0, 0.5, 0.5);
             record(&mut t, 1, analytic, numeric);
             assert_eq!(t.worst, 1, "non-finite entry not kept as the worst");
             let report = Report {
-                tensors: vec![empty("E"), t],
+                tensors: vec![TensorReport::empty("E"), t],
             };
             assert!(!report.passes(THRESHOLD), "{report}");
             assert_eq!(report.worst().name, "W_h");
         }
         // A NaN that reached a tensor's maximum directly still counts.
-        let mut t = empty("b_y");
+        let mut t = TensorReport::empty("b_y");
         t.max_rel_error = f64::NAN;
         let report = Report {
-            tensors: vec![t, empty("E")],
+            tensors: vec![t, TensorReport::empty("E")],
         };
         assert!(!report.passes(THRESHOLD));
         assert_eq!(report.worst().name, "b_y");

@@ -177,13 +177,17 @@ pub fn encode(model: &Model, train: Option<&TrainState>) -> Vec<u8> {
             w.train_state(s);
         }
     }
-    let payload = w.0;
+    seal(VERSION, &w.0)
+}
+
+/// A payload in its container: magic, version, length, payload, checksum.
+fn seal(version: u32, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 28);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&payload);
-    out.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out.extend_from_slice(&fnv1a(payload).to_le_bytes());
     out
 }
 
@@ -561,16 +565,6 @@ mod tests {
         bytes[8] = 9;
         let e = from_bytes(&bytes).unwrap_err();
         assert!(e.contains("version 9") && e.contains("versions 1 and 2"), "{e}");
-    }
-
-    /// Re-seal a payload in a container of the given version.
-    fn seal(version: u32, payload: &[u8]) -> Vec<u8> {
-        let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&version.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(payload);
-        out.extend_from_slice(&fnv1a(payload).to_le_bytes());
-        out
     }
 
     /// A weight that is not finite is refused with the tensor's name (as
