@@ -80,7 +80,7 @@ impl MicroKernel<f32> for Avx512 {
     }
 }
 
-// ------------------------------------------------------- element-wise maps
+// ------------------------------------------------------------ C tile prefetch
 
 /// Ask for the C tile's cache lines now, so the loads and stores at the end of
 /// the kernel do not wait on memory: the `kc` loop hides the latency.
