@@ -14,14 +14,10 @@ fn train_step(c: &mut Criterion) {
     for cfg in TRAIN_CONFIGS {
         let (b, t) = (cfg.batch, cfg.steps);
         group.throughput(Throughput::Elements((b * t) as u64));
-        let config = Config {
-            vocab: cfg.vocab,
-            embed: cfg.dim,
-            hidden: cfg.dim,
-        };
+        let config = Config::full(cfg.vocab, cfg.dim, cfg.dim);
         let mut rng = Rng::new(1);
-        let params = Params::<f32>::init(config, &mut rng);
-        let mut grads = Params::zeros(config);
+        let params = Params::<f32>::init(&config, &mut rng);
+        let mut grads = Params::zeros(&config);
         let stream: Vec<u32> = (0..(t + 1) * b).map(|_| rng.below(cfg.vocab) as u32).collect();
         let h0 = Matrix::<f32>::zeros(b, cfg.dim);
         for threads in [1, 2] {

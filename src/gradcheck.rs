@@ -71,7 +71,7 @@ impl TensorReport {
     }
 }
 
-/// Results for all six parameters and h_0.
+/// Results for every parameter tensor and h_0.
 #[derive(Clone, Debug)]
 pub struct Report {
     pub tensors: Vec<TensorReport>,
@@ -130,8 +130,8 @@ impl Case {
     /// Biases get small random values too, so their gradients are generic.
     pub fn build(&self) -> Problem {
         let mut rng = Rng::new(self.seed);
-        let mut params = Params::<f64>::init(self.config, &mut rng);
-        for b in [&mut params.b_h, &mut params.b_y] {
+        let mut params = Params::<f64>::init(&self.config, &mut rng);
+        for b in [&mut params.b_h, &mut params.b_y, &mut params.b_c] {
             for x in b.as_mut_slice() {
                 *x = rng.uniform_range(-0.1, 0.1);
             }
@@ -169,7 +169,7 @@ impl Problem {
     /// Analytic gradients: (∂L/∂θ, ∂L/∂h_0).
     pub fn analytic(&self) -> (Params<f64>, Matrix<f64>) {
         let mut ws = self.workspace();
-        let mut grads = Params::zeros(self.params.config);
+        let mut grads = Params::zeros(&self.params.config);
         self.loss(&self.params, &self.h0, &mut ws);
         backward(&self.params, &mut grads, &mut ws);
         (grads, ws.dh0().clone())
@@ -191,6 +191,9 @@ impl Problem {
         let mut tensors = Vec::new();
         for (ti, name) in TENSOR_NAMES.iter().enumerate() {
             let analytic = grads.tensors()[ti].as_slice().to_vec();
+            if analytic.is_empty() {
+                continue; // W_c, b_c of a full-softmax model
+            }
             let indices = self.indices(analytic.len(), &mut rng);
             let mut report = TensorReport::empty(name);
             for i in indices {

@@ -136,12 +136,8 @@ fn fuzz_text_decoding_and_tokenizers() {
 
 fn small_checkpoint() -> Vec<u8> {
     let vocab = Vocab::build("ab 가나", Level::Char, 1, 100);
-    let cfg = Config {
-        vocab: vocab.len(),
-        embed: 3,
-        hidden: 4,
-    };
-    let params = Params::init(cfg, &mut Rng::new(2));
+    let cfg = Config::full(vocab.len(), 3, 4);
+    let params = Params::init(&cfg, &mut Rng::new(2));
     checkpoint::to_bytes(&Checkpoint {
         model: Model { vocab, params },
         train: None,
@@ -185,14 +181,7 @@ fn fuzz_the_checkpoint_reader() {
 fn fuzz_the_importer() {
     let dir = Path::new("fuzz-import");
     let vocab = Vocab::build("ab", Level::Char, 1, 10);
-    let params = Params::<f32>::init(
-        Config {
-            vocab: 2,
-            embed: 3,
-            hidden: 4,
-        },
-        &mut Rng::new(3),
-    );
+    let params = Params::<f32>::init(&Config::full(2, 3, 4), &mut Rng::new(3));
     // The exported files, in memory.
     let tmp = std::env::temp_dir().join(format!("rnnlm-fuzz-export-{}", std::process::id()));
     rnnlm::io::export::export(&Model { vocab, params }, &tmp).unwrap();

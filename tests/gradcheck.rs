@@ -9,11 +9,7 @@ use rnnlm::rng::Rng;
 
 fn case(v: usize, d: usize, h: usize, batch: usize, steps: usize) -> Case {
     Case {
-        config: Config {
-            vocab: v,
-            embed: d,
-            hidden: h,
-        },
+        config: Config::full(v, d, h),
         batch,
         steps,
         seed: 11,
@@ -139,12 +135,8 @@ fn the_checker_reports_a_planted_nan_gradient() {
 #[test]
 fn fresh_model_loss_is_about_ln_v() {
     for v in [10, 65, 1000] {
-        let cfg = Config {
-            vocab: v,
-            embed: 32,
-            hidden: 64,
-        };
-        let params = Params::<f32>::init(cfg, &mut Rng::new(5));
+        let cfg = Config::full(v, 32, 64);
+        let params = Params::<f32>::init(&cfg, &mut Rng::new(5));
         let mut rng = Rng::new(6);
         let (b, t) = (8, 16);
         let stream: Vec<u32> = (0..(t + 1) * b).map(|_| rng.below(v) as u32).collect();
@@ -167,12 +159,8 @@ fn fresh_model_loss_is_about_ln_v() {
 #[test]
 fn f32_model_agrees_with_f64_model() {
     for path in [InputPath::Gather, InputPath::Table] {
-        let cfg = Config {
-            vocab: 40,
-            embed: 24,
-            hidden: 48,
-        };
-        let p64 = Params::<f64>::init(cfg, &mut Rng::new(21));
+        let cfg = Config::full(40, 24, 48);
+        let p64 = Params::<f64>::init(&cfg, &mut Rng::new(21));
         let p32: Params<f32> = p64.cast();
         let mut rng = Rng::new(22);
         let (b, t) = (5, 9);
@@ -182,13 +170,13 @@ fn f32_model_agrees_with_f64_model() {
 
         let mut ws64 = Workspace::new(Gemm::new());
         ws64.force_path = Some(path);
-        let mut g64 = Params::zeros(cfg);
+        let mut g64 = Params::zeros(&cfg);
         let l64 = forward(&p64, &stream[..t * b], &stream[b..], b, h0.view(), &mut ws64);
         backward(&p64, &mut g64, &mut ws64);
 
         let mut ws32 = Workspace::new(Gemm::new());
         ws32.force_path = Some(path);
-        let mut g32 = Params::zeros(cfg);
+        let mut g32 = Params::zeros(&cfg);
         let l32 = forward(&p32, &stream[..t * b], &stream[b..], b, h0_32.view(), &mut ws32);
         backward(&p32, &mut g32, &mut ws32);
 
@@ -214,23 +202,19 @@ fn f32_model_agrees_with_f64_model() {
 /// differently tiled GEMM). The sizes are large enough for the split to run.
 #[test]
 fn splitting_streams_across_threads_changes_nothing() {
-    let cfg = Config {
-        vocab: 30,
-        embed: 16,
-        hidden: 128,
-    };
+    let cfg = Config::full(30, 16, 128);
     let (b, t) = (7, 40);
     assert!(
         rnnlm::model::recurrence::workers(2, b, 128, t) == 2,
         "the case must be split"
     );
-    let params = Params::<f64>::init(cfg, &mut Rng::new(31));
+    let params = Params::<f64>::init(&cfg, &mut Rng::new(31));
     let mut rng = Rng::new(32);
     let stream: Vec<u32> = (0..(t + 1) * b).map(|_| rng.below(30) as u32).collect();
     let h0 = Matrix::<f64>::uniform(b, 128, -0.5, 0.5, &mut rng);
     let run = |threads: usize| {
         let mut ws = Workspace::new(Gemm::new().with_threads(threads));
-        let mut g = Params::zeros(cfg);
+        let mut g = Params::zeros(&cfg);
         let loss = forward(&params, &stream[..t * b], &stream[b..], b, h0.view(), &mut ws);
         let h_last = Matrix::from_vec(b, 128, ws.last_hidden().data()[..b * 128].to_vec());
         backward(&params, &mut g, &mut ws);

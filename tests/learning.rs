@@ -19,11 +19,12 @@ fn corpus(name: &str) -> PathBuf {
 /// cross-entropy on test.txt. The schedule (rate halving, early stop) is
 /// driven by the last 10% of train.txt, held out by `--valid-frac`: the
 /// graded file plays no part in training.
-fn rnn_nats(dir: &Path, out: &Path, epochs: &str, seed: &str) -> f64 {
+fn rnn_nats(dir: &Path, out: &Path, epochs: &str, seed: &str, classes: &str) -> f64 {
     let o = bin()
         .args([
             "train", "--quiet", "--level", "word", "--embed", "16", "--hidden", "32", "--batch", "16",
         ])
+        .args(["--classes", classes])
         .args(["--seq-len", "32", "--lr", "0.01", "--epochs", epochs, "--seed", seed])
         .args(["--valid-frac", "0.1"])
         .arg("--corpus")
@@ -83,22 +84,30 @@ fn the_committed_samples_are_what_synth_writes() {
 
 /// The sticky HMM: n-grams see a few tokens of evidence about the hidden
 /// state, the RNN can accumulate all of it. Four epochs (about 400k tokens)
-/// reach within 5% of the true cross-entropy and beat unigram and KN2.
+/// reach within 5% of the true cross-entropy and beat unigram and KN2 — with
+/// the full softmax and with ⌈√V⌉ = 6 output classes alike.
 #[test]
 fn rnn_gets_within_five_percent_of_the_hmm_entropy() {
     let dir = corpus("synth-hmm");
     let (truth, unigram, kn2, kn3) = baselines(&dir);
-    let rnn = rnn_nats(&dir, &tmpdir("hmm").join("m.ckpt"), "4", "1");
-    eprintln!("hmm: truth {truth:.4}  unigram {unigram:.4}  KN2 {kn2:.4}  KN3 {kn3:.4}  rnn {rnn:.4} nats/token");
-    assert!(
-        rnn >= truth - 0.02,
-        "below the true entropy by more than sampling noise: {rnn} < {truth}"
-    );
-    assert!(rnn <= 1.05 * truth, "rnn {rnn} is not within 5% of the truth {truth}");
-    assert!(
-        rnn < unigram && rnn < kn2,
-        "rnn {rnn} must beat unigram {unigram} and KN2 {kn2}"
-    );
+    for classes in ["0", "6"] {
+        let out = tmpdir(&format!("hmm-{classes}")).join("m.ckpt");
+        let rnn = rnn_nats(&dir, &out, "4", "1", classes);
+        eprintln!(
+            "hmm: truth {truth:.4}  unigram {unigram:.4}  KN2 {kn2:.4}  KN3 {kn3:.4}  rnn (classes {classes}) {rnn:.4} nats/token"
+        );
+        assert!(
+            rnn >= truth - 0.02,
+            "below the true entropy by more than sampling noise: {rnn} < {truth}"
+        );
+        assert!(rnn <= 1.05 * truth, "rnn {rnn} is not within 5% of the truth {truth}");
+        assert!(
+            rnn < unigram && rnn < kn2,
+            "rnn {rnn} must beat unigram {unigram} and KN2 {kn2}"
+        );
+        let model = rnnlm::train::checkpoint::load(&out).unwrap().model;
+        assert_eq!(model.params.config.classes.count(), classes.parse::<usize>().unwrap());
+    }
 }
 
 /// The copy source: the closing key repeats the opening one 7 tokens back.
@@ -112,7 +121,7 @@ fn rnn_beats_any_trigram_on_the_copy_source() {
     let (truth, _, _, kn3) = baselines(&dir);
     let bound = rnnlm::baselines::synth::copy_trigram_bound();
     assert!(kn3 > bound - 0.02, "KN3 {kn3} beats the trigram bound {bound}?");
-    let rnn = rnn_nats(&dir, &tmpdir("copy").join("m.ckpt"), "6", "1");
+    let rnn = rnn_nats(&dir, &tmpdir("copy").join("m.ckpt"), "6", "1", "0");
     eprintln!("copy: truth {truth:.4}  trigram bound {bound:.4}  KN3 {kn3:.4}  rnn {rnn:.4} nats/token");
     assert!(
         rnn <= truth + 0.5 * (bound - truth),

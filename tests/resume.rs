@@ -154,13 +154,9 @@ fn one_sgd_step_is_exactly_w_minus_lr_grad() {
     // The same step by hand through the library.
     let vocab = Vocab::build(text, Level::Char, 1, usize::MAX);
     let ids = vocab.encode(text).unwrap();
-    let cfg = Config {
-        vocab: vocab.len(),
-        embed: 4,
-        hidden: 5,
-    };
-    let mut params = Params::<f32>::init(cfg, &mut Rng::new(seed));
-    let mut grads = Params::zeros(cfg);
+    let cfg = Config::full(vocab.len(), 4, 5);
+    let mut params = Params::<f32>::init(&cfg, &mut Rng::new(seed));
+    let mut grads = Params::zeros(&cfg);
     let mut ws = Workspace::new(Gemm::new());
     forward(
         &params,

@@ -13,7 +13,7 @@ use crate::gradcheck;
 use crate::io::export;
 use crate::io::fs::{read_text, write_atomic};
 use crate::io::json::Json;
-use crate::model::Config;
+use crate::model::{Classes, Config};
 use crate::train::checkpoint::{self, Checkpoint};
 use crate::train::evaluate::unigram_nats;
 
@@ -21,9 +21,8 @@ use crate::train::evaluate::unigram_nats;
 pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
     let case = gradcheck::Case {
         config: Config {
-            vocab: args.vocab,
-            embed: args.embed,
-            hidden: args.hidden,
+            classes: even_classes(args.vocab, args.classes),
+            ..Config::full(args.vocab, args.embed, args.hidden)
         },
         batch: args.batch,
         steps: args.seq_len,
@@ -46,6 +45,17 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// `classes` classes over `vocab` ids, sizes as equal as they can be
+/// (none for 0).
+fn even_classes(vocab: usize, classes: usize) -> Classes {
+    if classes == 0 {
+        return Classes::none();
+    }
+    let c = classes.min(vocab);
+    let sizes: Vec<usize> = (0..c).map(|i| vocab / c + usize::from(i < vocab % c)).collect();
+    Classes::from_sizes(&sizes)
 }
 
 /// `export`: a checkpoint's model as `.npy` tensors, `vocab.json`, `config.json`.

@@ -117,7 +117,10 @@ fn note_overridden_flags(args: &TrainArgs) {
         "--patience",
     ];
     let (source, overridden): (_, Vec<&str>) = if args.resume.is_some() {
-        ("--resume", SHAPE.iter().chain(&RUN).copied().collect())
+        (
+            "--resume",
+            SHAPE.iter().chain(&RUN).chain(&["--classes"]).copied().collect(),
+        )
     } else if args.init.is_some() {
         ("--init", SHAPE.to_vec())
     } else {
@@ -157,17 +160,36 @@ fn start(args: &TrainArgs, train_text: &str) -> Result<(Model, TrainState)> {
         min_improvement: args.min_improvement,
         patience: args.patience,
     };
+    let mut rng = Rng::new(settings.seed);
     let model = match &args.init {
-        Some(path) => checkpoint::load(path)?.model,
+        Some(path) => {
+            let mut model = checkpoint::load(path)?.model;
+            // A classed checkpoint keeps its classes unless --classes 0 drops
+            // them; a full one gets classes only when --classes asks.
+            let had = model.params.config.classes.count();
+            match args.classes {
+                Some(0) if had > 0 => model.set_classes(0, &[], &mut rng),
+                Some(c) if c > 0 && had == 0 => {
+                    let ids = model.vocab.encode(train_text).map_err(|e| in_file(&args.corpus, e))?;
+                    model.set_classes(c, &ids, &mut rng);
+                }
+                _ => {}
+            }
+            model
+        }
         None => {
             let vocab = Vocab::build(train_text, args.level, args.min_count, args.max_vocab);
-            let config = Config {
-                vocab: vocab.len(),
-                embed: args.embed,
-                hidden: args.hidden,
+            let config = Config::full(vocab.len(), args.embed, args.hidden);
+            let mut model = Model {
+                params: Params::init(&config, &mut rng),
+                vocab,
             };
-            let params = Params::init(config, &mut Rng::new(settings.seed));
-            Model { vocab, params }
+            let classes = args.class_count(model.vocab.len());
+            if classes > 0 {
+                let ids = model.vocab.encode(train_text).map_err(|e| in_file(&args.corpus, e))?;
+                model.set_classes(classes, &ids, &mut rng);
+            }
+            model
         }
     };
     let state = TrainState::fresh(settings, &model.params);
@@ -183,13 +205,14 @@ fn train_job(args: &TrainArgs) -> Result<(Model, String)> {
     Batches::new(train_ids.len(), s.batch, s.seq_len).map_err(|e| in_file(&args.corpus, e))?;
     let valid_ids = texts.valid_ids(&model.vocab, args)?;
     if !args.quiet {
-        let c = model.params.config;
+        let c = &model.params.config;
         eprintln!(
-            "{} level, V={} D={} H={} ({} parameters), {} train / {} valid tokens, B={} T={}, {} lr {}",
+            "{} level, V={} D={} H={} classes {} ({} parameters), {} train / {} valid tokens, B={} T={}, {} lr {}",
             model.vocab.level.name(),
             c.vocab,
             c.embed,
             c.hidden,
+            c.classes.count(),
             c.num_params(),
             train_ids.len(),
             valid_ids.len(),

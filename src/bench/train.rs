@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use super::timing::{best_times_interleaved, Job};
 use crate::matmul::{Gemm, Kernel};
 use crate::matrix::Matrix;
+use crate::model::classes::{self, Classes};
 use crate::rng::Rng;
+use crate::train::{clip_global_norm, Optimizer, OptimizerKind};
 
 /// One training-benchmark configuration.
 #[derive(Clone, Copy, Debug)]
@@ -16,42 +18,85 @@ pub struct TrainConfig {
     pub dim: usize,
     pub steps: usize,
     pub batch: usize,
+    /// Output classes (0: the full softmax).
+    pub classes: usize,
+    pub optimizer: OptimizerKind,
 }
 
 impl TrainConfig {
-    /// E.g. `"char V=65 D=H=256 T=64 B=32"`.
+    /// E.g. `"char V=65 D=H=256 T=64 B=32"`; a classed configuration adds
+    /// `C=100` and a non-Adam one its optimizer: `"... C=100 sgd"`.
     pub fn name(&self) -> String {
-        format!(
+        let mut name = format!(
             "{} V={} D=H={} T={} B={}",
             self.level, self.vocab, self.dim, self.steps, self.batch
-        )
+        );
+        if self.classes > 0 {
+            name += &format!(" C={}", self.classes);
+        }
+        if self.optimizer != OptimizerKind::Adam {
+            name += &format!(" {}", self.optimizer.name());
+        }
+        name
+    }
+
+    /// The token stream and classes of this configuration: uniform random
+    /// characters at char level; at word level words drawn from Zipf's law
+    /// (P(rank i) ∝ 1/i, as word frequencies roughly are), so that classes
+    /// assigned by frequency have the sizes they have on real text.
+    fn data(&self, n: usize, rng: &mut Rng) -> (Vec<u32>, Classes) {
+        let v = self.vocab;
+        if self.level == "char" {
+            return ((0..n).map(|_| rng.below(v) as u32).collect(), Classes::none());
+        }
+        let weight = |i: usize| 1.0 / (i + 1) as f64;
+        let mut cdf: Vec<f64> = (0..v).map(weight).collect();
+        for i in 1..v {
+            cdf[i] += cdf[i - 1];
+        }
+        let total = cdf[v - 1];
+        let stream = (0..n)
+            .map(|_| cdf.partition_point(|&c| c < rng.uniform() * total).min(v - 1) as u32)
+            .collect();
+        let classes = if self.classes == 0 {
+            Classes::none()
+        } else {
+            let counts: Vec<u64> = (0..v).map(|i| (1e12 * weight(i)) as u64).collect();
+            classes::assign(&counts, self.classes).1
+        };
+        (stream, classes)
     }
 }
 
-/// The configurations `bench train` measures: char level at two widths, word
-/// level at the usual 10k-word size.
-pub const TRAIN_CONFIGS: [TrainConfig; 3] = [
+const fn config(
+    level: &'static str,
+    vocab: usize,
+    dim: usize,
+    steps: usize,
+    batch: usize,
+    classes: usize,
+    optimizer: OptimizerKind,
+) -> TrainConfig {
     TrainConfig {
-        level: "char",
-        vocab: 65,
-        dim: 256,
-        steps: 64,
-        batch: 32,
-    },
-    TrainConfig {
-        level: "char",
-        vocab: 65,
-        dim: 512,
-        steps: 64,
-        batch: 64,
-    },
-    TrainConfig {
-        level: "word",
-        vocab: 10000,
-        dim: 200,
-        steps: 35,
-        batch: 20,
-    },
+        level,
+        vocab,
+        dim,
+        steps,
+        batch,
+        classes,
+        optimizer,
+    }
+}
+
+/// The configurations `bench train` measures: char level at two widths; word
+/// level at the usual 10k-word size with the full softmax; and with classes
+/// and plain SGD (the toolkit's optimizer) at 10k and 50k words.
+pub const TRAIN_CONFIGS: [TrainConfig; 5] = [
+    config("char", 65, 256, 64, 32, 0, OptimizerKind::Adam),
+    config("char", 65, 512, 64, 64, 0, OptimizerKind::Adam),
+    config("word", 10_000, 200, 35, 20, 0, OptimizerKind::Adam),
+    config("word", 10_000, 200, 35, 20, 100, OptimizerKind::Sgd),
+    config("word", 50_000, 200, 35, 20, 224, OptimizerKind::Sgd),
 ];
 
 /// Result of [`time_train_steps`], per thread count.
@@ -62,7 +107,9 @@ pub struct TrainResult {
     pub gemm_share: f64,
 }
 
-/// Time forward + backward + an Adam update on random tokens with `kernel`,
+/// Time a training step — forward, backward, clipping to norm 5 (the
+/// trainer's default) and the configuration's optimizer update — on the
+/// configuration's tokens with `kernel`,
 /// once per thread count in `threads` (`None` if this CPU cannot run the
 /// kernel), all in the same rounds (see
 /// [`best_times_interleaved`]): best step per thread count; the GEMM share
@@ -74,7 +121,6 @@ pub fn time_train_steps(
     budget: Duration,
 ) -> Option<Vec<TrainResult>> {
     use crate::model::{backward, forward, Config, Params, Workspace};
-    use crate::train::{Optimizer, OptimizerKind};
     struct Run {
         params: Params<f32>,
         grads: Params<f32>,
@@ -82,14 +128,13 @@ pub fn time_train_steps(
         ws: Workspace<f32>,
         total: Duration,
     }
-    let cfg = Config {
-        vocab: c.vocab,
-        embed: c.dim,
-        hidden: c.dim,
-    };
     let mut rng = Rng::new(3);
     let n = c.steps * c.batch;
-    let stream: Vec<u32> = (0..n + c.batch).map(|_| rng.below(c.vocab) as u32).collect();
+    let (stream, classes) = c.data(n + c.batch, &mut rng);
+    let cfg = Config {
+        classes,
+        ..Config::full(c.vocab, c.dim, c.dim)
+    };
     let h0 = Matrix::<f32>::zeros(c.batch, c.dim);
     let step = |r: &mut Run| {
         r.grads.fill_zero();
@@ -102,14 +147,15 @@ pub fn time_train_steps(
             &mut r.ws,
         );
         backward(&r.params, &mut r.grads, &mut r.ws);
+        clip_global_norm(&mut r.grads, 5.0);
         r.opt.step(&mut r.params, &r.grads, 1e-4);
     };
     let mut runs = Vec::new();
     for &t in threads {
-        let params = Params::<f32>::init(cfg, &mut Rng::new(3));
+        let params = Params::<f32>::init(&cfg, &mut Rng::new(3));
         let mut run = Run {
-            grads: Params::zeros(cfg),
-            opt: Optimizer::new(OptimizerKind::Adam, &params),
+            grads: Params::zeros(&cfg),
+            opt: Optimizer::new(c.optimizer, &params),
             params,
             ws: Workspace::new(Gemm::with_kernel(kernel)?.with_threads(t)),
             total: Duration::ZERO,

@@ -33,6 +33,8 @@ pub struct TrainArgs {
     pub level: Level,
     pub embed: usize,
     pub hidden: usize,
+    /// `None`: the default rule ([`TrainArgs::class_count`]).
+    pub classes: Option<usize>,
     pub seq_len: usize,
     pub batch: usize,
     pub epochs: usize,
@@ -71,6 +73,7 @@ impl TrainArgs {
             level: level(f)?,
             embed: f.count("--embed", 1)?,
             hidden: f.count("--hidden", 1)?,
+            classes: f.opt_count("--classes", 0)?,
             seq_len: f.count("--seq-len", 1)?,
             batch: f.count("--batch", 1)?,
             epochs: f.count("--epochs", 1)?,
@@ -102,6 +105,16 @@ impl TrainArgs {
         Ok(args)
     }
 
+    /// `--classes`, or by default 0 at char level and ⌈√V⌉ at word level
+    /// for a vocabulary of `vocab` (capped at V).
+    pub fn class_count(&self, vocab: usize) -> usize {
+        match (self.classes, self.level) {
+            (Some(c), _) => c.min(vocab),
+            (None, Level::Char) => 0,
+            (None, Level::Word) => ((vocab as f64).sqrt().ceil() as usize).min(vocab),
+        }
+    }
+
     /// `--lr`, or the optimizer's default rate when it is not given.
     pub fn learning_rate(&self) -> f64 {
         self.lr.unwrap_or(self.optimizer.default_lr())
@@ -130,6 +143,8 @@ pub struct GenerateArgs {
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradcheckArgs {
     pub vocab: usize,
+    /// Classes of the output layer (0: the full softmax), of equal size.
+    pub classes: usize,
     pub embed: usize,
     pub hidden: usize,
     pub batch: usize,
@@ -311,6 +326,7 @@ impl Command {
             }),
             "gradcheck" => Command::Gradcheck(GradcheckArgs {
                 vocab: f.count("--vocab", 2)?,
+                classes: f.count("--classes", 0)?,
                 embed: f.count("--embed", 1)?,
                 hidden: f.count("--hidden", 1)?,
                 batch: f.count("--batch", 1)?,

@@ -58,6 +58,11 @@ const fn flag(name: &'static str, default: FlagDefault, help: &'static str) -> F
 
 use FlagDefault::{Off, Required, Rule, Unset, Value};
 
+/// `--classes`' default, as `app::train` applies it.
+fn classes_rule() -> String {
+    "char 0, word ⌈√V⌉; with --init or --resume, the checkpoint's".into()
+}
+
 /// `--lr`'s default per optimizer, written from [`OptimizerKind::default_lr`].
 fn lr_rule() -> String {
     OptimizerKind::ALL
@@ -70,6 +75,11 @@ pub const TRAIN: Spec = &[
     flag("--level", Value("char"), "char | word"),
     flag("--embed", Value("64"), "embedding width D"),
     flag("--hidden", Value("256"), "hidden width H"),
+    flag(
+        "--classes",
+        Rule(classes_rule),
+        "output classes C, by √-frequency (0 = the full softmax)",
+    ),
     flag("--seq-len", Value("64"), "BPTT chunk length T"),
     flag("--batch", Value("32"), "parallel streams B"),
     flag("--epochs", Value("10"), "maximum epochs"),
@@ -165,6 +175,11 @@ pub const IMPORT: Spec = &[
 
 pub const GRADCHECK: Spec = &[
     flag("--vocab", Value("7"), "V"),
+    flag(
+        "--classes",
+        Value("0"),
+        "C: output classes of equal size (0 = full softmax)",
+    ),
     flag("--embed", Value("5"), "D"),
     flag("--hidden", Value("6"), "H"),
     flag("--batch", Value("3"), "B"),

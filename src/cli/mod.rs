@@ -179,6 +179,14 @@ mod tests {
         assert_eq!((t.resume.clone(), t.log.clone(), t.quiet), (None, None, false));
         // The learning rate is a rule over the optimizer.
         assert_eq!(t.learning_rate(), 0.002);
+        // So is the number of classes, over the level and V.
+        assert_eq!((t.classes, t.class_count(10_000)), (None, 0));
+        let w = train("train --corpus c --level word");
+        assert_eq!(
+            (w.class_count(10_000), w.class_count(10_001), w.class_count(2)),
+            (100, 101, 2)
+        );
+        assert_eq!(train("train --corpus c --level word --classes 0").class_count(9), 0);
         assert_eq!(train("train --corpus c --optimizer sgd").learning_rate(), 1.0);
         assert_eq!(train("train --corpus c --optimizer adagrad").learning_rate(), 0.1);
         assert_eq!(train("train --corpus c --optimizer sgd --lr 0.5").learning_rate(), 0.5);
@@ -233,6 +241,7 @@ mod tests {
         let h = command_help("train");
         assert!(h.contains("--batch X") && h.contains("[default: 32]"), "{h}");
         assert!(h.contains("[default: sgd 1, adagrad 0.1, adam 0.002]"), "{h}");
+        assert!(h.contains("[default: char 0, word ⌈√V⌉;"), "{h}");
         assert!(h.contains("--corpus X") && h.contains("[default: (required)]"), "{h}");
         assert!(h.contains("--quiet ") && !h.contains("--quiet X"), "{h}");
     }

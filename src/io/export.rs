@@ -3,7 +3,12 @@
 //! A model folder holds one `.npy` file per tensor (NumPy format 1.0,
 //! little-endian f32 `<f4`, C order, the shapes of the equations),
 //! `vocab.json` (the token strings in id order) and `config.json`
-//! (`{"level", "vocab_size", "embed_dim", "hidden_dim"}`).
+//! (`{"level", "vocab_size", "embed_dim", "hidden_dim", "classes"}`). A
+//! classed model (`"classes": C > 0`) also has `W_c.npy` (`[C, H]`),
+//! `b_c.npy` (`[C]`) and `class_of.npy` (`<i4`, `[V]`: the class of each
+//! id). Import takes any `class_of` whose values are in `0..C` with every
+//! class used; it renumbers the vocabulary so that each class is a
+//! contiguous block of ids (the model computes the same probabilities).
 //!
 //! ```python
 //! import numpy as np, json
@@ -23,7 +28,7 @@ use super::npy::{npy_bytes, parse_npy};
 use crate::data::{Level, Vocab};
 use crate::error::{Error, Result};
 use crate::matrix::Matrix;
-use crate::model::{Config, Model, Params, TENSOR_NAMES};
+use crate::model::{Classes, Config, Model, Params, TENSOR_NAMES};
 
 /// The shape each tensor has in the equations (1-D biases).
 fn eq_shape(t: &Matrix<f32>, name: &str) -> Vec<usize> {
@@ -37,18 +42,26 @@ fn eq_shape(t: &Matrix<f32>, name: &str) -> Vec<usize> {
 /// `rnnlm export`: write a model folder from a checkpoint.
 pub fn export(model: &Model, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    for (name, t) in TENSOR_NAMES.iter().zip(model.params.tensors()) {
+    let config = &model.params.config;
+    let classes = &config.classes;
+    // W_c and b_c only for a classed model.
+    let stored = if classes.is_none() { 6 } else { TENSOR_NAMES.len() };
+    for (name, t) in TENSOR_NAMES.iter().zip(model.params.tensors()).take(stored) {
         let path = dir.join(format!("{name}.npy"));
         write_atomic(&path, &npy_bytes(&eq_shape(t, name), t.as_slice()))?;
     }
+    if !classes.is_none() {
+        let class_of: Vec<i32> = classes.class_of_all().into_iter().map(|c| c as i32).collect();
+        write_atomic(&dir.join("class_of.npy"), &npy_bytes(&[config.vocab], &class_of))?;
+    }
     let tokens = Json::Array(model.vocab.tokens().iter().map(|t| Json::from(t.as_str())).collect());
     write_atomic(&dir.join("vocab.json"), format!("{tokens}\n").as_bytes())?;
-    let c = model.params.config;
     let config = Json::object([
         ("level", Json::from(model.vocab.level.name())),
-        ("vocab_size", Json::from(c.vocab)),
-        ("embed_dim", Json::from(c.embed)),
-        ("hidden_dim", Json::from(c.hidden)),
+        ("vocab_size", Json::from(config.vocab)),
+        ("embed_dim", Json::from(config.embed)),
+        ("hidden_dim", Json::from(config.hidden)),
+        ("classes", Json::from(classes.count())),
     ]);
     write_atomic(&dir.join("config.json"), format!("{config}\n").as_bytes())
 }
@@ -78,12 +91,12 @@ pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) ->
     if !matches!(cfg, Json::Object(_)) {
         return Err(Error::format(&cpath, "expected a JSON object"));
     }
-    let size = |key: &str| -> Result<usize> {
+    let size = |key: &str, min: f64| -> Result<usize> {
         match cfg.get(key) {
-            Some(Json::Number(x)) if *x >= 1.0 && x.fract() == 0.0 && *x < 1e9 => Ok(*x as usize),
+            Some(Json::Number(x)) if *x >= min && x.fract() == 0.0 && *x < 1e9 => Ok(*x as usize),
             Some(v) => Err(Error::format(
                 &cpath,
-                format!("{key} must be a positive whole number, not {v:?}"),
+                format!("{key} must be a whole number of at least {min}, not {v}"),
             )),
             None => Err(Error::format(&cpath, format!("missing key \"{key}\""))),
         }
@@ -93,11 +106,19 @@ pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) ->
             .ok_or_else(|| Error::format(&cpath, format!("level must be \"char\" or \"word\", not {s:?}")))?,
         _ => return Err(Error::format(&cpath, "missing key \"level\" (\"char\" or \"word\")")),
     };
-    let config = Config {
-        vocab: size("vocab_size")?,
-        embed: size("embed_dim")?,
-        hidden: size("hidden_dim")?,
+    let (v, d, h) = (
+        size("vocab_size", 1.0)?,
+        size("embed_dim", 1.0)?,
+        size("hidden_dim", 1.0)?,
+    );
+    // Folders written before classes existed have no "classes": 0.
+    let c = match cfg.get("classes") {
+        None => 0,
+        Some(_) => size("classes", 0.0)?,
     };
+    if c > v {
+        return Err(Error::format(&cpath, format!("{c} classes for vocab_size {v}")));
+    }
 
     let vpath = dir.join("vocab.json");
     let Json::Array(items) = read_json("vocab.json")? else {
@@ -107,29 +128,26 @@ pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) ->
         .into_iter()
         .map(|v| match v {
             Json::String(s) => Ok(s),
-            other => Err(Error::format(&vpath, format!("expected strings only, found {other:?}"))),
+            other => Err(Error::format(&vpath, format!("expected strings only, found {other}"))),
         })
         .collect::<Result<Vec<_>>>()?;
-    if tokens.len() != config.vocab {
+    if tokens.len() != v {
         return Err(Error::format(
             &vpath,
-            format!("{} tokens, config.json says vocab_size {}", tokens.len(), config.vocab),
+            format!("{} tokens, config.json says vocab_size {v}", tokens.len()),
         ));
     }
     let vocab = Vocab::from_tokens(level, tokens);
-    if vocab.len() != config.vocab {
+    if vocab.len() != v {
         return Err(Error::format(&vpath, "a token appears twice"));
     }
 
-    // Each tensor is built from its file only after its shape matched the
+    // Each array is built from its file only after its shape matched the
     // config, so a huge size in config.json allocates nothing.
-    let (v, d, h) = (config.vocab, config.embed, config.hidden);
-    let shapes: [Vec<usize>; 6] = [vec![v, d], vec![h, d], vec![h, h], vec![h], vec![v, h], vec![v]];
-    let mut tensors = Vec::with_capacity(6);
-    for (name, want) in TENSOR_NAMES.iter().zip(shapes) {
+    let mut read_array = |name: &str, want: Vec<usize>| -> Result<Matrix<f32>> {
         let file = format!("{name}.npy");
         let path = dir.join(&file);
-        let (shape, data) = parse_npy(&read(&file)?).map_err(|m| Error::format(&path, m))?;
+        let (shape, data) = parse_npy::<f32>(&read(&file)?).map_err(|m| Error::format(&path, m))?;
         if shape != want {
             return Err(Error::format(
                 &path,
@@ -140,18 +158,57 @@ pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) ->
             return Err(Error::format(&path, format!("entry {i} is {}", data[i])));
         }
         let rows = if want.len() == 1 { 1 } else { want[0] };
-        tensors.push(Matrix::from_vec(rows, *want.last().expect("shape"), data));
-    }
-    let mut it = tensors.into_iter();
-    let mut next = || it.next().expect("six tensors");
-    let params = Params {
-        config,
-        e: next(),
-        w_x: next(),
-        w_h: next(),
-        b_h: next(),
-        w_y: next(),
-        b_y: next(),
+        Ok(Matrix::from_vec(rows, *want.last().expect("shape"), data))
     };
-    Ok(Model { vocab, params })
+    let params = Params {
+        config: Config::full(v, d, h),
+        e: read_array("E", vec![v, d])?,
+        w_x: read_array("W_x", vec![h, d])?,
+        w_h: read_array("W_h", vec![h, h])?,
+        b_h: read_array("b_h", vec![h])?,
+        w_y: read_array("W_y", vec![v, h])?,
+        b_y: read_array("b_y", vec![v])?,
+        w_c: Matrix::zeros(0, h),
+        b_c: Matrix::zeros(1, 0),
+    };
+    let mut model = Model { vocab, params };
+    if c > 0 {
+        let w_c = read_array("W_c", vec![c, h])?;
+        let b_c = read_array("b_c", vec![c])?;
+        let class_of = read_class_of(dir, read, v, c)?;
+        // Make each class a contiguous block of ids: a stable sort by class
+        // (the identity for a folder this build exported).
+        let mut order: Vec<u32> = (0..v as u32).collect();
+        order.sort_by_key(|&id| class_of[id as usize]);
+        model.reorder_vocab(&order);
+        let sorted: Vec<usize> = order.iter().map(|&id| class_of[id as usize]).collect();
+        let p = &mut model.params;
+        p.config.classes = Classes::from_class_of(&sorted).expect("sorted, every class used");
+        p.w_c = w_c;
+        p.b_c = b_c;
+    }
+    Ok(model)
+}
+
+/// `class_of.npy`: `<i4`, `[V]`, values in `0..C`, every class used.
+fn read_class_of(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>, v: usize, c: usize) -> Result<Vec<usize>> {
+    let path = dir.join("class_of.npy");
+    let (shape, data) = parse_npy::<i32>(&read("class_of.npy")?).map_err(|m| Error::format(&path, m))?;
+    if shape != [v] {
+        return Err(Error::format(&path, format!("shape {shape:?}, the config needs [{v}]")));
+    }
+    let mut used = vec![false; c];
+    for (id, &k) in data.iter().enumerate() {
+        if k < 0 || k as usize >= c {
+            return Err(Error::format(&path, format!("id {id} has class {k}, not in 0..{c}")));
+        }
+        used[k as usize] = true;
+    }
+    if let Some(k) = used.iter().position(|&u| !u) {
+        return Err(Error::format(
+            &path,
+            format!("class {k} has no words (config.json says {c} classes)"),
+        ));
+    }
+    Ok(data.into_iter().map(|k| k as usize).collect())
 }

@@ -1,5 +1,6 @@
-//! NumPy's `.npy` format (version 1.0) for little-endian f32 arrays in C
-//! order: what `export` writes and `import` reads, one file per tensor.
+//! NumPy's `.npy` format (version 1.0) for little-endian arrays in C order
+//! of f32 (`<f4`, the tensors) or i32 (`<i4`, a classed model's `class_of`):
+//! what `export` writes and `import` reads, one file per array.
 //!
 //! ```text
 //!   "\x93NUMPY" 1 0  header length (u16 LE)  header (a Python dict literal,
@@ -8,15 +9,48 @@
 
 const NPY_MAGIC: &[u8; 6] = b"\x93NUMPY";
 
+/// An element type `.npy` files hold here: 4 bytes, little-endian.
+pub trait NpyElement: Copy {
+    /// NumPy's dtype string.
+    const DESCR: &'static str;
+    /// What the dtype is, for messages.
+    const WHAT: &'static str;
+    fn to_le(self) -> [u8; 4];
+    fn from_le(b: [u8; 4]) -> Self;
+}
+
+impl NpyElement for f32 {
+    const DESCR: &'static str = "<f4";
+    const WHAT: &'static str = "little-endian float32";
+    fn to_le(self) -> [u8; 4] {
+        self.to_le_bytes()
+    }
+    fn from_le(b: [u8; 4]) -> Self {
+        f32::from_le_bytes(b)
+    }
+}
+
+impl NpyElement for i32 {
+    const DESCR: &'static str = "<i4";
+    const WHAT: &'static str = "little-endian int32";
+    fn to_le(self) -> [u8; 4] {
+        self.to_le_bytes()
+    }
+    fn from_le(b: [u8; 4]) -> Self {
+        i32::from_le_bytes(b)
+    }
+}
+
 /// The bytes of a `.npy` file (format 1.0) holding `data` with `shape`.
-pub fn npy_bytes(shape: &[usize], data: &[f32]) -> Vec<u8> {
+pub fn npy_bytes<E: NpyElement>(shape: &[usize], data: &[E]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape_text = if shape.len() == 1 {
         format!("({},)", dims[0])
     } else {
         format!("({})", dims.join(", "))
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let descr = E::DESCR;
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
     // Pad with spaces so magic + version + length + header is a multiple of
     // 64 bytes, ending in '\n' (what NumPy itself writes).
     let total = 10 + header.len() + 1;
@@ -28,7 +62,7 @@ pub fn npy_bytes(shape: &[usize], data: &[f32]) -> Vec<u8> {
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
     for x in data {
-        out.extend_from_slice(&x.to_le_bytes());
+        out.extend_from_slice(&x.to_le());
     }
     out
 }
@@ -50,8 +84,8 @@ fn header_field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     None
 }
 
-/// Parse a `.npy` file of little-endian f32 in C order: (shape, data).
-pub fn parse_npy(bytes: &[u8]) -> std::result::Result<(Vec<usize>, Vec<f32>), String> {
+/// Parse a `.npy` file of `E` in C order: (shape, data).
+pub fn parse_npy<E: NpyElement>(bytes: &[u8]) -> std::result::Result<(Vec<usize>, Vec<E>), String> {
     if bytes.len() < 10 || &bytes[..6] != NPY_MAGIC {
         return Err("not a .npy file (bad magic)".into());
     }
@@ -65,8 +99,8 @@ pub fn parse_npy(bytes: &[u8]) -> std::result::Result<(Vec<usize>, Vec<f32>), St
         .ok_or_else(|| format!("truncated header ({header_len} bytes announced)"))?;
     let header = std::str::from_utf8(header).map_err(|_| "header is not text".to_string())?;
     let descr = header_field(header, "descr").ok_or("header has no 'descr'")?;
-    if descr != "'<f4'" {
-        return Err(format!("dtype is {descr}, expected '<f4' (little-endian float32)"));
+    if descr != format!("'{}'", E::DESCR) {
+        return Err(format!("dtype is {descr}, expected '{}' ({})", E::DESCR, E::WHAT));
     }
     if header_field(header, "fortran_order") != Some("False") {
         return Err("array is in Fortran order; expected C order".into());
@@ -96,7 +130,7 @@ pub fn parse_npy(bytes: &[u8]) -> std::result::Result<(Vec<usize>, Vec<f32>), St
     }
     let values = data
         .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .map(|b| E::from_le(b.try_into().expect("4 bytes")))
         .collect();
     Ok((shape, values))
 }
@@ -124,11 +158,20 @@ mod tests {
             c[at..at + to.len()].copy_from_slice(to);
             c
         };
-        assert!(parse_npy(&patch(b"<f4", b"<f8")).unwrap_err().contains("'<f8'"));
-        assert!(parse_npy(&patch(b"False", b"True ")).unwrap_err().contains("Fortran"));
-        assert!(parse_npy(&b[..b.len() - 1]).unwrap_err().contains("needs 16 bytes"));
+        assert!(parse_npy::<f32>(&patch(b"<f4", b"<f8")).unwrap_err().contains("'<f8'"));
+        assert!(parse_npy::<f32>(&patch(b"False", b"True "))
+            .unwrap_err()
+            .contains("Fortran"));
+        assert!(parse_npy::<f32>(&b[..b.len() - 1])
+            .unwrap_err()
+            .contains("needs 16 bytes"));
+        // f32 data is not int32 data, and the other way round.
+        assert!(parse_npy::<i32>(&b).unwrap_err().contains("expected '<i4'"));
+        let ints = npy_bytes(&[3], &[0i32, -1, 7]);
+        assert_eq!(parse_npy::<i32>(&ints).unwrap(), (vec![3], vec![0, -1, 7]));
+        assert!(parse_npy::<f32>(&ints).unwrap_err().contains("expected '<f4'"));
         for len in 0..b.len() {
-            assert!(parse_npy(&b[..len]).is_err(), "truncation to {len} accepted");
+            assert!(parse_npy::<f32>(&b[..len]).is_err(), "truncation to {len} accepted");
         }
     }
 }

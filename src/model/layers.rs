@@ -41,25 +41,24 @@ pub fn embedding_backward<T: Float>(de: &mut Matrix<T>, dout: &Matrix<T>, tokens
 
 // --------------------------------------------------------------------- bias
 
-/// `out[r] += b` for every row r.                                (eqs. 2, 4)
+/// `out[r] += b` for every row r.                         (eqs. 2, 4, 17, 19)
 ///
-/// out `[N, n]` given as a slice of whole rows, b `[1, n]`.
-pub fn bias_forward<T: Float>(out: &mut [T], b: &Matrix<T>) {
-    let n = b.cols();
+/// out `[N, n]` given as a slice of whole rows, b `[n]`.
+pub fn bias_forward<T: Float>(out: &mut [T], b: &[T]) {
+    let n = b.len();
     for row in out.chunks_exact_mut(n) {
-        for (o, &bias) in row.iter_mut().zip(b.as_slice()) {
+        for (o, &bias) in row.iter_mut().zip(b) {
             *o += bias;
         }
     }
 }
 
-/// `db += Σ_r dout[r]`                                          (eqs. 9, 14)
+/// `db += Σ_r dout[r]`                                  (eqs. 9, 14, 24, 25)
 ///
-/// db `[1, n]`, dout `[N, n]`.
-pub fn bias_backward<T: Float>(db: &mut Matrix<T>, dout: MatRef<T>) {
-    let n = db.cols();
+/// db `[n]`, dout `[N, n]`.
+pub fn bias_backward<T: Float>(db: &mut [T], dout: MatRef<T>) {
+    let n = db.len();
     assert_eq!(dout.cols(), n, "bias_backward: {} columns vs bias of {n}", dout.cols());
-    let db = db.as_mut_slice();
     for r in 0..dout.rows() {
         for (j, g) in db.iter_mut().enumerate() {
             *g += dout.at(r, j);

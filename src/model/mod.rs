@@ -7,18 +7,23 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | [`params`] | `E W_x W_h b_h W_y b_y`: shapes, init, the gradient layout |
+//! | [`params`] | `E W_x W_h b_h W_y b_y W_c b_c`: shapes, init, the gradient layout |
 //! | [`layers`] | embedding, bias, tanh, softmax–cross-entropy: forward/backward pairs |
+//! | [`classes`] | word classes of the class-factored output layer, and their assignment |
+//! | [`classed`] | the class-factored output layer: forward/backward pair, full distribution |
 //! | [`recurrence`] | the loops over time, streams split across workers |
 //! | [`rnn`] | the chunk forward (teacher forcing) and backward (BPTT), workspaces |
 //! | [`step`](mod@step) | one-token inference (B = 1) for generation |
 
+pub mod classed;
+pub mod classes;
 pub mod layers;
 pub mod params;
 pub mod recurrence;
 pub mod rnn;
 pub mod step;
 
+pub use classes::Classes;
 pub use params::{Config, Params, TENSOR_NAMES};
 
 use crate::data::Vocab;
@@ -28,6 +33,38 @@ use crate::data::Vocab;
 pub struct Model {
     pub vocab: Vocab,
     pub params: Params<f32>,
+}
+
+impl Model {
+    /// Renumber the vocabulary: new id i is old id `order[i]`, in the
+    /// tokens and in the weights ([`Params::reorder_vocab`]). The model
+    /// gives every text the same probabilities.
+    ///
+    /// # Panics
+    /// As [`Params::reorder_vocab`].
+    pub fn reorder_vocab(&mut self, order: &[u32]) {
+        self.params.reorder_vocab(order);
+        let tokens = order.iter().map(|&id| self.vocab.token(id).to_string()).collect();
+        self.vocab = Vocab::from_tokens(self.vocab.level, tokens);
+    }
+
+    /// Give the model `classes` output classes counted on `train_ids` (its
+    /// own ids): the vocabulary is reordered so that each class is a
+    /// contiguous block ([`classes::assign`]), W_c and b_c start fresh from
+    /// `rng`. `classes = 0` drops the classes (the full softmax).
+    pub fn set_classes(&mut self, classes: usize, train_ids: &[u32], rng: &mut crate::rng::Rng) {
+        self.params.set_classes(Classes::none(), rng);
+        if classes == 0 {
+            return;
+        }
+        let mut counts = vec![0u64; self.vocab.len()];
+        for &t in train_ids {
+            counts[t as usize] += 1;
+        }
+        let (order, assigned) = classes::assign(&counts, classes);
+        self.reorder_vocab(&order);
+        self.params.set_classes(assigned, rng);
+    }
 }
 pub use rnn::{backward, forward, ForwardCache, InputPath, Workspace};
 pub use step::{step, StepState};

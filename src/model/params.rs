@@ -3,12 +3,14 @@
 //! Gradients ([`Params`] again) and optimizer state reuse this layout, so
 //! everything that walks "all parameters" walks [`Params::tensors`].
 
+use super::classes::Classes;
 use crate::matrix::Matrix;
 use crate::rng::Rng;
 use crate::scalar::Float;
 
-/// Model sizes: V vocabulary, D embedding, H hidden.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Model sizes and structure: V vocabulary, D embedding, H hidden, and the
+/// output layer's classes (none: the full softmax; C classes: eqs. 17–26).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// V: number of token ids.
     pub vocab: usize,
@@ -16,18 +18,30 @@ pub struct Config {
     pub embed: usize,
     /// H: hidden-state width.
     pub hidden: usize,
+    /// The word classes of the output layer; C = `classes.count()`.
+    pub classes: Classes,
 }
 
 impl Config {
-    /// Number of scalars in all six tensors.
+    /// A full-softmax model of these sizes.
+    pub fn full(vocab: usize, embed: usize, hidden: usize) -> Self {
+        Config {
+            vocab,
+            embed,
+            hidden,
+            classes: Classes::none(),
+        }
+    }
+
+    /// Number of scalars in all tensors.
     pub fn num_params(&self) -> usize {
-        let (v, d, h) = (self.vocab, self.embed, self.hidden);
-        v * d + h * d + h * h + h + v * h + v
+        let (v, d, h, c) = (self.vocab, self.embed, self.hidden, self.classes.count());
+        v * d + h * d + h * h + h + v * h + v + c * h + c
     }
 }
 
-/// Names of the six tensors, in [`Params::tensors`] order.
-pub const TENSOR_NAMES: [&str; 6] = ["E", "W_x", "W_h", "b_h", "W_y", "b_y"];
+/// Names of the tensors, in [`Params::tensors`] order.
+pub const TENSOR_NAMES: [&str; 8] = ["E", "W_x", "W_h", "b_h", "W_y", "b_y", "W_c", "b_c"];
 
 /// The learned weights (or, with the same layout, their gradients).
 #[derive(Clone, Debug, PartialEq)]
@@ -45,24 +59,26 @@ pub struct Params<T> {
     pub w_y: Matrix<T>,
     /// Output bias, `[1, V]`.                                      (eq. 4)
     pub b_y: Matrix<T>,
+    /// Hidden-to-class, `[C, H]` (`[0, H]` without classes).      (eq. 17)
+    pub w_c: Matrix<T>,
+    /// Class bias, `[1, C]` (`[1, 0]` without classes).            (eq. 17)
+    pub b_c: Matrix<T>,
 }
 
 impl<T: Float> Params<T> {
-    /// All six tensors zero (the starting point of a gradient).
-    pub fn zeros(config: Config) -> Self {
-        let Config {
-            vocab: v,
-            embed: d,
-            hidden: h,
-        } = config;
+    /// All tensors zero (the starting point of a gradient).
+    pub fn zeros(config: &Config) -> Self {
+        let (v, d, h, c) = (config.vocab, config.embed, config.hidden, config.classes.count());
         Params {
-            config,
+            config: config.clone(),
             e: Matrix::zeros(v, d),
             w_x: Matrix::zeros(h, d),
             w_h: Matrix::zeros(h, h),
             b_h: Matrix::zeros(1, h),
             w_y: Matrix::zeros(v, h),
             b_y: Matrix::zeros(1, v),
+            w_c: Matrix::zeros(c, h),
+            b_c: Matrix::zeros(1, c),
         }
     }
 
@@ -72,34 +88,37 @@ impl<T: Float> Params<T> {
     /// - `E ~ N(0, 1)`: embeddings of unit scale;
     /// - `W_x, W_h ~ U(−1/√H, 1/√H)`: each pre-activation a_t is a sum of D + H
     ///   terms, so its variance stays O(1) and tanh starts in its linear range;
-    /// - `W_y ~ U(−1/√H, 1/√H)`: logits start small, so p_t is near uniform and
-    ///   the first loss is ≈ ln V (the sanity check in the tests);
-    /// - `b_h = 0, b_y = 0`.
-    pub fn init(config: Config, rng: &mut Rng) -> Self {
-        let Config {
-            vocab: v,
-            embed: d,
-            hidden: h,
-        } = config;
+    /// - `W_y, W_c ~ U(−1/√H, 1/√H)`: logits start small, so p_t is near
+    ///   uniform and the first loss is ≈ ln V (the sanity check in the tests);
+    /// - `b_h = 0, b_y = 0, b_c = 0`.
+    ///
+    /// W_c is drawn after the six tensors of the full model, so a classed
+    /// model and a full one of the same sizes and seed share E … b_y.
+    pub fn init(config: &Config, rng: &mut Rng) -> Self {
+        let (v, d, h, c) = (config.vocab, config.embed, config.hidden, config.classes.count());
         let s = 1.0 / (h as f64).sqrt();
         Params {
-            config,
+            config: config.clone(),
             e: Matrix::normal(v, d, 1.0, rng),
             w_x: Matrix::uniform(h, d, -s, s, rng),
             w_h: Matrix::uniform(h, h, -s, s, rng),
             b_h: Matrix::zeros(1, h),
             w_y: Matrix::uniform(v, h, -s, s, rng),
             b_y: Matrix::zeros(1, v),
+            w_c: Matrix::uniform(c, h, -s, s, rng),
+            b_c: Matrix::zeros(1, c),
         }
     }
 
-    /// The six tensors in [`TENSOR_NAMES`] order.
-    pub fn tensors(&self) -> [&Matrix<T>; 6] {
-        [&self.e, &self.w_x, &self.w_h, &self.b_h, &self.w_y, &self.b_y]
+    /// The tensors in [`TENSOR_NAMES`] order.
+    pub fn tensors(&self) -> [&Matrix<T>; 8] {
+        [
+            &self.e, &self.w_x, &self.w_h, &self.b_h, &self.w_y, &self.b_y, &self.w_c, &self.b_c,
+        ]
     }
 
-    /// The six tensors, writable, in [`TENSOR_NAMES`] order.
-    pub fn tensors_mut(&mut self) -> [&mut Matrix<T>; 6] {
+    /// The tensors, writable, in [`TENSOR_NAMES`] order.
+    pub fn tensors_mut(&mut self) -> [&mut Matrix<T>; 8] {
         [
             &mut self.e,
             &mut self.w_x,
@@ -107,7 +126,65 @@ impl<T: Float> Params<T> {
             &mut self.b_h,
             &mut self.w_y,
             &mut self.b_y,
+            &mut self.w_c,
+            &mut self.b_c,
         ]
+    }
+
+    /// Set the output layer's classes to `classes`, keeping every other weight:
+    /// fresh W_c ~ U(−1/√H, 1/√H) and b_c = 0 from `rng` when there are any,
+    /// none when `classes` is [`Classes::none`] (W_c, b_c dropped).
+    ///
+    /// # Panics
+    /// If the classes do not cover exactly V ids.
+    pub fn set_classes(&mut self, classes: Classes, rng: &mut Rng) {
+        assert!(
+            classes.is_none() || classes.vocab() == self.config.vocab,
+            "set_classes: classes cover {} ids, the model has {}",
+            classes.vocab(),
+            self.config.vocab
+        );
+        let (c, h) = (classes.count(), self.config.hidden);
+        let s = 1.0 / (h as f64).sqrt();
+        self.w_c = Matrix::uniform(c, h, -s, s, rng);
+        self.b_c = Matrix::zeros(1, c);
+        self.config.classes = classes;
+    }
+
+    /// Renumber the vocabulary: new id i is old id `order[i]` (rows of E and
+    /// W_y and entries of b_y move with their word). The model computes the
+    /// same function of the words.
+    ///
+    /// # Panics
+    /// If `order` is not a permutation of `0..V`, or the model has classes
+    /// (they are defined on the ids).
+    pub fn reorder_vocab(&mut self, order: &[u32]) {
+        let v = self.config.vocab;
+        let mut seen = vec![false; v];
+        for &o in order {
+            assert!(
+                (o as usize) < v && !std::mem::replace(&mut seen[o as usize], true),
+                "reorder_vocab: not a permutation"
+            );
+        }
+        assert_eq!(order.len(), v, "reorder_vocab: not a permutation");
+        assert!(
+            self.config.classes.is_none(),
+            "reorder_vocab: the classes are defined on the old ids"
+        );
+        let rows = |m: &Matrix<T>| {
+            let mut out = Matrix::zeros(m.rows(), m.cols());
+            for (i, &o) in order.iter().enumerate() {
+                out.row_mut(i).copy_from_slice(m.row(o as usize));
+            }
+            out
+        };
+        self.e = rows(&self.e);
+        self.w_y = rows(&self.w_y);
+        let b = self.b_y.as_slice().to_vec();
+        for (i, &o) in order.iter().enumerate() {
+            self.b_y.as_mut_slice()[i] = b[o as usize];
+        }
     }
 
     /// Set every entry to zero (the caller zeroes gradients once per step;
@@ -128,17 +205,19 @@ impl<T: Float> Params<T> {
             )
         };
         Params {
-            config: self.config,
+            config: self.config.clone(),
             e: conv(&self.e),
             w_x: conv(&self.w_x),
             w_h: conv(&self.w_h),
             b_h: conv(&self.b_h),
             w_y: conv(&self.w_y),
             b_y: conv(&self.b_y),
+            w_c: conv(&self.w_c),
+            b_c: conv(&self.b_c),
         }
     }
 
-    /// Euclidean norm over all six tensors (for gradient clipping).
+    /// Euclidean norm over all tensors (for gradient clipping).
     pub fn global_norm(&self) -> f64 {
         self.tensors()
             .iter()

@@ -9,6 +9,7 @@
 //! `a_t += h_{t−1}·W_hᵀ` (forward) and `dh_{t−1} += da_t·W_h` (backward) walk
 //! the steps ([`super::recurrence`]), against a weight packed once per call.
 
+use super::classed::{classed_backward, classed_forward, ClassedCache};
 use super::layers::*;
 use super::params::Params;
 use super::recurrence;
@@ -54,8 +55,11 @@ pub struct ForwardCache<T> {
     pub u: Matrix<T>,
     /// `[(T+1)·B, H]`: block 0 is h_0, block t is h_t.
     pub hs: Matrix<T>,
-    /// p `[N, V]`: softmax outputs; backward turns it into dZ in place.
+    /// p `[N, V]`: softmax outputs; backward turns it into dZ in place
+    /// (full softmax only).
     pub p: Matrix<T>,
+    /// The class-factored output layer's cache (models with classes only).
+    pub classed: ClassedCache<T>,
 }
 
 /// Buffers for one model: GEMM context, packed weights, cache, gradients of
@@ -98,6 +102,7 @@ impl<T: Float> Workspace<T> {
                 u: e(),
                 hs: e(),
                 p: e(),
+                classed: ClassedCache::default(),
             },
             force_path: None,
             w_x_t: PackedB::empty(),
@@ -165,7 +170,7 @@ pub fn forward<T: Float>(
     h0: MatRef<T>,
     ws: &mut Workspace<T>,
 ) -> f64 {
-    let cfg = params.config;
+    let cfg = &params.config;
     let (v, d, h) = (cfg.vocab, cfg.embed, cfg.hidden);
     let b = batch;
     assert!(
@@ -207,7 +212,6 @@ pub fn forward<T: Float>(
     cache.targets.clear();
     cache.targets.extend_from_slice(targets);
     ensure(&mut cache.hs, (steps + 1) * b, h); //                         [(T+1)B, H]
-    ensure(&mut cache.p, n, v); //                                         [N, V]
 
     // h_0 into block 0.
     for i in 0..b {
@@ -245,7 +249,7 @@ pub fn forward<T: Float>(
             }
         }
     }
-    bias_forward(&mut cache.hs.as_mut_slice()[b * h..], &params.b_h); //   + b_h
+    bias_forward(&mut cache.hs.as_mut_slice()[b * h..], params.b_h.as_slice()); //   + b_h
 
     // The recurrence, the only sequential part:
     //   a_t += h_{t−1}·W_hᵀ  (eq. 2);  h_t = tanh(a_t)  (eq. 3)
@@ -255,10 +259,15 @@ pub fn forward<T: Float>(
     step_gemms.resize_with(workers, || Gemm::with_kernel(kernel).expect("kernel already in use"));
     recurrence::forward_steps(cache.hs.as_mut_slice(), b, h, w_h_t, &mut step_gemms[..workers]);
 
-    // Output layer for all positions: z_t = W_y h_t + b_y  (eq. 4)
     let h_all = cache.hs.rows_view(b, n); //                                [N, H]
+    if !cfg.classes.is_none() {
+        // The class-factored output layer, L = mean −ln q[k] − ln r[y]  (eqs. 17–21)
+        return classed_forward(&mut cache.classed, h_all, targets, params, gemm) / n as f64;
+    }
+    // Output layer for all positions: z_t = W_y h_t + b_y  (eq. 4)
+    ensure(&mut cache.p, n, v); //                                           [N, V]
     gemm.gemm(T::one(), h_all, params.w_y.view().t(), T::zero(), cache.p.view_mut());
-    bias_forward(cache.p.as_mut_slice(), &params.b_y);
+    bias_forward(cache.p.as_mut_slice(), params.b_y.as_slice());
 
     // p_t = softmax(z_t), L = mean −ln p_t[y_t]  (eqs. 5, 6)
     softmax_xent_forward(&mut cache.p, targets, gemm.threads()) / n as f64
@@ -274,7 +283,7 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
         params.config, grads.config,
         "backward: gradient layout differs from the model"
     );
-    let cfg = params.config;
+    let cfg = &params.config;
     let (v, d, h) = (cfg.vocab, cfg.embed, cfg.hidden);
     let Workspace {
         gemm,
@@ -293,22 +302,22 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
     ensure(dh, n, h); //                                                     [N, H]
     ensure(dh0, b, h); //                                                    [B, H]
 
-    // dz_t = (p_t − onehot(y_t)) / (B·T)                              (eq. 7)
-    softmax_xent_backward(
-        &mut cache.p,
-        &cache.targets,
-        T::one() / T::from_usize(n),
-        gemm.threads(),
-    );
-    let dz = cache.p.view(); //                                             [N, V]
     let h_all = cache.hs.rows_view(b, n); //                                [N, H]
-
-    // dW_y += Σ_t dz_t h_tᵀ = dZᵀ·H                                   (eq. 8)
-    gemm.gemm(T::one(), dz.t(), h_all, T::one(), grads.w_y.view_mut());
-    // db_y += Σ_t dz_t                                                 (eq. 9)
-    bias_backward(&mut grads.b_y, dz);
-    // dh_t = W_yᵀ dz_t (output part of eq. 10, all t at once): dH = dZ·W_y
-    gemm.gemm(T::one(), dz, params.w_y.view(), T::zero(), dh.view_mut());
+    let scale = T::one() / T::from_usize(n);
+    if cfg.classes.is_none() {
+        // dz_t = (p_t − onehot(y_t)) / (B·T)                          (eq. 7)
+        softmax_xent_backward(&mut cache.p, &cache.targets, scale, gemm.threads());
+        let dz = cache.p.view(); //                                         [N, V]
+                                 // dW_y += Σ_t dz_t h_tᵀ = dZᵀ·H                               (eq. 8)
+        gemm.gemm(T::one(), dz.t(), h_all, T::one(), grads.w_y.view_mut());
+        // db_y += Σ_t dz_t                                             (eq. 9)
+        bias_backward(grads.b_y.as_mut_slice(), dz);
+        // dh_t = W_yᵀ dz_t (output part of eq. 10, all t at once): dH = dZ·W_y
+        gemm.gemm(T::one(), dz, params.w_y.view(), T::zero(), dh.view_mut());
+    } else {
+        // dW_c, db_c, dW_y, db_y and dh_t = W_cᵀ ds_t + W_y[K_t]ᵀ du_t  (eqs. 22–26)
+        classed_backward(&mut cache.classed, dh, h_all, params, grads, scale, gemm);
+    }
 
     // Reverse over time, carrying the recurrent part of eq. 10: da_t for
     // every t (eq. 11) and dh_0 (eq. 16).
@@ -330,7 +339,7 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
     // dW_h += Σ_t da_t h_{t−1}ᵀ = dAᵀ·H_prev                          (eq. 12)
     gemm.gemm(T::one(), da.t(), h_prev, T::one(), grads.w_h.view_mut());
     // db_h += Σ_t da_t                                                (eq. 14)
-    bias_backward(&mut grads.b_h, da);
+    bias_backward(grads.b_h.as_mut_slice(), da);
 
     match cache.path {
         InputPath::Gather => {

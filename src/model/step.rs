@@ -5,6 +5,7 @@
 //! With one row, every product is a row vector times a matrix, which
 //! [`Gemm::gemm`] sends to its gemv path: each weight is read once, in place.
 
+use super::classed::classed_distribution;
 use super::layers::{bias_forward, softmax_returning_log_z, tanh_forward};
 use super::params::Params;
 use crate::matmul::Gemm;
@@ -20,6 +21,8 @@ pub struct StepState<T> {
     a: Matrix<T>,
     /// p_t `[1, V]`: the distribution of the next token.
     pub p: Matrix<T>,
+    /// q_t `[1, C]`: the class distribution (classed models; scratch).
+    q: Matrix<T>,
 }
 
 impl<T: Float> StepState<T> {
@@ -30,6 +33,7 @@ impl<T: Float> StepState<T> {
             h: Matrix::zeros(1, h),
             a: Matrix::zeros(1, h),
             p: Matrix::filled(1, v, T::one() / T::from_usize(v)),
+            q: Matrix::zeros(1, params.config.classes.count()),
         }
     }
 }
@@ -44,13 +48,17 @@ pub fn step<T: Float>(params: &Params<T>, token: u32, s: &mut StepState<T>, gemm
     // a = W_x e + W_h h_{t−1} + b_h  (eq. 2)
     gemm.gemm(T::one(), e, params.w_x.view().t(), T::zero(), s.a.view_mut());
     gemm.gemm(T::one(), s.h.view(), params.w_h.view().t(), T::one(), s.a.view_mut());
-    bias_forward(s.a.as_mut_slice(), &params.b_h);
+    bias_forward(s.a.as_mut_slice(), params.b_h.as_slice());
     // h = tanh(a)  (eq. 3)
     tanh_forward(s.a.as_mut_slice());
     std::mem::swap(&mut s.h, &mut s.a);
+    if !params.config.classes.is_none() {
+        // p[w] = q[c(w)] · softmax within c(w)'s block  (eqs. 17–20)
+        return classed_distribution(params, s.h.view(), &mut s.q, &mut s.p, gemm);
+    }
     // z = W_y h + b_y;  p = softmax(z)  (eqs. 4, 5)
     gemm.gemm(T::one(), s.h.view(), params.w_y.view().t(), T::zero(), s.p.view_mut());
-    bias_forward(s.p.as_mut_slice(), &params.b_y);
+    bias_forward(s.p.as_mut_slice(), params.b_y.as_slice());
     softmax_returning_log_z(s.p.as_mut_slice());
 }
 
@@ -62,12 +70,8 @@ mod tests {
 
     #[test]
     fn stepping_token_by_token_equals_the_chunk_forward() {
-        let cfg = Config {
-            vocab: 9,
-            embed: 5,
-            hidden: 7,
-        };
-        let params = Params::<f64>::init(cfg, &mut Rng::new(4));
+        let cfg = Config::full(9, 5, 7);
+        let params = Params::<f64>::init(&cfg, &mut Rng::new(4));
         let tokens = [3u32, 1, 4, 1, 5, 8, 2, 6];
         let mut ws = Workspace::new(Gemm::new());
         let n = tokens.len() - 1;

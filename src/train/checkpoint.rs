@@ -15,14 +15,16 @@
 //!
 //! ```text
 //!   model     level (u8: 0 char, 1 word), vocabulary (count u32, then each
-//!             token as length u32 + UTF-8), the six tensors E W_x W_h b_h
-//!             W_y b_y (each rows u64, cols u64, f32s)
+//!             token as length u32 + UTF-8); version 2: classes C (u64) and
+//!             the C class sizes (u64 each, in id order); the tensors (each
+//!             rows u64, cols u64, f32s): E W_x W_h b_h W_y b_y, and in
+//!             version 2 W_c b_c ([0, H] and [1, 0] without classes)
 //!   flag      u8: 1 if a training state follows
 //!   settings  batch u64, seq_len u64, optimizer u8 (0 sgd, 1 adagrad,
 //!             2 adam), lr f64, clip f64, seed u64, epochs u64,
 //!             min_improvement f64, patience u64
-//!   optimizer version 2: kind u8, then sgd: nothing; adagrad: Σg² (six
-//!             tensors); adam: t u64, m, v (six tensors each)
+//!   optimizer version 2: kind u8, then sgd: nothing; adagrad: Σg² (a set
+//!             of tensors shaped as the model's); adam: t u64, m, v
 //!             version 1: kind u8, t u64, then two (flag u8, six tensors)
 //!   progress  lr f64, epoch u64, chunk u64, step u64, best_valid f64,
 //!             bad_epochs u64; version 1 then has four u64 of an unused
@@ -43,7 +45,7 @@ use crate::data::{Level, Vocab};
 use crate::error::{Error, Result};
 use crate::io::fs::write_atomic;
 use crate::matrix::Matrix;
-use crate::model::{Config, Model, Params, TENSOR_NAMES};
+use crate::model::{Classes, Config, Model, Params, TENSOR_NAMES};
 
 pub const MAGIC: &[u8; 8] = b"RNNLMCKP";
 /// The version this build writes.
@@ -118,6 +120,11 @@ impl Writer {
         self.u32(model.vocab.len() as u32);
         for t in model.vocab.tokens() {
             self.str(t);
+        }
+        let classes = &model.params.config.classes;
+        self.u64(classes.count() as u64);
+        for c in 0..classes.count() {
+            self.u64(classes.range(c).len() as u64);
         }
         self.params(&model.params);
     }
@@ -266,12 +273,38 @@ impl<'a> Reader<'a> {
             .collect();
         Ok(Matrix::from_vec(rows, cols, data))
     }
-    fn params(&mut self, cfg: Config) -> R<Params<f32>> {
+    fn params(&mut self, cfg: &Config) -> R<Params<f32>> {
         let mut p = Params::zeros(cfg);
-        for (name, t) in TENSOR_NAMES.iter().zip(p.tensors_mut()) {
+        // Version 1 has the six tensors of the full softmax only.
+        let stored = if self.version == 1 { 6 } else { TENSOR_NAMES.len() };
+        for (name, t) in TENSOR_NAMES.iter().zip(p.tensors_mut()).take(stored) {
             *t = self.matrix(name, t.rows(), t.cols())?;
         }
         Ok(p)
+    }
+
+    /// The class sizes (version 2), checked against the vocabulary.
+    fn classes(&mut self, vocab: usize) -> R<Classes> {
+        if self.version == 1 {
+            return Ok(Classes::none());
+        }
+        let c = self.u64()?;
+        if c > vocab as u64 {
+            return Err(format!("{c} classes for a vocabulary of {vocab}"));
+        }
+        let mut sizes = Vec::with_capacity(c as usize);
+        for _ in 0..c {
+            sizes.push(self.u64()?);
+        }
+        if sizes.contains(&0) || sizes.iter().sum::<u64>() != vocab as u64 * u64::from(c > 0) {
+            return Err(format!("class sizes {sizes:?} do not cover the {vocab} tokens"));
+        }
+        let sizes: Vec<usize> = sizes.into_iter().map(|x| x as usize).collect();
+        Ok(if sizes.is_empty() {
+            Classes::none()
+        } else {
+            Classes::from_sizes(&sizes)
+        })
     }
     fn kind(&mut self) -> R<OptimizerKind> {
         match self.u8()? {
@@ -284,7 +317,7 @@ impl<'a> Reader<'a> {
 
     /// Read the config: dimensions from the first tensors' headers, each
     /// capped by the bytes left so no allocation can exceed the file.
-    fn config(&mut self, vocab: usize) -> R<Config> {
+    fn config(&mut self, vocab: usize, classes: Classes) -> R<Config> {
         let save = self.pos;
         let v = self.u64()?;
         let d = self.u64()?;
@@ -307,11 +340,10 @@ impl<'a> Reader<'a> {
             return Err(format!("hidden width {h} is impossible for a file of this size"));
         }
         let cfg = Config {
-            vocab,
-            embed: d as usize,
-            hidden: h as usize,
+            classes,
+            ..Config::full(vocab, d as usize, h as usize)
         };
-        // All six tensors must fit in what is left, before any is allocated.
+        // All the tensors must fit in what is left, before any is allocated.
         let need = cfg.num_params() as u128 * 4;
         if need > self.left() as u128 {
             return Err(format!(
@@ -340,8 +372,9 @@ impl<'a> Reader<'a> {
         if vocab.len() != count {
             return Err("the vocabulary repeats a token".into());
         }
-        let cfg = self.config(count)?;
-        let params = self.params(cfg)?;
+        let classes = self.classes(count)?;
+        let cfg = self.config(count, classes)?;
+        let params = self.params(&cfg)?;
         for (name, t) in TENSOR_NAMES.iter().zip(params.tensors()) {
             if let Some(i) = t.as_slice().iter().position(|x| !x.is_finite()) {
                 return Err(format!("tensor {name} entry {i} is {}", t.as_slice()[i]));
@@ -364,7 +397,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn optimizer(&mut self, cfg: Config) -> R<Optimizer> {
+    fn optimizer(&mut self, cfg: &Config) -> R<Optimizer> {
         let kind = self.kind()?;
         if self.version == 1 {
             return self.optimizer_v1(kind, cfg);
@@ -384,7 +417,7 @@ impl<'a> Reader<'a> {
 
     /// Version 1: a step count, then two optional state tensor sets whose
     /// presence must match the rule (Adagrad: Σg²; Adam: m and v).
-    fn optimizer_v1(&mut self, kind: OptimizerKind, cfg: Config) -> R<Optimizer> {
+    fn optimizer_v1(&mut self, kind: OptimizerKind, cfg: &Config) -> R<Optimizer> {
         let t = self.u64()?;
         let mut states = [None, None];
         for s in states.iter_mut() {
@@ -402,7 +435,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn train_state(&mut self, cfg: Config) -> R<TrainState> {
+    fn train_state(&mut self, cfg: &Config) -> R<TrainState> {
         let settings = self.settings()?;
         let optimizer = self.optimizer(cfg)?;
         let lr = self.f64()?;
@@ -474,7 +507,7 @@ pub fn from_bytes(bytes: &[u8]) -> R<Checkpoint> {
     let model = r.model()?;
     let train = match r.u8()? {
         0 => None,
-        1 => Some(r.train_state(model.params.config)?),
+        1 => Some(r.train_state(&model.params.config)?),
         x => return Err(format!("bad training-state flag {x}")),
     };
     if r.left() != 0 {
@@ -496,12 +529,8 @@ mod tests {
 
     fn sample(train: Option<OptimizerKind>) -> Checkpoint {
         let vocab = Vocab::build("hello 세계", Level::Char, 1, 100);
-        let cfg = Config {
-            vocab: vocab.len(),
-            embed: 3,
-            hidden: 4,
-        };
-        let params = Params::init(cfg, &mut Rng::new(1));
+        let cfg = Config::full(vocab.len(), 3, 4);
+        let params = Params::init(&cfg, &mut Rng::new(1));
         let train = train.map(|kind| {
             let settings = Settings {
                 batch: 2,
@@ -590,7 +619,14 @@ mod tests {
             let ck = sample(Some(kind));
             let s = ck.train.as_ref().unwrap();
             let mut w = Writer(Vec::new());
-            w.model(&ck.model);
+            // Version 1's model: no classes, the six tensors of the full softmax.
+            w.u8(0);
+            w.u32(ck.model.vocab.len() as u32);
+            for t in ck.model.vocab.tokens() {
+                w.str(t);
+            }
+            let six = |p: &Params<f32>, w: &mut Writer| p.tensors()[..6].iter().for_each(|t| w.matrix(t));
+            six(&ck.model.params, &mut w);
             w.u8(1);
             w.settings(&s.settings);
             w.u8(kind_tag(kind));
@@ -605,7 +641,7 @@ mod tests {
                     None => w.u8(0),
                     Some(p) => {
                         w.u8(1);
-                        w.params(p);
+                        six(p, &mut w);
                     }
                 }
             }

@@ -57,7 +57,7 @@ pub enum Optimizer {
 impl Optimizer {
     /// A rule with zero state for parameters shaped like `like`.
     pub fn new(kind: OptimizerKind, like: &Params<f32>) -> Self {
-        let zeros = || Params::zeros(like.config);
+        let zeros = || Params::zeros(&like.config);
         match kind {
             OptimizerKind::Sgd => Optimizer::Sgd,
             OptimizerKind::Adagrad => Optimizer::Adagrad { sum_sq: zeros() },
@@ -151,14 +151,15 @@ pub fn clip_global_norm(grads: &mut Params<f32>, max_norm: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Config;
+    use crate::model::{Classes, Config};
 
+    /// Every tensor 1 × 1 (V = D = H = 1, one class), entry `v`.
     fn one(v: f32) -> Params<f32> {
-        let mut p = Params::zeros(Config {
-            vocab: 1,
-            embed: 1,
-            hidden: 1,
-        });
+        let config = Config {
+            classes: Classes::from_sizes(&[1]),
+            ..Config::full(1, 1, 1)
+        };
+        let mut p = Params::zeros(&config);
         for t in p.tensors_mut() {
             t.as_mut_slice()[0] = v;
         }
@@ -192,9 +193,9 @@ mod tests {
 
     #[test]
     fn clipping_scales_to_the_max_norm() {
-        let mut g = one(3.0); // six entries of 3: norm = 3·√6
+        let mut g = one(3.0); // eight entries of 3: norm = 3·√8
         let before = clip_global_norm(&mut g, 1.0);
-        assert!((before - 3.0 * 6f64.sqrt()).abs() < 1e-5);
+        assert!((before - 3.0 * 8f64.sqrt()).abs() < 1e-5);
         assert!((g.global_norm() - 1.0).abs() < 1e-5);
         let mut g = one(0.1);
         clip_global_norm(&mut g, 1.0);

@@ -67,11 +67,7 @@ mod tests {
             min_improvement: 0.01,
             patience,
         };
-        let params = Params::zeros(Config {
-            vocab: 2,
-            embed: 1,
-            hidden: 1,
-        });
+        let params = Params::zeros(&Config::full(2, 1, 1));
         TrainState::fresh(settings, &params)
     }
 

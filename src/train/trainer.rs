@@ -86,7 +86,7 @@ pub fn run(job: Job) -> Result<Outcome> {
     let mut t = Trainer {
         ws: Workspace::new(gemm()),
         eval_ws: Workspace::new(gemm()),
-        grads: Params::zeros(job.model.params.config),
+        grads: Params::zeros(&job.model.params.config),
         inputs: Vec::new(),
         targets: Vec::new(),
         log,

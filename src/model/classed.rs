@@ -1,0 +1,235 @@
+//! The class-factored output layer: forward and backward side by side
+//! (`docs/bptt.md` section 4, eqs. 17–26; batched form C1–C4).
+//!
+//! ```text
+//!   P(y | h) = softmax(W_c h + b_c)[c(y)] · softmax(W_y[K] h + b_y[K])[y],   K = ids of class c(y)
+//! ```
+//!
+//! Positions are grouped by the class of their target, so each class's word
+//! scores are one GEMM over its gathered hidden rows against its contiguous
+//! block of W_y; the class scores are one GEMM over all positions.
+
+use super::classes::Classes;
+use super::layers::{
+    bias_backward, bias_forward, softmax_returning_log_z, softmax_xent_backward, softmax_xent_forward,
+};
+use super::params::Params;
+use crate::matmul::Gemm;
+use crate::matrix::{MatRef, Matrix};
+use crate::scalar::Float;
+
+/// What the classed forward keeps for backward. Sized once per shape and
+/// reused.
+#[derive(Clone, Debug)]
+pub struct ClassedCache<T> {
+    /// k: the class of each position's target `[N]`.
+    pub k: Vec<u32>,
+    /// q `[N, C]`: class probabilities; backward turns them into dS in place.
+    pub q: Matrix<T>,
+    /// Positions grouped by target class, ascending within a class:
+    /// class K's positions are `order[rows[K] .. rows[K + 1]]`.
+    pub order: Vec<u32>,
+    /// `[C + 1]` group boundaries into `order`.
+    pub rows: Vec<usize>,
+    /// Each grouped position's target as an offset into its class `[N]`.
+    pub local: Vec<u32>,
+    /// G `[N, H]`: the hidden rows in `order`.
+    pub g: Matrix<T>,
+    /// Per class, r `[n_K, |K|]`: word probabilities within the class;
+    /// backward turns them into dU in place.
+    pub r: Vec<Matrix<T>>,
+    /// dG `[N, H]` (backward scratch): the word part of dh in `order`.
+    dg: Matrix<T>,
+}
+
+impl<T: Float> Default for ClassedCache<T> {
+    fn default() -> Self {
+        let e = || Matrix::zeros(0, 0);
+        ClassedCache {
+            k: Vec::new(),
+            q: e(),
+            order: Vec::new(),
+            rows: Vec::new(),
+            local: Vec::new(),
+            g: e(),
+            r: Vec::new(),
+            dg: e(),
+        }
+    }
+}
+
+/// Resize `m` to `rows × cols` unless it already is.
+fn ensure<T: Float>(m: &mut Matrix<T>, rows: usize, cols: usize) {
+    if m.shape() != (rows, cols) {
+        m.resize_zeroed(rows, cols);
+    }
+}
+
+/// Row `i` of a row-major view.
+fn row<'a, T: Float>(m: &MatRef<'a, T>, i: usize) -> &'a [T] {
+    &m.data()[i * m.row_stride()..i * m.row_stride() + m.cols()]
+}
+
+/// Forward over N positions: hidden states `h_all` `[N, H]`, targets `[N]`.
+/// Returns `Σ_r −ln P(y_r | h_r)` in nats (eq. 21 without the 1/N).
+///
+/// # Panics
+/// If the model has no classes or the shapes disagree.
+pub fn classed_forward<T: Float>(
+    cache: &mut ClassedCache<T>,
+    h_all: MatRef<T>,
+    targets: &[u32],
+    params: &Params<T>,
+    gemm: &mut Gemm<T>,
+) -> f64 {
+    let classes = &params.config.classes;
+    let (n, h, c) = (h_all.rows(), h_all.cols(), classes.count());
+    assert!(c > 0, "classed_forward: the model has no classes");
+    assert_eq!(
+        targets.len(),
+        n,
+        "classed_forward: {} targets for {n} rows",
+        targets.len()
+    );
+
+    // s = W_c h + b_c ;  q = softmax(s) ;  −ln q[k]            (eqs. 17, 18, 21)
+    cache.k.clear();
+    cache
+        .k
+        .extend(targets.iter().map(|&y| classes.class_of(y as usize) as u32));
+    ensure(&mut cache.q, n, c); //                                           [N, C]
+    gemm.gemm(T::one(), h_all, params.w_c.view().t(), T::zero(), cache.q.view_mut());
+    bias_forward(cache.q.as_mut_slice(), params.b_c.as_slice());
+    let mut loss = softmax_xent_forward(&mut cache.q, &cache.k, gemm.threads());
+
+    // Group the positions by target class (a counting sort: stable).
+    group_by_class(cache, targets, classes);
+    ensure(&mut cache.g, n, h); //                                           [N, H]
+    for (i, &pos) in cache.order.iter().enumerate() {
+        cache.g.row_mut(i).copy_from_slice(row(&h_all, pos as usize));
+    }
+
+    // Per class K: u = W_y[K] h + b_y[K] ;  r = softmax(u) ;  −ln r[y]  (eqs. 19–21)
+    cache.r.resize_with(c, || Matrix::zeros(0, 0));
+    for kc in 0..c {
+        let (ids, rows) = (classes.range(kc), cache.rows[kc]..cache.rows[kc + 1]);
+        let r = &mut cache.r[kc];
+        ensure(r, rows.len(), ids.len()); //                                 [n_K, |K|]
+        if rows.is_empty() {
+            continue;
+        }
+        let g_k = cache.g.rows_view(rows.start, rows.len()); //             [n_K, H]
+        let w_k = params.w_y.rows_view(ids.start, ids.len()); //            [|K|, H]
+        gemm.gemm(T::one(), g_k, w_k.t(), T::zero(), r.view_mut());
+        bias_forward(r.as_mut_slice(), &params.b_y.as_slice()[ids.clone()]);
+        loss += softmax_xent_forward(r, &cache.local[rows], 1);
+    }
+    loss
+}
+
+/// Stable counting sort of the positions by the class of their target:
+/// fills `order`, `rows` and `local`.
+fn group_by_class<T>(cache: &mut ClassedCache<T>, targets: &[u32], classes: &Classes) {
+    let c = classes.count();
+    cache.rows.clear();
+    cache.rows.resize(c + 1, 0);
+    for &k in &cache.k {
+        cache.rows[k as usize + 1] += 1;
+    }
+    for kc in 0..c {
+        cache.rows[kc + 1] += cache.rows[kc];
+    }
+    let mut next = cache.rows.clone();
+    cache.order.resize(targets.len(), 0);
+    cache.local.resize(targets.len(), 0);
+    for (pos, (&k, &y)) in cache.k.iter().zip(targets).enumerate() {
+        let slot = &mut next[k as usize];
+        cache.order[*slot] = pos as u32;
+        cache.local[*slot] = y - classes.range(k as usize).start as u32;
+        *slot += 1;
+    }
+}
+
+/// Backward of the last [`classed_forward`]: adds ∂L/∂W_c, ∂L/∂b_c,
+/// ∂L/∂W_y, ∂L/∂b_y into `grads` and *writes* the output part of dh
+/// `[N, H]` (eq. 26 without its recurrent term). `scale` is 1/N.
+pub fn classed_backward<T: Float>(
+    cache: &mut ClassedCache<T>,
+    dh: &mut Matrix<T>,
+    h_all: MatRef<T>,
+    params: &Params<T>,
+    grads: &mut Params<T>,
+    scale: T,
+    gemm: &mut Gemm<T>,
+) {
+    let classes = &params.config.classes;
+    let (n, h) = (h_all.rows(), h_all.cols());
+
+    // dS = (q − onehot(k)) / N                                          (eq. 22)
+    softmax_xent_backward(&mut cache.q, &cache.k, scale, gemm.threads());
+    let ds = cache.q.view(); //                                              [N, C]
+                             // dW_c += dSᵀ H ;  db_c += colsum(dS)                               (eq. 24)
+    gemm.gemm(T::one(), ds.t(), h_all, T::one(), grads.w_c.view_mut());
+    bias_backward(grads.b_c.as_mut_slice(), ds);
+    // dh = W_cᵀ ds, all positions at once: dH = dS W_c          (eq. 26, class part)
+    gemm.gemm(T::one(), ds, params.w_c.view(), T::zero(), dh.view_mut());
+
+    ensure(&mut cache.dg, n, h); //                                          [N, H]
+    for kc in 0..classes.count() {
+        let (ids, rows) = (classes.range(kc), cache.rows[kc]..cache.rows[kc + 1]);
+        if rows.is_empty() {
+            continue;
+        }
+        // dU = (r − onehot(y)) / N on the class's words                 (eq. 23)
+        let r = &mut cache.r[kc];
+        softmax_xent_backward(r, &cache.local[rows.clone()], scale, 1);
+        let du = r.view(); //                                                [n_K, |K|]
+        let g_k = cache.g.rows_view(rows.start, rows.len()); //             [n_K, H]
+                                                             // dW_y[K] += dUᵀ G_K ;  db_y[K] += colsum(dU)                   (eq. 25)
+        let dw_k = grads.w_y.rows_view_mut(ids.start, ids.len());
+        gemm.gemm(T::one(), du.t(), g_k, T::one(), dw_k);
+        bias_backward(&mut grads.b_y.as_mut_slice()[ids.clone()], du);
+        // dG_K = dU W_y[K]                                       (eq. 26, word part)
+        let w_k = params.w_y.rows_view(ids.start, ids.len());
+        gemm.gemm(
+            T::one(),
+            du,
+            w_k,
+            T::zero(),
+            cache.dg.rows_view_mut(rows.start, rows.len()),
+        );
+    }
+    // Scatter the word part back to the positions: dh[order[i]] += dG[i].
+    for (i, &pos) in cache.order.iter().enumerate() {
+        for (d, &g) in dh.row_mut(pos as usize).iter_mut().zip(cache.dg.row(i)) {
+            *d += g;
+        }
+    }
+}
+
+/// The whole next-word distribution of a classed model for one hidden state
+/// `h` `[H]`: `p[w] = q[c(w)] · softmax over c(w)'s block of (W_y h + b_y)`,
+/// for every w (generation, `predict`). `q` is scratch `[1, C]`, `p` is
+/// `[1, V]`.
+pub fn classed_distribution<T: Float>(
+    params: &Params<T>,
+    h: MatRef<T>,
+    q: &mut Matrix<T>,
+    p: &mut Matrix<T>,
+    gemm: &mut Gemm<T>,
+) {
+    let classes = &params.config.classes;
+    // q = softmax(W_c h + b_c)                                       (eqs. 17, 18)
+    gemm.gemm(T::one(), h, params.w_c.view().t(), T::zero(), q.view_mut());
+    bias_forward(q.as_mut_slice(), params.b_c.as_slice());
+    softmax_returning_log_z(q.as_mut_slice());
+    // u = W_y h + b_y for every word, then a softmax per class block (eqs. 19, 20)
+    gemm.gemm(T::one(), h, params.w_y.view().t(), T::zero(), p.view_mut());
+    bias_forward(p.as_mut_slice(), params.b_y.as_slice());
+    for kc in 0..classes.count() {
+        let block = &mut p.as_mut_slice()[classes.range(kc)];
+        softmax_returning_log_z(block);
+        let qk = q.as_slice()[kc];
+        block.iter_mut().for_each(|x| *x *= qk);
+    }
+}

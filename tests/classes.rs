@@ -1,0 +1,150 @@
+//! The class-factored output layer: BPTT through it against finite
+//! differences, its full distribution against its training loss, and a
+//! hand-built model whose perplexity is worked out on paper.
+
+mod common;
+use common::*;
+
+use rnnlm::data::{Level, Vocab};
+use rnnlm::gradcheck::{Case, THRESHOLD};
+use rnnlm::matmul::Gemm;
+use rnnlm::matrix::Matrix;
+use rnnlm::model::{forward, step, Classes, Config, InputPath, Model, Params, StepState, Workspace};
+use rnnlm::rng::Rng;
+use rnnlm::train::checkpoint::{self, Checkpoint};
+
+fn classed_case(sizes: &[usize], d: usize, h: usize, batch: usize, steps: usize) -> Case {
+    let v = sizes.iter().sum();
+    Case {
+        config: Config {
+            classes: Classes::from_sizes(sizes),
+            ..Config::full(v, d, h)
+        },
+        batch,
+        steps,
+        seed: 12,
+        h0_scale: 0.5,
+        path: None,
+        sample: None,
+    }
+}
+
+fn assert_passes(c: Case) {
+    let report = c.build().check();
+    eprintln!("{c:?}\n{report}");
+    let worst = report.worst();
+    assert!(
+        report.passes(THRESHOLD),
+        "{}: max relative error {:.3e} at entry {} (analytic {:e}, numeric {:e})",
+        worst.name,
+        worst.max_rel_error,
+        worst.worst,
+        worst.analytic,
+        worst.numeric
+    );
+    // Every tensor of a classed model is checked, W_c and b_c included.
+    let names: Vec<&str> = report.tensors.iter().map(|t| t.name).collect();
+    assert_eq!(names, ["E", "W_x", "W_h", "b_h", "W_y", "b_y", "W_c", "b_c", "h_0"]);
+}
+
+/// A class of one word, classes of different sizes, carried h_0, both input
+/// paths: every entry of every tensor.
+#[test]
+fn classed_gradients_match_finite_differences() {
+    for path in [InputPath::Gather, InputPath::Table] {
+        assert_passes(Case {
+            path: Some(path),
+            ..classed_case(&[1, 4, 2], 5, 6, 3, 7)
+        });
+    }
+}
+
+/// Very different class sizes, and targets that leave some classes unused
+/// in the chunk (their W_y rows must get exactly zero gradient).
+#[test]
+fn classed_gradients_with_uneven_classes() {
+    assert_passes(classed_case(&[1, 1, 2, 16], 4, 5, 2, 3));
+    assert_passes(classed_case(&[3], 3, 4, 2, 4)); // one class: a plain softmax
+}
+
+/// Σ_w P(w | h) = 1 over the whole vocabulary, and the probability the full
+/// distribution gives each target is the one the training loss scores:
+/// −(1/n) Σ ln p_step[y] equals forward's loss.
+#[test]
+fn the_factorized_distribution_sums_to_one_and_matches_the_loss() {
+    let config = Config {
+        classes: Classes::from_sizes(&[1, 3, 5, 2]),
+        ..Config::full(11, 4, 6)
+    };
+    let mut rng = Rng::new(3);
+    let mut params = Params::<f64>::init(&config, &mut rng);
+    for b in [&mut params.b_h, &mut params.b_y, &mut params.b_c] {
+        for x in b.as_mut_slice() {
+            *x = rng.uniform_range(-1.0, 1.0);
+        }
+    }
+    let tokens: Vec<u32> = (0..40).map(|_| rng.below(11) as u32).collect();
+    let n = tokens.len() - 1;
+    let mut ws = Workspace::new(Gemm::new());
+    let loss = forward(
+        &params,
+        &tokens[..n],
+        &tokens[1..],
+        1,
+        Matrix::zeros(1, 6).view(),
+        &mut ws,
+    );
+    let mut s = StepState::new(&params);
+    let mut gemm = Gemm::new();
+    let mut nats = 0.0;
+    for t in 0..n {
+        step(&params, tokens[t], &mut s, &mut gemm);
+        let total: f64 = s.p.as_slice().iter().sum();
+        assert!((total - 1.0).abs() < 1e-9, "step {t}: Σ_w P(w|h) = {total}");
+        nats -= s.p.as_slice()[tokens[t + 1] as usize].ln();
+    }
+    assert!((nats / n as f64 - loss).abs() < 1e-12, "{} vs {loss}", nats / n as f64);
+}
+
+/// A model worked out on paper. V = 3 ("a" | "b", "c": two classes),
+/// D = H = 1, W_x = W_h = 0 and b_h = atanh(1/2), so h = 1/2 at every step.
+/// W_c = (0, 2 ln 3), b_c = 0: s = (0, ln 3), q = (1/4, 3/4).
+/// W_y = (·, 0, 2 ln 2), b_y = 0: within the second class u = (0, ln 2),
+/// r = (1/3, 2/3). So P(a) = 1/4, P(b) = 3/4 · 1/3 = 1/4, P(c) = 3/4 · 2/3 = 1/2.
+/// Scoring "abcc" predicts b, c, c: −(ln 1/4 + 2 ln 1/2)/3 = (4/3) ln 2 nats.
+#[test]
+fn eval_of_a_hand_built_two_class_model() {
+    let config = Config {
+        classes: Classes::from_sizes(&[1, 2]),
+        ..Config::full(3, 1, 1)
+    };
+    let mut params = Params::<f32>::zeros(&config);
+    params.b_h.set(0, 0, 0.5f64.atanh() as f32);
+    params.w_c.set(1, 0, (2.0 * 3f64.ln()) as f32);
+    params.w_y.set(2, 0, (2.0 * 2f64.ln()) as f32);
+    params.e.as_mut_slice().fill(0.7); // any embedding: W_x = 0 ignores it
+    let vocab = Vocab::from_tokens(Level::Char, ["a", "b", "c"].map(String::from).to_vec());
+    let dir = tmpdir("two-class");
+    let (ck, text) = (dir.join("m.ckpt"), dir.join("abcc.txt"));
+    checkpoint::save(
+        &ck,
+        &Checkpoint {
+            model: Model { vocab, params },
+            train: None,
+        },
+    )
+    .unwrap();
+    std::fs::write(&text, "abcc").unwrap();
+    let o = bin()
+        .args(["eval", "--json", "--model"])
+        .arg(&ck)
+        .arg("--corpus")
+        .arg(&text)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let nats = json_number(&String::from_utf8(o.stdout).unwrap(), "nats_per_token");
+    let by_hand = 4.0 / 3.0 * 2f64.ln();
+    // f32 weights: h, ln 3 and ln 2 are each rounded once.
+    assert!((nats - by_hand).abs() < 1e-6, "{nats} vs {by_hand}");
+}
