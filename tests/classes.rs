@@ -148,3 +148,53 @@ fn eval_of_a_hand_built_two_class_model() {
     // f32 weights: h, ln 3 and ln 2 are each rounded once.
     assert!((nats - by_hand).abs() < 1e-6, "{nats} vs {by_hand}");
 }
+
+/// SGD and Adagrad visit only the rows of E and W_y that backward wrote
+/// into: the weights after a few steps are those of the dense update
+/// (forward, backward, clip over everything, update everything), bit for bit.
+#[test]
+fn sparse_updates_equal_dense_updates() {
+    use rnnlm::model::{backward, TouchedRows};
+    use rnnlm::train::step::{take_step, Chunk};
+    use rnnlm::train::{clip_global_norm, Optimizer, OptimizerKind};
+    let config = Config {
+        classes: Classes::from_sizes(&[2, 3, 5, 10, 20]),
+        ..Config::full(40, 6, 8)
+    };
+    for kind in [OptimizerKind::Sgd, OptimizerKind::Adagrad] {
+        let params = Params::<f32>::init(&config, &mut Rng::new(4));
+        let (mut sparse, mut dense) = (params.clone(), params.clone());
+        let (mut opt_s, mut opt_d) = (Optimizer::new(kind, &params), Optimizer::new(kind, &params));
+        let mut grads = Params::zeros(&config);
+        let (mut ws_s, mut ws_d) = (Workspace::new(Gemm::new()), Workspace::new(Gemm::new()));
+        let mut rng = Rng::new(5);
+        let (b, t) = (2, 3); // N = 6 < V: the gather path, few rows touched
+        let h0 = Matrix::zeros(b, 8);
+        for _ in 0..4 {
+            let stream: Vec<u32> = (0..(t + 1) * b).map(|_| rng.below(12) as u32).collect();
+            let (inputs, targets) = (&stream[..t * b], &stream[b..]);
+            let chunk = Chunk {
+                inputs,
+                targets,
+                batch: b,
+                h0: h0.view(),
+            };
+            take_step(&mut sparse, &mut grads, &mut opt_s, &mut ws_s, chunk, 0.5, 0.3).unwrap();
+            assert!(
+                grads.all_finite() && grads.global_norm() == 0.0,
+                "grads not zero after the step"
+            );
+            let touched = ws_s.touched().clone();
+            assert!(touched.e.is_some() && touched.w_y.is_some(), "{touched:?}");
+
+            forward(&dense, inputs, targets, b, h0.view(), &mut ws_d);
+            let mut g = Params::zeros(&config);
+            backward(&dense, &mut g, &mut ws_d);
+            let all = dense.spans(&TouchedRows::all());
+            clip_global_norm(&mut g, &all, 0.3);
+            opt_d.step(&mut dense, &g, 0.5, &all);
+        }
+        assert_eq!(sparse, dense, "{kind:?}: sparse and dense updates differ");
+        assert_eq!(opt_s, opt_d, "{kind:?}: optimizer states differ");
+    }
+}

@@ -8,7 +8,8 @@ use crate::matmul::{Gemm, Kernel};
 use crate::matrix::Matrix;
 use crate::model::classes::{self, Classes};
 use crate::rng::Rng;
-use crate::train::{clip_global_norm, Optimizer, OptimizerKind};
+use crate::train::step::{take_step, Chunk};
+use crate::train::{Optimizer, OptimizerKind};
 
 /// One training-benchmark configuration.
 #[derive(Clone, Copy, Debug)]
@@ -107,9 +108,9 @@ pub struct TrainResult {
     pub gemm_share: f64,
 }
 
-/// Time a training step — forward, backward, clipping to norm 5 (the
-/// trainer's default) and the configuration's optimizer update — on the
-/// configuration's tokens with `kernel`,
+/// Time the trainer's step ([`take_step`]: forward, backward, clipping to
+/// norm 5 — the trainer's default — and the configuration's optimizer
+/// update) on the configuration's tokens with `kernel`,
 /// once per thread count in `threads` (`None` if this CPU cannot run the
 /// kernel), all in the same rounds (see
 /// [`best_times_interleaved`]): best step per thread count; the GEMM share
@@ -120,7 +121,7 @@ pub fn time_train_steps(
     threads: &[usize],
     budget: Duration,
 ) -> Option<Vec<TrainResult>> {
-    use crate::model::{backward, forward, Config, Params, Workspace};
+    use crate::model::{Config, Params, Workspace};
     struct Run {
         params: Params<f32>,
         grads: Params<f32>,
@@ -137,18 +138,13 @@ pub fn time_train_steps(
     };
     let h0 = Matrix::<f32>::zeros(c.batch, c.dim);
     let step = |r: &mut Run| {
-        r.grads.fill_zero();
-        forward(
-            &r.params,
-            &stream[..n],
-            &stream[c.batch..],
-            c.batch,
-            h0.view(),
-            &mut r.ws,
-        );
-        backward(&r.params, &mut r.grads, &mut r.ws);
-        clip_global_norm(&mut r.grads, 5.0);
-        r.opt.step(&mut r.params, &r.grads, 1e-4);
+        let chunk = Chunk {
+            inputs: &stream[..n],
+            targets: &stream[c.batch..],
+            batch: c.batch,
+            h0: h0.view(),
+        };
+        take_step(&mut r.params, &mut r.grads, &mut r.opt, &mut r.ws, chunk, 1e-4, 5.0).expect("a finite step");
     };
     let mut runs = Vec::new();
     for &t in threads {

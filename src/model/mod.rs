@@ -24,7 +24,7 @@ pub mod rnn;
 pub mod step;
 
 pub use classes::Classes;
-pub use params::{Config, Params, TENSOR_NAMES};
+pub use params::{row_ranges, Config, Params, Span, TouchedRows, TENSOR_NAMES};
 
 use crate::data::Vocab;
 

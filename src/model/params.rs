@@ -3,6 +3,8 @@
 //! Gradients ([`Params`] again) and optimizer state reuse this layout, so
 //! everything that walks "all parameters" walks [`Params::tensors`].
 
+use std::ops::Range;
+
 use super::classes::Classes;
 use crate::matrix::Matrix;
 use crate::rng::Rng;
@@ -39,6 +41,44 @@ impl Config {
         v * d + h * d + h * h + h + v * h + v + c * h + c
     }
 }
+
+/// The rows of the two large tensors, E and W_y, that a step's gradient can
+/// be non-zero in (`None`: every row). Every other tensor counts as dense.
+/// [`crate::model::backward`] records what it wrote; sparse updates visit
+/// only these rows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TouchedRows {
+    /// Rows of E, as sorted disjoint ranges.
+    pub e: Option<Vec<Range<usize>>>,
+    /// Rows of W_y, as sorted disjoint ranges.
+    pub w_y: Option<Vec<Range<usize>>>,
+}
+
+impl TouchedRows {
+    /// Every row of every tensor.
+    pub fn all() -> Self {
+        TouchedRows { e: None, w_y: None }
+    }
+}
+
+/// Sorted disjoint ranges covering `rows` (any order, repeats allowed).
+pub fn row_ranges(rows: impl IntoIterator<Item = usize>) -> Vec<Range<usize>> {
+    let mut sorted: Vec<usize> = rows.into_iter().collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for r in sorted {
+        match out.last_mut() {
+            Some(last) if last.end == r => last.end = r + 1,
+            _ => out.push(r..r + 1),
+        }
+    }
+    out
+}
+
+/// A stretch of one tensor's entries: (tensor index in [`Params::tensors`]
+/// order, flat entry range).
+pub type Span = (usize, Range<usize>);
 
 /// Names of the tensors, in [`Params::tensors`] order.
 pub const TENSOR_NAMES: [&str; 8] = ["E", "W_x", "W_h", "b_h", "W_y", "b_y", "W_c", "b_c"];
@@ -232,5 +272,64 @@ impl<T: Float> Params<T> {
         self.tensors()
             .iter()
             .all(|t| t.as_slice().iter().all(|x| x.is_finite()))
+    }
+
+    /// The entries `rows` covers, as spans: whole tensors, and the given
+    /// row ranges of E and W_y.
+    pub fn spans(&self, rows: &TouchedRows) -> Vec<Span> {
+        let mut out = Vec::new();
+        for (ti, t) in self.tensors().iter().enumerate() {
+            let subset = match ti {
+                0 => rows.e.as_ref(),
+                4 => rows.w_y.as_ref(),
+                _ => None,
+            };
+            match subset {
+                None if t.as_slice().is_empty() => {}
+                None => out.push((ti, 0..t.as_slice().len())),
+                Some(ranges) => out.extend(ranges.iter().map(|r| (ti, r.start * t.cols()..r.end * t.cols()))),
+            }
+        }
+        out
+    }
+
+    /// The entries of one span.
+    pub fn span(&self, (ti, range): &Span) -> &[T] {
+        &self.tensors()[*ti].as_slice()[range.clone()]
+    }
+
+    /// The entries of one span, writable.
+    pub fn span_mut(&mut self, (ti, range): &Span) -> &mut [T] {
+        &mut self.tensors_mut()[*ti].as_mut_slice()[range.clone()]
+    }
+
+    /// Euclidean norm over the spans (all of it when they cover every
+    /// entry that is not zero).
+    pub fn norm_in(&self, spans: &[Span]) -> f64 {
+        let sum: f64 = spans
+            .iter()
+            .flat_map(|s| self.span(s))
+            .map(|x| x.to_f64() * x.to_f64())
+            .sum();
+        sum.sqrt()
+    }
+
+    /// Multiply the spans' entries by `s`.
+    pub fn scale_in(&mut self, spans: &[Span], s: T) {
+        for span in spans {
+            self.span_mut(span).iter_mut().for_each(|x| *x *= s);
+        }
+    }
+
+    /// Set the spans' entries to zero.
+    pub fn fill_zero_in(&mut self, spans: &[Span]) {
+        for span in spans {
+            self.span_mut(span).fill(T::zero());
+        }
+    }
+
+    /// Whether the spans' entries are finite.
+    pub fn all_finite_in(&self, spans: &[Span]) -> bool {
+        spans.iter().all(|s| self.span(s).iter().all(|x| x.is_finite()))
     }
 }

@@ -11,7 +11,7 @@
 
 use super::classed::{classed_backward, classed_forward, ClassedCache};
 use super::layers::*;
-use super::params::Params;
+use super::params::{row_ranges, Params, TouchedRows};
 use super::recurrence;
 use crate::matmul::{Gemm, PackedB};
 use crate::matrix::{MatRef, Matrix};
@@ -83,6 +83,8 @@ pub struct Workspace<T> {
     du: Matrix<T>,
     /// ∂L/∂h_0 `[B, H]`.
     dh0: Matrix<T>,
+    /// The rows of E and W_y the last backward wrote into.
+    touched: TouchedRows,
 }
 
 impl<T: Float> Workspace<T> {
@@ -112,6 +114,7 @@ impl<T: Float> Workspace<T> {
             dx_e: e(),
             du: e(),
             dh0: e(),
+            touched: TouchedRows::all(),
         }
     }
 
@@ -139,6 +142,14 @@ impl<T: Float> Workspace<T> {
     /// ∂L/∂h_0 of the last backward `[B, H]`.
     pub fn dh0(&self) -> &Matrix<T> {
         &self.dh0
+    }
+
+    /// The rows of E and W_y the last [`backward`] added gradient into
+    /// (`None`: all of them): E's rows of the chunk's input tokens on the
+    /// gather path, W_y's blocks of the targets' classes with classes.
+    /// Elsewhere their gradient is exactly zero.
+    pub fn touched(&self) -> &TouchedRows {
+        &self.touched
     }
 
     /// Softmax outputs of the last forward `[N, V]` (valid until backward).
@@ -294,6 +305,7 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
         dx_e,
         du,
         dh0,
+        touched,
         ..
     } = ws;
     let (b, steps) = (cache.batch, cache.steps);
@@ -361,4 +373,14 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
             gemm.gemm(T::one(), du.view(), params.w_x.view(), T::one(), grads.e.view_mut());
         }
     }
+    // What this backward wrote into E and W_y (see `Workspace::touched`).
+    touched.e = match cache.path {
+        InputPath::Gather => Some(row_ranges(cache.inputs.iter().map(|&x| x as usize))),
+        InputPath::Table => None,
+    };
+    touched.w_y = (!cfg.classes.is_none()).then(|| {
+        let classed = &cache.classed;
+        let used = (0..cfg.classes.count()).filter(|&k| classed.rows[k + 1] > classed.rows[k]);
+        row_ranges(used.flat_map(|k| cfg.classes.range(k)))
+    });
 }

@@ -545,7 +545,8 @@ mod tests {
             };
             let mut optimizer = Optimizer::new(kind, &params);
             let mut w = params.clone();
-            optimizer.step(&mut w, &params, 0.1); // non-zero state
+            let all = w.spans(&crate::model::TouchedRows::all());
+            optimizer.step(&mut w, &params, 0.1, &all); // non-zero state
             TrainState {
                 optimizer,
                 lr: 0.005,

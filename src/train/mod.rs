@@ -6,6 +6,7 @@
 //! | [`state`] | `Settings` (fixed for a run) and `TrainState` (where it stands) |
 //! | [`checkpoint`] | the versioned, checksummed file of a model and its paused run |
 //! | [`optim`] | SGD, Adagrad, Adam — one enum variant per state — and clipping |
+//! | [`step`](mod@step) | one optimizer step on one chunk (the trainer's and the bench's) |
 //! | [`schedule`] | the epoch-end decision: keep the rate, halve it, or stop |
 //! | [`evaluate`](mod@evaluate) | cross-entropy on held-out text; the unigram baseline |
 //! | [`report`] | the progress line and the CSV learning curve |
@@ -17,6 +18,7 @@ pub mod optim;
 pub mod report;
 pub mod schedule;
 pub mod state;
+pub mod step;
 pub mod trainer;
 
 pub use optim::{clip_global_norm, Optimizer, OptimizerKind};

@@ -3,7 +3,7 @@
 //! State tensors reuse the [`Params`] layout. Each update is written as the
 //! textbook formula it implements.
 
-use crate::model::Params;
+use crate::model::{Params, Span, TouchedRows};
 
 /// Which update rule (the `--optimizer` flag).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,27 +77,38 @@ impl Optimizer {
         }
     }
 
-    /// One update with learning rate `lr`.
-    pub fn step(&mut self, params: &mut Params<f32>, grads: &Params<f32>, lr: f64) {
+    /// The entries an update must visit, given the rows the gradient can be
+    /// non-zero in: for SGD and Adagrad only those (where g = 0 they leave
+    /// the weight, and Adagrad its Σg², exactly as it is); for Adam every
+    /// entry (its moments decay even where g = 0).
+    pub fn spans_to_update(&self, params: &Params<f32>, touched: &TouchedRows) -> Vec<Span> {
+        match self {
+            Optimizer::Sgd | Optimizer::Adagrad { .. } => params.spans(touched),
+            Optimizer::Adam { .. } => params.spans(&TouchedRows::all()),
+        }
+    }
+
+    /// One update with learning rate `lr` of the entries in `spans` (see
+    /// [`Optimizer::spans_to_update`]).
+    pub fn step(&mut self, params: &mut Params<f32>, grads: &Params<f32>, lr: f64, spans: &[Span]) {
         let lr = lr as f32;
         match self {
             // W ← W − lr·g
             Optimizer::Sgd => {
-                for (w, g) in params.tensors_mut().into_iter().zip(grads.tensors()) {
-                    for (w, &g) in w.as_mut_slice().iter_mut().zip(g.as_slice()) {
+                for span in spans {
+                    for (w, &g) in params.span_mut(span).iter_mut().zip(grads.span(span)) {
                         *w -= lr * g;
                     }
                 }
             }
             // G ← G + g²;  W ← W − lr·g / (√G + ε)
             Optimizer::Adagrad { sum_sq } => {
-                let tensors = params
-                    .tensors_mut()
-                    .into_iter()
-                    .zip(grads.tensors())
-                    .zip(sum_sq.tensors_mut());
-                for ((w, g), acc) in tensors {
-                    let it = w.as_mut_slice().iter_mut().zip(g.as_slice()).zip(acc.as_mut_slice());
+                for span in spans {
+                    let it = params
+                        .span_mut(span)
+                        .iter_mut()
+                        .zip(grads.span(span))
+                        .zip(sum_sq.span_mut(span));
                     for ((w, &g), a) in it {
                         *a += g * g;
                         *w -= lr * g / (a.sqrt() + EPS as f32);
@@ -111,19 +122,13 @@ impl Optimizer {
                 let (b1, b2) = (ADAM_BETA1 as f32, ADAM_BETA2 as f32);
                 let c1 = 1.0 / (1.0 - ADAM_BETA1.powi(*t as i32)) as f32;
                 let c2 = 1.0 / (1.0 - ADAM_BETA2.powi(*t as i32)) as f32;
-                let tensors = params
-                    .tensors_mut()
-                    .into_iter()
-                    .zip(grads.tensors())
-                    .zip(m.tensors_mut())
-                    .zip(v.tensors_mut());
-                for (((w, g), m), v) in tensors {
-                    let it = w
-                        .as_mut_slice()
+                for span in spans {
+                    let it = params
+                        .span_mut(span)
                         .iter_mut()
-                        .zip(g.as_slice())
-                        .zip(m.as_mut_slice())
-                        .zip(v.as_mut_slice());
+                        .zip(grads.span(span))
+                        .zip(m.span_mut(span))
+                        .zip(v.span_mut(span));
                     for (((w, &g), m), v) in it {
                         *m = b1 * *m + (1.0 - b1) * g;
                         *v = b2 * *v + (1.0 - b2) * g * g;
@@ -135,15 +140,13 @@ impl Optimizer {
     }
 }
 
-/// Scale `grads` so their global norm is at most `max_norm` (0 = off).
-/// Returns the norm before clipping.
-pub fn clip_global_norm(grads: &mut Params<f32>, max_norm: f64) -> f64 {
-    let norm = grads.global_norm();
+/// Scale the gradient in `spans` so its global norm is at most `max_norm`
+/// (0 = off); the spans must cover every entry that is not zero. Returns
+/// the norm before clipping.
+pub fn clip_global_norm(grads: &mut Params<f32>, spans: &[Span], max_norm: f64) -> f64 {
+    let norm = grads.norm_in(spans);
     if max_norm > 0.0 && norm > max_norm {
-        let s = (max_norm / norm) as f32;
-        for t in grads.tensors_mut() {
-            t.as_mut_slice().iter_mut().for_each(|x| *x *= s);
-        }
+        grads.scale_in(spans, (max_norm / norm) as f32);
     }
     norm
 }
@@ -170,7 +173,8 @@ mod tests {
     fn sgd_is_exactly_w_minus_lr_g() {
         let mut w = one(1.0);
         let mut o = Optimizer::new(OptimizerKind::Sgd, &w);
-        o.step(&mut w, &one(0.5), 0.1);
+        let all = w.spans(&TouchedRows::all());
+        o.step(&mut w, &one(0.5), 0.1, &all);
         assert!(w.tensors().iter().all(|t| t.as_slice()[0] == 1.0 - 0.1 * 0.5));
     }
 
@@ -179,7 +183,8 @@ mod tests {
         // m̂ = g, v̂ = g² on step 1, so the step is lr·g/|g| = lr·sign(g).
         let mut w = one(1.0);
         let mut o = Optimizer::new(OptimizerKind::Adam, &w);
-        o.step(&mut w, &one(-3.0), 0.01);
+        let all = w.spans(&TouchedRows::all());
+        o.step(&mut w, &one(-3.0), 0.01, &all);
         assert!(w.tensors().iter().all(|t| (t.as_slice()[0] - 1.01).abs() < 1e-6));
     }
 
@@ -187,18 +192,20 @@ mod tests {
     fn adagrad_first_step_moves_by_lr() {
         let mut w = one(1.0);
         let mut o = Optimizer::new(OptimizerKind::Adagrad, &w);
-        o.step(&mut w, &one(2.0), 0.1);
+        let all = w.spans(&TouchedRows::all());
+        o.step(&mut w, &one(2.0), 0.1, &all);
         assert!(w.tensors().iter().all(|t| (t.as_slice()[0] - 0.9).abs() < 1e-6));
     }
 
     #[test]
     fn clipping_scales_to_the_max_norm() {
         let mut g = one(3.0); // eight entries of 3: norm = 3·√8
-        let before = clip_global_norm(&mut g, 1.0);
+        let all = g.spans(&TouchedRows::all());
+        let before = clip_global_norm(&mut g, &all, 1.0);
         assert!((before - 3.0 * 8f64.sqrt()).abs() < 1e-5);
         assert!((g.global_norm() - 1.0).abs() < 1e-5);
         let mut g = one(0.1);
-        clip_global_norm(&mut g, 1.0);
+        clip_global_norm(&mut g, &all, 1.0);
         assert_eq!(g, one(0.1));
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!   for each epoch:
-//!       for each chunk:  step()       forward, backward, clip, update, carry h
+//!       for each chunk:  step()       take_step (forward, backward, clip, update), carry h
 //!       end_of_epoch()                validate, schedule, reset h, save
 //! ```
 
@@ -13,14 +13,14 @@ use std::time::Instant;
 
 use super::checkpoint;
 use super::evaluate::evaluate;
-use super::optim::clip_global_norm;
 use super::report::{CsvLog, Progress};
 use super::schedule::{self, Decision};
 use super::state::TrainState;
+use super::step::{take_step, Chunk, NonFinite};
 use crate::data::Batches;
 use crate::error::{Error, Result};
 use crate::matmul::Gemm;
-use crate::model::{backward, forward, Model, Params, Workspace};
+use crate::model::{Model, Params, Workspace};
 
 /// A training job, resolved from the command line.
 pub struct Job {
@@ -138,39 +138,45 @@ impl Trainer {
         ))
     }
 
-    /// One optimizer step on the next chunk: forward, backward, clip,
-    /// update, carry h_T into the next chunk's h_0.
+    /// One optimizer step on the next chunk ([`take_step`]), then carry h_T
+    /// into the next chunk's h_0.
     fn step(&mut self) -> Result<()> {
         let state = &mut self.job.state;
         let s = &state.settings;
         let steps = self
             .batches
             .fill(&self.job.train_ids, state.chunk, &mut self.inputs, &mut self.targets);
-        let params = &mut self.job.model.params;
-        self.grads.fill_zero();
-        let loss = forward(
-            params,
-            &self.inputs,
-            &self.targets,
-            s.batch,
-            state.hidden.view(),
-            &mut self.ws,
-        );
+        let chunk = Chunk {
+            inputs: &self.inputs,
+            targets: &self.targets,
+            batch: s.batch,
+            h0: state.hidden.view(),
+        };
         let (step, epoch, lr) = (state.step + 1, state.epoch + 1, state.lr);
-        if !loss.is_finite() {
-            return Err(self.numeric_error(format!("training loss became {loss} at step {step} (epoch {epoch})")));
-        }
-        backward(params, &mut self.grads, &mut self.ws);
-        let norm = clip_global_norm(&mut self.grads, s.clip);
-        if !norm.is_finite() {
-            return Err(self.numeric_error(format!("gradient norm became {norm} at step {step}")));
-        }
-        state.optimizer.step(params, &self.grads, lr);
-        if !params.all_finite() {
-            return Err(self.numeric_error(format!(
-                "the weights became non-finite at step {step} (learning rate {lr:e})"
-            )));
-        }
+        let params = &mut self.job.model.params;
+        let report = take_step(
+            params,
+            &mut self.grads,
+            &mut state.optimizer,
+            &mut self.ws,
+            chunk,
+            lr,
+            s.clip,
+        );
+        let loss = match report {
+            Ok(r) => r.loss,
+            Err(NonFinite::Loss(loss)) => {
+                return Err(self.numeric_error(format!("training loss became {loss} at step {step} (epoch {epoch})")))
+            }
+            Err(NonFinite::GradientNorm(norm)) => {
+                return Err(self.numeric_error(format!("gradient norm became {norm} at step {step}")))
+            }
+            Err(NonFinite::Weights) => {
+                return Err(self.numeric_error(format!(
+                    "the weights became non-finite at step {step} (learning rate {lr:e})"
+                )))
+            }
+        };
         let carried = state.hidden.as_mut_slice();
         carried.copy_from_slice(&self.ws.last_hidden().data()[..carried.len()]);
         state.chunk += 1;
