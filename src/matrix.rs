@@ -153,6 +153,16 @@ impl<T: Float> Matrix<T> {
         self.data.resize(rows * cols, T::zero());
     }
 
+    /// Set the shape to `rows × cols` keeping the allocation and whatever
+    /// the entries hold (entries beyond the old length are zero): for a
+    /// buffer that the next product overwrites (β = 0), where
+    /// [`Matrix::resize_zeroed`] would clear it for nothing.
+    pub fn reshape_for_overwrite(&mut self, rows: usize, cols: usize) {
+        self.rows = rows;
+        self.cols = cols;
+        self.data.resize(rows * cols, T::zero());
+    }
+
     /// A read-only view of the whole matrix.
     pub fn view(&self) -> MatRef<'_, T> {
         MatRef::new(&self.data, self.rows, self.cols, self.cols, 1)

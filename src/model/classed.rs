@@ -114,7 +114,8 @@ pub fn classed_forward<T: Float>(
     for kc in 0..c {
         let (ids, rows) = (classes.range(kc), cache.rows[kc]..cache.rows[kc + 1]);
         let r = &mut cache.r[kc];
-        ensure(r, rows.len(), ids.len()); //                                 [n_K, |K|]
+        // Shapes change every chunk; the product below overwrites r (β = 0).
+        r.reshape_for_overwrite(rows.len(), ids.len()); //                   [n_K, |K|]
         if rows.is_empty() {
             continue;
         }

@@ -304,14 +304,34 @@ impl<T: Float> Params<T> {
     }
 
     /// Euclidean norm over the spans (all of it when they cover every
-    /// entry that is not zero).
+    /// entry that is not zero). Squares are summed in f64 in eight lanes —
+    /// one running sum would make every add wait on the one before — with
+    /// entry j of a tensor always in lane j mod 8, so the spans of a sparse
+    /// step and the whole tensors give the same sum to the bit (zeros add
+    /// nothing), then the lanes in order.
     pub fn norm_in(&self, spans: &[Span]) -> f64 {
-        let sum: f64 = spans
-            .iter()
-            .flat_map(|s| self.span(s))
-            .map(|x| x.to_f64() * x.to_f64())
-            .sum();
-        sum.sqrt()
+        let mut lanes = [0.0f64; 8];
+        let add = |lanes: &mut [f64; 8], lane0: usize, xs: &[T]| {
+            for (i, &v) in xs.iter().enumerate() {
+                lanes[(lane0 + i) % 8] += v.to_f64() * v.to_f64();
+            }
+        };
+        for span in spans {
+            let x = self.span(span);
+            // Up to the next multiple of 8, then whole groups of 8, then the rest.
+            let head = (8 - span.1.start % 8) % 8;
+            let (first, rest) = x.split_at(head.min(x.len()));
+            add(&mut lanes, span.1.start, first);
+            let groups = rest.chunks_exact(8);
+            let tail = groups.remainder();
+            for c in groups {
+                for (l, &v) in lanes.iter_mut().zip(c) {
+                    *l += v.to_f64() * v.to_f64();
+                }
+            }
+            add(&mut lanes, 0, tail);
+        }
+        lanes.iter().sum::<f64>().sqrt()
     }
 
     /// Multiply the spans' entries by `s`.
@@ -326,10 +346,5 @@ impl<T: Float> Params<T> {
         for span in spans {
             self.span_mut(span).fill(T::zero());
         }
-    }
-
-    /// Whether the spans' entries are finite.
-    pub fn all_finite_in(&self, spans: &[Span]) -> bool {
-        spans.iter().all(|s| self.span(s).iter().all(|x| x.is_finite()))
     }
 }

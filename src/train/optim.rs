@@ -89,15 +89,21 @@ impl Optimizer {
     }
 
     /// One update with learning rate `lr` of the entries in `spans` (see
-    /// [`Optimizer::spans_to_update`]).
-    pub fn step(&mut self, params: &mut Params<f32>, grads: &Params<f32>, lr: f64, spans: &[Span]) {
+    /// [`Optimizer::spans_to_update`]). The update consumes the gradient: each
+    /// entry of `grads` it reads is set to zero, so a gradient buffer that
+    /// only ever has these spans written is all zero again afterwards.
+    /// Returns whether every updated weight is finite (checked in the same
+    /// pass).
+    pub fn step(&mut self, params: &mut Params<f32>, grads: &mut Params<f32>, lr: f64, spans: &[Span]) -> bool {
         let lr = lr as f32;
+        let mut finite = true;
         match self {
             // W ← W − lr·g
             Optimizer::Sgd => {
                 for span in spans {
-                    for (w, &g) in params.span_mut(span).iter_mut().zip(grads.span(span)) {
-                        *w -= lr * g;
+                    for (w, g) in params.span_mut(span).iter_mut().zip(grads.span_mut(span)) {
+                        *w -= lr * std::mem::take(g);
+                        finite &= w.is_finite();
                     }
                 }
             }
@@ -107,11 +113,13 @@ impl Optimizer {
                     let it = params
                         .span_mut(span)
                         .iter_mut()
-                        .zip(grads.span(span))
+                        .zip(grads.span_mut(span))
                         .zip(sum_sq.span_mut(span));
-                    for ((w, &g), a) in it {
+                    for ((w, g), a) in it {
+                        let g = std::mem::take(g);
                         *a += g * g;
                         *w -= lr * g / (a.sqrt() + EPS as f32);
+                        finite &= w.is_finite();
                     }
                 }
             }
@@ -126,17 +134,20 @@ impl Optimizer {
                     let it = params
                         .span_mut(span)
                         .iter_mut()
-                        .zip(grads.span(span))
+                        .zip(grads.span_mut(span))
                         .zip(m.span_mut(span))
                         .zip(v.span_mut(span));
-                    for (((w, &g), m), v) in it {
+                    for (((w, g), m), v) in it {
+                        let g = std::mem::take(g);
                         *m = b1 * *m + (1.0 - b1) * g;
                         *v = b2 * *v + (1.0 - b2) * g * g;
                         *w -= lr * (*m * c1) / ((*v * c2).sqrt() + EPS as f32);
+                        finite &= w.is_finite();
                     }
                 }
             }
         }
+        finite
     }
 }
 
@@ -174,7 +185,7 @@ mod tests {
         let mut w = one(1.0);
         let mut o = Optimizer::new(OptimizerKind::Sgd, &w);
         let all = w.spans(&TouchedRows::all());
-        o.step(&mut w, &one(0.5), 0.1, &all);
+        o.step(&mut w, &mut one(0.5), 0.1, &all);
         assert!(w.tensors().iter().all(|t| t.as_slice()[0] == 1.0 - 0.1 * 0.5));
     }
 
@@ -184,7 +195,7 @@ mod tests {
         let mut w = one(1.0);
         let mut o = Optimizer::new(OptimizerKind::Adam, &w);
         let all = w.spans(&TouchedRows::all());
-        o.step(&mut w, &one(-3.0), 0.01, &all);
+        o.step(&mut w, &mut one(-3.0), 0.01, &all);
         assert!(w.tensors().iter().all(|t| (t.as_slice()[0] - 1.01).abs() < 1e-6));
     }
 
@@ -193,7 +204,7 @@ mod tests {
         let mut w = one(1.0);
         let mut o = Optimizer::new(OptimizerKind::Adagrad, &w);
         let all = w.spans(&TouchedRows::all());
-        o.step(&mut w, &one(2.0), 0.1, &all);
+        o.step(&mut w, &mut one(2.0), 0.1, &all);
         assert!(w.tensors().iter().all(|t| (t.as_slice()[0] - 0.9).abs() < 1e-6));
     }
 

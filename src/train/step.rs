@@ -3,8 +3,8 @@
 //!
 //! ```text
 //!   L = forward(chunk) ; backward           gradients add into `grads`, which is all zero on entry
-//!   clip ‖g‖ to `clip` ; update W           over the entries the step can change
-//!   zero what backward wrote                so `grads` is all zero again on return
+//!   clip ‖g‖ to `clip`                      over the entries backward wrote
+//!   update W, zeroing g as it is used       so `grads` is all zero again on return
 //! ```
 //!
 //! With SGD and Adagrad the work after backward visits only the rows of E
@@ -67,10 +67,10 @@ pub fn take_step(
         grads.fill_zero_in(&written);
         return Err(NonFinite::GradientNorm(grad_norm));
     }
+    // The update reads and zeroes every span backward wrote (Adam's spans
+    // cover them all; SGD's and Adagrad's are the same spans).
     let updated = optimizer.spans_to_update(params, ws.touched());
-    optimizer.step(params, grads, lr, &updated);
-    grads.fill_zero_in(&written);
-    if !params.all_finite_in(&updated) {
+    if !optimizer.step(params, grads, lr, &updated) {
         return Err(NonFinite::Weights);
     }
     Ok(StepReport { loss, grad_norm })
