@@ -25,7 +25,7 @@
 
 use crate::matmul::Gemm;
 use crate::matrix::Matrix;
-use crate::model::{backward, forward, Config, InputPath, Params, Workspace, TENSOR_NAMES};
+use crate::model::{backward, forward, Config, DropoutMasks, InputPath, Params, Workspace, TENSOR_NAMES};
 use crate::rng::Rng;
 
 /// Step of the central difference.
@@ -114,6 +114,9 @@ pub struct Case {
     pub path: Option<InputPath>,
     /// Check at most this many entries per tensor (`None`: all).
     pub sample: Option<usize>,
+    /// Dropout probability (0 = none): masks are drawn once from the seed
+    /// and held fixed, so the loss is a function of the parameters alone.
+    pub dropout: f64,
 }
 
 /// A built problem: parameters, tokens and h_0, all f64.
@@ -122,6 +125,8 @@ pub struct Problem {
     pub inputs: Vec<u32>,
     pub targets: Vec<u32>,
     pub h0: Matrix<f64>,
+    /// The fixed dropout masks, if the case has dropout.
+    pub masks: Option<DropoutMasks<f64>>,
     pub case: Case,
 }
 
@@ -144,11 +149,14 @@ impl Case {
         let inputs = stream[..n].to_vec();
         let targets = stream[self.batch..].to_vec();
         let h0 = Matrix::uniform(self.batch, self.config.hidden, -self.h0_scale, self.h0_scale, &mut rng);
+        let (d, h) = (self.config.embed, self.config.hidden);
+        let masks = (self.dropout > 0.0).then(|| DropoutMasks::draw(n, d, h, self.dropout, &mut rng));
         Problem {
             params,
             inputs,
             targets,
             h0,
+            masks,
             case: self.clone(),
         }
     }
@@ -158,6 +166,7 @@ impl Problem {
     fn workspace(&self) -> Workspace<f64> {
         let mut ws = Workspace::new(Gemm::new());
         ws.force_path = self.case.path;
+        ws.dropout = self.masks.clone();
         ws
     }
 

@@ -26,6 +26,7 @@ fn classed_case(sizes: &[usize], d: usize, h: usize, batch: usize, steps: usize)
         h0_scale: 0.5,
         path: None,
         sample: None,
+        dropout: 0.0,
     }
 }
 
@@ -57,6 +58,15 @@ fn classed_gradients_match_finite_differences() {
             ..classed_case(&[1, 4, 2], 5, 6, 3, 7)
         });
     }
+}
+
+/// Dropout on a classed model, masks held fixed.
+#[test]
+fn classed_gradients_with_dropout() {
+    assert_passes(Case {
+        dropout: 0.3,
+        ..classed_case(&[1, 4, 2], 5, 6, 3, 5)
+    });
 }
 
 /// Very different class sizes, and targets that leave some classes unused
@@ -155,7 +165,7 @@ fn eval_of_a_hand_built_two_class_model() {
 #[test]
 fn sparse_updates_equal_dense_updates() {
     use rnnlm::model::{backward, TouchedRows};
-    use rnnlm::train::step::{take_step, Chunk};
+    use rnnlm::train::step::{take_step, Chunk, Regularization};
     use rnnlm::train::{clip_global_norm, Optimizer, OptimizerKind};
     let config = Config {
         classes: Classes::from_sizes(&[2, 3, 5, 10, 20]),
@@ -179,7 +189,22 @@ fn sparse_updates_equal_dense_updates() {
                 batch: b,
                 h0: h0.view(),
             };
-            let report = take_step(&mut sparse, &mut grads, &mut opt_s, &mut ws_s, chunk, 0.5, 0.05).unwrap();
+            let mut reg = Regularization {
+                dropout: 0.0,
+                weight_decay: 0.0,
+                rng: &mut Rng::new(1),
+            };
+            let report = take_step(
+                &mut sparse,
+                &mut grads,
+                &mut opt_s,
+                &mut ws_s,
+                chunk,
+                0.5,
+                0.05,
+                &mut reg,
+            )
+            .unwrap();
             assert!(report.grad_norm > 0.05, "clipping must be active: {report:?}");
             assert!(
                 grads.all_finite() && grads.global_norm() == 0.0,

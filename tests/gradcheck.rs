@@ -16,6 +16,7 @@ fn case(v: usize, d: usize, h: usize, batch: usize, steps: usize) -> Case {
         h0_scale: 0.0,
         path: None,
         sample: None,
+        dropout: 0.0,
     }
 }
 
@@ -230,4 +231,27 @@ fn splitting_streams_across_threads_changes_nothing() {
             assert!(a.max_abs_diff(b) < 1e-12, "threads {threads}: gradients differ");
         }
     }
+}
+
+/// Dropout on e_t and on h_t into the output layer, masks held fixed (eqs.
+/// 27–30): every gradient still matches finite differences, and the masks
+/// really drop (some entries zero) and scale the rest by 1/(1 − p).
+#[test]
+fn dropout_with_fixed_masks() {
+    let c = Case {
+        dropout: 0.4,
+        h0_scale: 0.5,
+        ..case(7, 5, 6, 3, 7)
+    };
+    let p = c.build();
+    let m = p.masks.as_ref().expect("masks");
+    for mask in [&m.e, &m.h] {
+        let zeros = mask.as_slice().iter().filter(|&&x| x == 0.0).count();
+        assert!(zeros > 0 && zeros < mask.as_slice().len(), "{zeros} dropped");
+        assert!(mask
+            .as_slice()
+            .iter()
+            .all(|&x| x == 0.0 || (x - 1.0 / 0.6).abs() < 1e-15));
+    }
+    assert_passes(c);
 }

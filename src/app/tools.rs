@@ -30,6 +30,7 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
         h0_scale: 0.5,
         path: None,
         sample: args.sample,
+        dropout: 0.0,
     };
     let report = case.build().check();
     print!("{report}");

@@ -105,7 +105,7 @@ impl Texts {
 /// silently.
 fn note_overridden_flags(args: &TrainArgs) {
     const SHAPE: [&str; 5] = ["--level", "--embed", "--hidden", "--min-count", "--max-vocab"];
-    const RUN: [&str; 9] = [
+    const RUN: [&str; 12] = [
         "--batch",
         "--seq-len",
         "--optimizer",
@@ -115,6 +115,9 @@ fn note_overridden_flags(args: &TrainArgs) {
         "--epochs",
         "--min-improvement",
         "--patience",
+        "--schedule",
+        "--dropout",
+        "--weight-decay",
     ];
     let (source, overridden): (_, Vec<&str>) = if args.resume.is_some() {
         (
@@ -159,6 +162,9 @@ fn start(args: &TrainArgs, train_text: &str) -> Result<(Model, TrainState)> {
         epochs: args.epochs,
         min_improvement: args.min_improvement,
         patience: args.patience,
+        schedule: args.schedule(),
+        dropout: args.dropout,
+        weight_decay: args.weight_decay,
     };
     let mut rng = Rng::new(settings.seed);
     let model = match &args.init {
@@ -207,7 +213,7 @@ fn train_job(args: &TrainArgs) -> Result<(Model, String)> {
     if !args.quiet {
         let c = &model.params.config;
         eprintln!(
-            "{} level, V={} D={} H={} classes {} ({} parameters), {} train / {} valid tokens, B={} T={}, {} lr {}",
+            "{} level, V={} D={} H={} classes {} ({} parameters), {} train / {} valid tokens, B={} T={}, {} lr {}, schedule {}, dropout {}, weight decay {}",
             model.vocab.level.name(),
             c.vocab,
             c.embed,
@@ -219,7 +225,10 @@ fn train_job(args: &TrainArgs) -> Result<(Model, String)> {
             s.batch,
             s.seq_len,
             s.optimizer.name(),
-            state.lr
+            state.lr,
+            s.schedule.name(),
+            s.dropout,
+            s.weight_decay
         );
     }
     let unigram = (!valid_ids.is_empty()).then(|| unigram_nats(&train_ids, &valid_ids, model.vocab.len()));

@@ -8,7 +8,7 @@ use crate::matmul::{Gemm, Kernel};
 use crate::matrix::Matrix;
 use crate::model::classes::{self, Classes};
 use crate::rng::Rng;
-use crate::train::step::{take_step, Chunk};
+use crate::train::step::{take_step, Chunk, Regularization};
 use crate::train::{Optimizer, OptimizerKind};
 
 /// One training-benchmark configuration.
@@ -127,6 +127,7 @@ pub fn time_train_steps(
         grads: Params<f32>,
         opt: Optimizer,
         ws: Workspace<f32>,
+        rng: Rng,
         total: Duration,
     }
     let mut rng = Rng::new(3);
@@ -144,7 +145,22 @@ pub fn time_train_steps(
             batch: c.batch,
             h0: h0.view(),
         };
-        take_step(&mut r.params, &mut r.grads, &mut r.opt, &mut r.ws, chunk, 1e-4, 5.0).expect("a finite step");
+        let mut reg = Regularization {
+            dropout: 0.0,
+            weight_decay: 0.0,
+            rng: &mut r.rng,
+        };
+        take_step(
+            &mut r.params,
+            &mut r.grads,
+            &mut r.opt,
+            &mut r.ws,
+            chunk,
+            1e-4,
+            5.0,
+            &mut reg,
+        )
+        .expect("a finite step");
     };
     let mut runs = Vec::new();
     for &t in threads {
@@ -154,6 +170,7 @@ pub fn time_train_steps(
             opt: Optimizer::new(c.optimizer, &params),
             params,
             ws: Workspace::new(Gemm::with_kernel(kernel)?.with_threads(t)),
+            rng: Rng::new(4),
             total: Duration::ZERO,
         };
         step(&mut run); // warm-up: sizes the workspaces

@@ -10,6 +10,7 @@ use crate::data::Level;
 use crate::error::{Error, Result};
 use crate::matmul::Kernel;
 use crate::sample::Sampling;
+use crate::train::schedule::Schedule;
 use crate::train::OptimizerKind;
 
 fn path(f: &Flags, name: &str) -> Option<PathBuf> {
@@ -52,6 +53,10 @@ pub struct TrainArgs {
     pub max_vocab: usize,
     pub min_improvement: f64,
     pub patience: usize,
+    /// `None`: the optimizer's default ([`TrainArgs::schedule`]).
+    pub schedule: Option<Schedule>,
+    pub dropout: f64,
+    pub weight_decay: f64,
     pub out: PathBuf,
     pub save_every: Option<u64>,
     pub best: Option<PathBuf>,
@@ -90,6 +95,15 @@ impl TrainArgs {
             max_vocab: f.count("--max-vocab", 3)?,
             min_improvement: f.number("--min-improvement", 0.0, 1.0)?,
             patience: f.count("--patience", 1)?,
+            schedule: match f.text("--schedule") {
+                None => None,
+                Some(name) => Some(
+                    Schedule::parse(name)
+                        .ok_or_else(|| Error::Usage(format!("--schedule: '{name}' is not mikolov or plateau")))?,
+                ),
+            },
+            dropout: f.number("--dropout", 0.0, 0.95)?,
+            weight_decay: f.number("--weight-decay", 0.0, 1.0)?,
             out: required_path(f, "--out")?,
             save_every: f.opt_count("--save-every", 1)?.map(|x| x as u64),
             best: path(f, "--best"),
@@ -113,6 +127,11 @@ impl TrainArgs {
             (None, Level::Char) => 0,
             (None, Level::Word) => ((vocab as f64).sqrt().ceil() as usize).min(vocab),
         }
+    }
+
+    /// `--schedule`, or the optimizer's default.
+    pub fn schedule(&self) -> Schedule {
+        self.schedule.unwrap_or(Schedule::default_for(self.optimizer))
     }
 
     /// `--lr`, or the optimizer's default rate when it is not given.

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
+use crate::train::schedule::Schedule;
 use crate::train::OptimizerKind;
 
 /// A flag's default: the one place it is declared.
@@ -63,6 +64,13 @@ fn classes_rule() -> String {
     "char 0, word ⌈√V⌉; with --init or --resume, the checkpoint's".into()
 }
 
+/// `--schedule`'s default per optimizer, written from [`Schedule::default_for`].
+fn schedule_rule() -> String {
+    OptimizerKind::ALL
+        .map(|k| format!("{} {}", k.name(), Schedule::default_for(k).name()))
+        .join(", ")
+}
+
 /// `--lr`'s default per optimizer, written from [`OptimizerKind::default_lr`].
 fn lr_rule() -> String {
     OptimizerKind::ALL
@@ -103,11 +111,30 @@ pub const TRAIN: Spec = &[
         "word level: vocabulary cap (incl. <eos>, <unk>)",
     ),
     flag(
+        "--schedule",
+        Rule(schedule_rule),
+        "mikolov (reject worse epochs, then halve lr every epoch) | plateau (halve on a plateau)",
+    ),
+    flag(
         "--min-improvement",
         Value("0.003"),
         "relative validation gain below which lr is halved",
     ),
-    flag("--patience", Value("3"), "stop after this many non-improving epochs"),
+    flag(
+        "--patience",
+        Value("3"),
+        "plateau: stop after this many non-improving epochs",
+    ),
+    flag(
+        "--dropout",
+        Value("0"),
+        "dropout on the embedding and on h_t into the output layer (training only)",
+    ),
+    flag(
+        "--weight-decay",
+        Value("0"),
+        "L2 added to the gradient of every weight matrix (not the biases)",
+    ),
     flag("--out", Value("model.ckpt"), "checkpoint to write (atomically)"),
     flag("--save-every", Unset("epoch ends"), "also save every N steps"),
     flag(

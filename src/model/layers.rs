@@ -6,6 +6,7 @@
 //! numbers refer to `docs/bptt.md`.
 
 use crate::matrix::{MatRef, Matrix};
+use crate::rng::Rng;
 use crate::scalar::Float;
 
 // ---------------------------------------------------------------- embedding
@@ -63,6 +64,33 @@ pub fn bias_backward<T: Float>(db: &mut [T], dout: MatRef<T>) {
         for (j, g) in db.iter_mut().enumerate() {
             *g += dout.at(r, j);
         }
+    }
+}
+
+// ------------------------------------------------------------------ dropout
+
+/// Draw an inverted-dropout mask: each entry 0 with probability `p`, else
+/// `1/(1 − p)`, so that `E[mask ⊙ x] = x` and nothing changes at test time.
+/// Entries are drawn in order from one generator.                    (eq. 27)
+pub fn dropout_mask<T: Float>(mask: &mut [T], p: f64, rng: &mut Rng) {
+    let keep = T::from_f64(1.0 / (1.0 - p));
+    for m in mask {
+        *m = if rng.uniform() < p { T::zero() } else { keep };
+    }
+}
+
+/// `x ⊙= mask` (forward), and by the same line `dx ⊙= mask` (backward: the
+/// mask is a constant of the step).                          (eqs. 27, 28–30)
+pub fn apply_mask<T: Float>(x: &mut [T], mask: &[T]) {
+    assert_eq!(
+        x.len(),
+        mask.len(),
+        "apply_mask: {} entries, mask of {}",
+        x.len(),
+        mask.len()
+    );
+    for (v, &m) in x.iter_mut().zip(mask) {
+        *v *= m;
     }
 }
 

@@ -66,5 +66,5 @@ impl Model {
         self.params.set_classes(assigned, rng);
     }
 }
-pub use rnn::{backward, forward, ForwardCache, InputPath, Workspace};
+pub use rnn::{backward, forward, DropoutMasks, ForwardCache, InputPath, Workspace};
 pub use step::{step, StepState};

@@ -60,6 +60,31 @@ pub struct ForwardCache<T> {
     pub p: Matrix<T>,
     /// The class-factored output layer's cache (models with classes only).
     pub classed: ClassedCache<T>,
+    /// H_out = M_h ⊙ H `[N, H]`: what the output layer sees (dropout only).
+    pub h_out: Matrix<T>,
+}
+
+/// Inverted-dropout masks for one training step (`docs/bptt.md` eqs. 27–30),
+/// constants of the step: entries 0 or 1/(1 − p), drawn by the caller.
+#[derive(Clone, Debug)]
+pub struct DropoutMasks<T> {
+    /// M_e `[N, D]`: on each e_t before W_x.
+    pub e: Matrix<T>,
+    /// M_h `[N, H]`: on each h_t where it enters the output layer.
+    pub h: Matrix<T>,
+}
+
+impl<T: Float> DropoutMasks<T> {
+    /// Draw masks for `n` positions of a model with widths D, H, dropping
+    /// with probability `p`, in a fixed order from `rng` (M_e row by row,
+    /// then M_h): the same masks whatever the thread count.
+    pub fn draw(n: usize, embed: usize, hidden: usize, p: f64, rng: &mut crate::rng::Rng) -> Self {
+        let mut e = Matrix::zeros(n, embed);
+        let mut h = Matrix::zeros(n, hidden);
+        dropout_mask(e.as_mut_slice(), p, rng);
+        dropout_mask(h.as_mut_slice(), p, rng);
+        DropoutMasks { e, h }
+    }
 }
 
 /// Buffers for one model: GEMM context, packed weights, cache, gradients of
@@ -72,6 +97,11 @@ pub struct Workspace<T> {
     pub cache: ForwardCache<T>,
     /// Force an input path (tests); `None` chooses by size.
     pub force_path: Option<InputPath>,
+    /// Dropout masks for the next forward and backward (training only; set
+    /// by the caller each step, `None` for no dropout). With masks the input
+    /// projection takes the gather path: a mask per position cannot be
+    /// folded into the table.
+    pub dropout: Option<DropoutMasks<T>>,
     w_x_t: PackedB<T>,
     w_h_t: PackedB<T>,
     w_h: PackedB<T>,
@@ -105,7 +135,9 @@ impl<T: Float> Workspace<T> {
                 hs: e(),
                 p: e(),
                 classed: ClassedCache::default(),
+                h_out: e(),
             },
+            dropout: None,
             force_path: None,
             w_x_t: PackedB::empty(),
             w_h_t: PackedB::empty(),
@@ -206,13 +238,25 @@ pub fn forward<T: Float>(
     }
     let n = inputs.len();
     let steps = n / b;
-    let path = ws.force_path.unwrap_or_else(|| InputPath::choose(v, n));
+    let path = match (&ws.dropout, ws.force_path) {
+        (Some(_), _) => InputPath::Gather,
+        (None, Some(p)) => p,
+        (None, None) => InputPath::choose(v, n),
+    };
+    if let Some(m) = &ws.dropout {
+        assert_eq!(
+            (m.e.shape(), m.h.shape()),
+            ((n, d), (n, h)),
+            "forward: dropout masks shaped for another chunk"
+        );
+    }
     let Workspace {
         gemm,
         step_gemms,
         cache,
         w_x_t,
         w_h_t,
+        dropout,
         ..
     } = ws;
     cache.batch = b;
@@ -237,6 +281,10 @@ pub fn forward<T: Float>(
         InputPath::Gather => {
             ensure(&mut cache.x_e, n, d); //                                [N, D]
             embedding_forward(&mut cache.x_e, inputs, &params.e);
+            if let Some(m) = dropout {
+                // e_t ← M_e ⊙ e_t                                      (eq. 27)
+                apply_mask(cache.x_e.as_mut_slice(), m.e.as_slice());
+            }
             gemm.pack_b_into(params.w_x.view().t(), w_x_t); //              [D, H]
             gemm.gemm_packed(
                 T::one(),
@@ -270,7 +318,19 @@ pub fn forward<T: Float>(
     step_gemms.resize_with(workers, || Gemm::with_kernel(kernel).expect("kernel already in use"));
     recurrence::forward_steps(cache.hs.as_mut_slice(), b, h, w_h_t, &mut step_gemms[..workers]);
 
-    let h_all = cache.hs.rows_view(b, n); //                                [N, H]
+    // What the output layer sees: h_t, or M_h ⊙ h_t with dropout     (eq. 28)
+    let h_all = match dropout {
+        None => cache.hs.rows_view(b, n),
+        Some(m) => {
+            ensure(&mut cache.h_out, n, h);
+            cache
+                .h_out
+                .as_mut_slice()
+                .copy_from_slice(&cache.hs.as_slice()[b * h..]);
+            apply_mask(cache.h_out.as_mut_slice(), m.h.as_slice());
+            cache.h_out.view()
+        }
+    }; //                                                                   [N, H]
     if !cfg.classes.is_none() {
         // The class-factored output layer, L = mean −ln q[k] − ln r[y]  (eqs. 17–21)
         return classed_forward(&mut cache.classed, h_all, targets, params, gemm) / n as f64;
@@ -306,6 +366,7 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
         du,
         dh0,
         touched,
+        dropout,
         ..
     } = ws;
     let (b, steps) = (cache.batch, cache.steps);
@@ -314,7 +375,10 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
     ensure(dh, n, h); //                                                     [N, H]
     ensure(dh0, b, h); //                                                    [B, H]
 
-    let h_all = cache.hs.rows_view(b, n); //                                [N, H]
+    let h_all = match dropout {
+        None => cache.hs.rows_view(b, n),
+        Some(_) => cache.h_out.view(), //                                  M_h ⊙ H (eq. 28)
+    }; //                                                                   [N, H]
     let scale = T::one() / T::from_usize(n);
     if cfg.classes.is_none() {
         // dz_t = (p_t − onehot(y_t)) / (B·T)                          (eq. 7)
@@ -329,6 +393,10 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
     } else {
         // dW_c, db_c, dW_y, db_y and dh_t = W_cᵀ ds_t + W_y[K_t]ᵀ du_t  (eqs. 22–26)
         classed_backward(&mut cache.classed, dh, h_all, params, grads, scale, gemm);
+    }
+    if let Some(m) = dropout {
+        // The output part of dh_t passes back through the mask        (eq. 29)
+        apply_mask(dh.as_mut_slice(), m.h.as_slice());
     }
 
     // Reverse over time, carrying the recurrent part of eq. 10: da_t for
@@ -355,11 +423,15 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
 
     match cache.path {
         InputPath::Gather => {
-            // dW_x += Σ_t da_t e_tᵀ = dAᵀ·X_e                          (eq. 13)
+            // dW_x += Σ_t da_t e_tᵀ = dAᵀ·X_e (X_e masked with dropout) (eq. 13)
             gemm.gemm(T::one(), da.t(), cache.x_e.view(), T::one(), grads.w_x.view_mut());
             // de_t = W_xᵀ da_t: dX_e = dA·W_x, then scatter-add into dE (eq. 15)
             ensure(dx_e, n, d); //                                           [N, D]
             gemm.gemm(T::one(), da, params.w_x.view(), T::zero(), dx_e.view_mut());
+            if let Some(m) = dropout {
+                // de_t = M_e ⊙ W_xᵀ da_t                                 (eq. 30)
+                apply_mask(dx_e.as_mut_slice(), m.e.as_slice());
+            }
             embedding_backward(&mut grads.e, dx_e, &cache.inputs);
         }
         InputPath::Table => {

@@ -22,13 +22,16 @@
 //!   flag      u8: 1 if a training state follows
 //!   settings  batch u64, seq_len u64, optimizer u8 (0 sgd, 1 adagrad,
 //!             2 adam), lr f64, clip f64, seed u64, epochs u64,
-//!             min_improvement f64, patience u64
+//!             min_improvement f64, patience u64; version 2: schedule u8
+//!             (0 plateau, 1 mikolov), dropout f64, weight_decay f64
 //!   optimizer version 2: kind u8, then sgd: nothing; adagrad: Σg² (a set
 //!             of tensors shaped as the model's); adam: t u64, m, v
 //!             version 1: kind u8, t u64, then two (flag u8, six tensors)
 //!   progress  lr f64, epoch u64, chunk u64, step u64, best_valid f64,
-//!             bad_epochs u64; version 1 then has four u64 of an unused
-//!             RNG state, which are skipped
+//!             bad_epochs u64; version 2: halving u8, the dropout RNG state
+//!             (four u64), a rollback flag u8 and when set the accepted
+//!             epoch's tensors and optimizer state; version 1 has four u64
+//!             of an RNG state nothing used, which are skipped
 //!   hidden    the carried state [B, H] (rows u64, cols u64, f32s)
 //! ```
 //!
@@ -40,7 +43,8 @@
 use std::path::Path;
 
 use super::optim::{Optimizer, OptimizerKind};
-use super::state::{Settings, TrainState};
+use super::schedule::Schedule;
+use super::state::{dropout_rng, Rollback, Settings, TrainState};
 use crate::data::{Level, Vocab};
 use crate::error::{Error, Result};
 use crate::io::fs::write_atomic;
@@ -139,6 +143,12 @@ impl Writer {
         self.u64(st.epochs as u64);
         self.f64(st.min_improvement);
         self.u64(st.patience as u64);
+        self.u8(match st.schedule {
+            Schedule::Plateau => 0,
+            Schedule::Mikolov => 1,
+        });
+        self.f64(st.dropout);
+        self.f64(st.weight_decay);
     }
 
     fn optimizer(&mut self, o: &Optimizer) {
@@ -163,6 +173,18 @@ impl Writer {
         self.u64(s.step);
         self.f64(s.best_valid);
         self.u64(s.bad_epochs as u64);
+        self.u8(u8::from(s.halving));
+        for x in s.rng {
+            self.u64(x);
+        }
+        match &s.rollback {
+            None => self.u8(0),
+            Some(back) => {
+                self.u8(1);
+                self.params(&back.params);
+                self.optimizer(&back.optimizer);
+            }
+        }
         self.matrix(&s.hidden);
     }
 }
@@ -384,7 +406,7 @@ impl<'a> Reader<'a> {
     }
 
     fn settings(&mut self) -> R<Settings> {
-        Ok(Settings {
+        let mut s = Settings {
             batch: self.usize("batch")?,
             seq_len: self.usize("seq_len")?,
             optimizer: self.kind()?,
@@ -394,7 +416,28 @@ impl<'a> Reader<'a> {
             epochs: self.usize("epochs")?,
             min_improvement: self.f64()?,
             patience: self.usize("patience")?,
-        })
+            // What version 1 runs did.
+            schedule: Schedule::Plateau,
+            dropout: 0.0,
+            weight_decay: 0.0,
+        };
+        if self.version >= 2 {
+            s.schedule = match self.u8()? {
+                0 => Schedule::Plateau,
+                1 => Schedule::Mikolov,
+                x => return Err(format!("unknown schedule tag {x}")),
+            };
+            s.dropout = self.f64()?;
+            s.weight_decay = self.f64()?;
+            let in_range = (0.0..1.0).contains(&s.dropout) && (0.0..f64::INFINITY).contains(&s.weight_decay);
+            if !in_range {
+                return Err(format!(
+                    "dropout {} or weight decay {} out of range",
+                    s.dropout, s.weight_decay
+                ));
+            }
+        }
+        Ok(s)
     }
 
     fn optimizer(&mut self, cfg: &Config) -> R<Optimizer> {
@@ -444,8 +487,27 @@ impl<'a> Reader<'a> {
         let step = self.u64()?;
         let best_valid = self.f64()?;
         let bad_epochs = self.usize("bad_epochs")?;
+        let (mut halving, mut rng, mut rollback) = (false, [0u64; 4], None);
         if self.version == 1 {
             self.take(4 * 8)?; // an RNG state nothing used
+            rng = dropout_rng(settings.seed);
+        } else {
+            halving = match self.u8()? {
+                0 => false,
+                1 => true,
+                x => return Err(format!("bad halving flag {x}")),
+            };
+            for x in rng.iter_mut() {
+                *x = self.u64()?;
+            }
+            rollback = match self.u8()? {
+                0 => None,
+                1 => Some(Rollback {
+                    params: self.params(cfg)?,
+                    optimizer: self.optimizer(cfg)?,
+                }),
+                x => return Err(format!("bad rollback flag {x}")),
+            };
         }
         let batch = settings.batch;
         if batch == 0 || batch > self.left() {
@@ -461,6 +523,9 @@ impl<'a> Reader<'a> {
             step,
             best_valid,
             bad_epochs,
+            halving,
+            rollback,
+            rng,
             hidden,
         })
     }
@@ -527,9 +592,14 @@ mod tests {
     use super::*;
     use crate::rng::Rng;
 
-    fn sample(train: Option<OptimizerKind>) -> Checkpoint {
+    /// A checkpoint with every field set; `v1` keeps to what version 1
+    /// could hold (no classes, plateau, no dropout or decay, no rollback).
+    fn sample_of(train: Option<OptimizerKind>, v1: bool) -> Checkpoint {
         let vocab = Vocab::build("hello 세계", Level::Char, 1, 100);
-        let cfg = Config::full(vocab.len(), 3, 4);
+        let mut cfg = Config::full(vocab.len(), 3, 4);
+        if !v1 {
+            cfg.classes = Classes::from_sizes(&[1, 2, vocab.len() - 3]);
+        }
         let params = Params::init(&cfg, &mut Rng::new(1));
         let train = train.map(|kind| {
             let settings = Settings {
@@ -542,19 +612,28 @@ mod tests {
                 epochs: 4,
                 min_improvement: 0.003,
                 patience: 2,
+                schedule: if v1 { Schedule::Plateau } else { Schedule::Mikolov },
+                dropout: if v1 { 0.0 } else { 0.25 },
+                weight_decay: if v1 { 0.0 } else { 1e-5 },
             };
             let mut optimizer = Optimizer::new(kind, &params);
             let mut w = params.clone();
             let all = w.spans(&crate::model::TouchedRows::all());
             optimizer.step(&mut w, &mut params.clone(), 0.1, &all); // non-zero state
             TrainState {
-                optimizer,
+                optimizer: optimizer.clone(),
                 lr: 0.005,
                 epoch: 1,
                 chunk: 7,
                 step: 99,
                 best_valid: 1.5,
                 bad_epochs: 1,
+                halving: !v1,
+                rollback: (!v1).then(|| Rollback {
+                    params: params.cast::<f64>().cast(),
+                    optimizer: optimizer.clone(),
+                }),
+                rng: if v1 { dropout_rng(3) } else { [9, 8, 7, 6] },
                 hidden: Matrix::filled(2, 4, 0.25),
                 ..TrainState::fresh(settings, &params)
             }
@@ -563,6 +642,10 @@ mod tests {
             model: Model { vocab, params },
             train,
         }
+    }
+
+    fn sample(train: Option<OptimizerKind>) -> Checkpoint {
+        sample_of(train, false)
     }
 
     #[test]
@@ -617,7 +700,7 @@ mod tests {
     #[test]
     fn version_1_files_keep_loading() {
         for kind in OptimizerKind::ALL {
-            let ck = sample(Some(kind));
+            let ck = sample_of(Some(kind), true);
             let s = ck.train.as_ref().unwrap();
             let mut w = Writer(Vec::new());
             // Version 1's model: no classes, the six tensors of the full softmax.
@@ -629,7 +712,17 @@ mod tests {
             let six = |p: &Params<f32>, w: &mut Writer| p.tensors()[..6].iter().for_each(|t| w.matrix(t));
             six(&ck.model.params, &mut w);
             w.u8(1);
-            w.settings(&s.settings);
+            let st = &s.settings;
+            for x in [st.batch as u64, st.seq_len as u64] {
+                w.u64(x);
+            }
+            w.u8(kind_tag(st.optimizer));
+            w.f64(st.lr);
+            w.f64(st.clip);
+            w.u64(st.seed);
+            w.u64(st.epochs as u64);
+            w.f64(st.min_improvement);
+            w.u64(st.patience as u64);
             w.u8(kind_tag(kind));
             let (t, s1, s2) = match &s.optimizer {
                 Optimizer::Sgd => (1, None, None),

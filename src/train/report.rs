@@ -1,20 +1,23 @@
 //! What a run tells its user as it goes: the progress line on stderr and the
 //! learning curve as CSV (`--log`).
 //!
-//! CSV columns: `step,epoch,lr,train_loss,valid_loss,tokens_per_s`. A step
-//! row leaves `valid_loss` empty; an epoch-end row repeats the step and the
-//! last training loss, gives `valid_loss` and leaves `tokens_per_s` empty.
-//! Losses are nats per token.
+//! CSV columns: `step,epoch,lr,train_loss,valid_loss,tokens_per_s,decision`.
+//! A step row leaves `valid_loss` and `decision` empty; an epoch-end row
+//! repeats the step and the last training loss, gives `valid_loss`, leaves
+//! `tokens_per_s` empty and ends with the schedule's decision (`accept`,
+//! `reject`, `halve`, `stop`); its `lr` is the rate the epoch trained
+//! with. Losses are nats per token.
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::schedule::Decision;
 use crate::error::{Error, Result};
 
 /// The CSV header line (without the newline).
-pub const CSV_HEADER: &str = "step,epoch,lr,train_loss,valid_loss,tokens_per_s";
+pub const CSV_HEADER: &str = "step,epoch,lr,train_loss,valid_loss,tokens_per_s,decision";
 
 /// The progress line: rewritten in place on a terminal, printed at most every
 /// two seconds otherwise (a log file), silent with `--quiet`.
@@ -91,12 +94,21 @@ impl CsvLog {
 
     /// A training step's row.
     pub fn step(&mut self, step: u64, epoch: usize, lr: f64, loss: f64, tokens_per_s: f64) -> Result<()> {
-        self.write(format_args!("{step},{epoch},{lr},{loss},,{tokens_per_s:.1}"))
+        self.write(format_args!("{step},{epoch},{lr},{loss},,{tokens_per_s:.1},"))
     }
 
-    /// An epoch end's row.
-    pub fn epoch_end(&mut self, step: u64, epoch: usize, lr: f64, last_loss: f64, valid: f64) -> Result<()> {
-        self.write(format_args!("{step},{epoch},{lr},{last_loss},{valid},"))
+    /// An epoch end's row: `lr` is the rate the epoch trained with.
+    pub fn epoch_end(
+        &mut self,
+        step: u64,
+        epoch: usize,
+        lr: f64,
+        last_loss: f64,
+        valid: f64,
+        decision: Decision,
+    ) -> Result<()> {
+        let d = decision.name();
+        self.write(format_args!("{step},{epoch},{lr},{last_loss},{valid},,{d}"))
     }
 
     pub fn flush(&mut self) -> Result<()> {

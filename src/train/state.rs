@@ -3,8 +3,10 @@
 //! stores both ([`super::checkpoint`]); the trainer reads and advances them.
 
 use super::optim::{Optimizer, OptimizerKind};
+use super::schedule::Schedule;
 use crate::matrix::Matrix;
 use crate::model::Params;
+use crate::rng::Rng;
 
 /// Settings of a training run, fixed for its lifetime (restored on resume).
 #[derive(Clone, Debug, PartialEq)]
@@ -18,8 +20,14 @@ pub struct Settings {
     pub epochs: usize,
     /// Relative validation improvement below which the rate is halved.
     pub min_improvement: f64,
-    /// Non-improving epochs before stopping early.
+    /// Non-improving epochs before stopping early (`plateau` only).
     pub patience: usize,
+    /// The learning-rate schedule.
+    pub schedule: Schedule,
+    /// Dropout probability on the non-recurrent connections (0 = off).
+    pub dropout: f64,
+    /// L2 weight decay added to the gradient of every weight matrix.
+    pub weight_decay: f64,
 }
 
 /// Where a paused run stands.
@@ -36,10 +44,31 @@ pub struct TrainState {
     pub step: u64,
     /// Best validation loss so far (nats per token; +∞ before the first).
     pub best_valid: f64,
-    /// Epochs in a row that did not improve enough.
+    /// Epochs in a row that did not improve enough (`plateau`).
     pub bad_epochs: usize,
+    /// Whether the rate is being halved after every epoch (`mikolov`).
+    pub halving: bool,
+    /// Where a rejected epoch returns to (`mikolov`): the weights and
+    /// optimizer state at the end of the last accepted epoch.
+    pub rollback: Option<Rollback>,
+    /// The dropout masks' generator, so a resumed run draws the masks the
+    /// uninterrupted run would have.
+    pub rng: [u64; 4],
     /// The hidden state carried into the next chunk `[B, H]`.
     pub hidden: Matrix<f32>,
+}
+
+/// The dropout masks' generator at the start of a run with seed `seed`
+/// (its own stream, apart from the weights' initialization).
+pub fn dropout_rng(seed: u64) -> [u64; 4] {
+    Rng::new(seed ^ 0xD809_0000).state()
+}
+
+/// The weights and optimizer state a rejected epoch returns to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rollback {
+    pub params: Params<f32>,
+    pub optimizer: Optimizer,
 }
 
 impl TrainState {
@@ -53,6 +82,9 @@ impl TrainState {
             step: 0,
             best_valid: f64::INFINITY,
             bad_epochs: 0,
+            halving: false,
+            rollback: None,
+            rng: dropout_rng(settings.seed),
             hidden: Matrix::zeros(settings.batch, params.config.hidden),
             settings,
         }

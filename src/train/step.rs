@@ -14,7 +14,26 @@
 
 use super::optim::{clip_global_norm, Optimizer};
 use crate::matrix::MatRef;
-use crate::model::{backward, forward, Params, Workspace};
+use crate::model::layers::dropout_mask;
+use crate::model::{backward, forward, DropoutMasks, Params, TouchedRows, Workspace};
+use crate::rng::Rng;
+
+/// Regularization of a training step: dropout (its masks drawn from `rng`)
+/// and L2 weight decay.
+#[derive(Debug)]
+pub struct Regularization<'a> {
+    /// Dropout probability on the non-recurrent connections (0 = off).
+    pub dropout: f64,
+    /// λ of the L2 term: λ·W is added to the gradient of every weight
+    /// matrix (E, W_x, W_h, W_y, W_c; not the biases).
+    pub weight_decay: f64,
+    /// The run's dropout generator.
+    pub rng: &'a mut Rng,
+}
+
+/// The weight matrices weight decay applies to, by [`Params::tensors`] index:
+/// E, W_x, W_h, W_y, W_c.
+const WEIGHT_MATRICES: [usize; 5] = [0, 1, 2, 4, 6];
 
 /// A chunk of B streams × T steps, time-major (`[T·B]` each), and the
 /// hidden state it starts from `[B, H]`.
@@ -44,9 +63,28 @@ pub struct StepReport {
     pub grad_norm: f64,
 }
 
-/// One step: forward, backward, clipping to `clip` (0 = off), the
+/// Draw this step's dropout masks into the workspace (reusing its buffers),
+/// or clear them when dropout is off.
+fn draw_masks(ws: &mut Workspace<f32>, params: &Params<f32>, n: usize, p: f64, rng: &mut Rng) {
+    if p <= 0.0 {
+        ws.dropout = None;
+        return;
+    }
+    let (d, h) = (params.config.embed, params.config.hidden);
+    match &mut ws.dropout {
+        Some(m) if m.e.shape() == (n, d) && m.h.shape() == (n, h) => {
+            dropout_mask(m.e.as_mut_slice(), p, rng);
+            dropout_mask(m.h.as_mut_slice(), p, rng);
+        }
+        slot => *slot = Some(DropoutMasks::draw(n, d, h, p, rng)),
+    }
+}
+
+/// One step: forward, backward (with dropout masks drawn for it, and weight
+/// decay added to the gradient), clipping to `clip` (0 = off), the
 /// optimizer's update with rate `lr`. `grads` must be all zero on entry and
 /// is all zero on return; h_T is left in [`Workspace::last_hidden`].
+#[allow(clippy::too_many_arguments)]
 pub fn take_step(
     params: &mut Params<f32>,
     grads: &mut Params<f32>,
@@ -55,13 +93,25 @@ pub fn take_step(
     chunk: Chunk,
     lr: f64,
     clip: f64,
+    reg: &mut Regularization,
 ) -> Result<StepReport, NonFinite> {
+    draw_masks(ws, params, chunk.inputs.len(), reg.dropout, reg.rng);
     let loss = forward(params, chunk.inputs, chunk.targets, chunk.batch, chunk.h0, ws);
     if !loss.is_finite() {
         return Err(NonFinite::Loss(loss));
     }
     backward(params, grads, ws);
-    let written = grads.spans(ws.touched());
+    let mut touched = ws.touched().clone();
+    if reg.weight_decay > 0.0 {
+        // g += λ·W on every weight matrix: the gradient is dense now.
+        let lambda = reg.weight_decay as f32;
+        for ti in WEIGHT_MATRICES {
+            let (w, g) = (params.tensors()[ti].as_slice(), grads.tensors_mut()[ti].as_mut_slice());
+            g.iter_mut().zip(w).for_each(|(g, &w)| *g += lambda * w);
+        }
+        touched = TouchedRows::all();
+    }
+    let written = grads.spans(&touched);
     let grad_norm = clip_global_norm(grads, &written, clip);
     if !grad_norm.is_finite() {
         grads.fill_zero_in(&written);
@@ -69,7 +119,7 @@ pub fn take_step(
     }
     // The update reads and zeroes every span backward wrote (Adam's spans
     // cover them all; SGD's and Adagrad's are the same spans).
-    let updated = optimizer.spans_to_update(params, ws.touched());
+    let updated = optimizer.spans_to_update(params, &touched);
     if !optimizer.step(params, grads, lr, &updated) {
         return Err(NonFinite::Weights);
     }

@@ -16,11 +16,12 @@ use super::evaluate::evaluate;
 use super::report::{CsvLog, Progress};
 use super::schedule::{self, Decision};
 use super::state::TrainState;
-use super::step::{take_step, Chunk, NonFinite};
+use super::step::{take_step, Chunk, NonFinite, Regularization};
 use crate::data::Batches;
 use crate::error::{Error, Result};
 use crate::matmul::Gemm;
 use crate::model::{Model, Params, Workspace};
+use crate::rng::Rng;
 
 /// A training job, resolved from the command line.
 pub struct Job {
@@ -154,6 +155,12 @@ impl Trainer {
         };
         let (step, epoch, lr) = (state.step + 1, state.epoch + 1, state.lr);
         let params = &mut self.job.model.params;
+        let mut rng = Rng::from_state(state.rng);
+        let mut reg = Regularization {
+            dropout: s.dropout,
+            weight_decay: s.weight_decay,
+            rng: &mut rng,
+        };
         let report = take_step(
             params,
             &mut self.grads,
@@ -162,7 +169,9 @@ impl Trainer {
             chunk,
             lr,
             s.clip,
+            &mut reg,
         );
+        state.rng = rng.state();
         let loss = match report {
             Ok(r) => r.loss,
             Err(NonFinite::Loss(loss)) => {
@@ -238,13 +247,20 @@ impl Trainer {
                 ),
                 true,
             );
-            if let Some(log) = self.log.as_mut() {
-                log.epoch_end(state.step, state.epoch, state.lr, self.last_loss, nats)?;
-            }
             if nats < state.best_valid {
                 self.save_best();
             }
-            outcome = Some((nats, schedule::plateau(&mut self.job.state, nats)));
+            let state = &mut self.job.state;
+            let trained_lr = state.lr;
+            let decision = schedule::end_of_epoch(state, &mut self.job.model.params, nats);
+            self.progress.line(
+                &format!("epoch {}: {}, lr now {:.3e}", state.epoch, decision.name(), state.lr),
+                true,
+            );
+            if let Some(log) = self.log.as_mut() {
+                log.epoch_end(state.step, state.epoch, trained_lr, self.last_loss, nats, decision)?;
+            }
+            outcome = Some((nats, decision));
         }
         if outcome.is_none_or(|(_, d)| d != Decision::Stop) {
             self.save_periodic();
