@@ -207,3 +207,187 @@ fn import_refuses_missing_files_wrong_dtype_and_shape() {
     assert!(err(import(&dir)).contains("embed_dim"));
     assert!(!out.exists(), "a failed import must not write the output");
 }
+
+/// Train a small word-level model with `classes` output classes and export it.
+fn trained_word_model(dir: &Path, classes: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let corpus = dir.join("c.txt");
+    let text = "the cat sat on the mat .\nthe dog sat on the log .\na cat and a dog ran .\n".repeat(40);
+    std::fs::write(&corpus, text).unwrap();
+    let ck = dir.join("m.ckpt");
+    ok(bin()
+        .args(["train", "--quiet", "--level", "word", "--embed", "6", "--hidden", "10"])
+        .args(["--batch", "4", "--seq-len", "8", "--steps", "30", "--classes", classes])
+        .arg("--corpus")
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&ck)
+        .output()
+        .unwrap());
+    let out = dir.join("exported");
+    ok(bin()
+        .arg("export")
+        .arg("--model")
+        .arg(&ck)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap());
+    (ck, out, corpus)
+}
+
+/// The perplexity NumPy computes from the exported files and vocab.json
+/// alone — word level: whitespace-split words, `<eos>` at each line end,
+/// unknown words as `<unk>`; one stream from h_0 = 0; a classed model's
+/// P(w|h) = softmax(W_c h + b_c)[c(w)] · softmax over c(w)'s words of
+/// (W_y h + b_y) — matches `eval` to 1e-4 relative, for a full and a
+/// classed model. Skipped (with a note) where NumPy is not installed.
+#[test]
+fn numpy_reproduces_eval_from_the_exported_files() {
+    let script = r#"
+import numpy as np, json, sys
+d, text = sys.argv[1], open(sys.argv[2], encoding='utf-8').read()
+c = json.load(open(d + '/config.json'))
+vocab = json.load(open(d + '/vocab.json'))
+ids = {w: i for i, w in enumerate(vocab)}
+toks = [ids.get(w, ids['<unk>']) for line in text.split('\n')[:-1] for w in line.split() + ['<eos>']]
+L = lambda n: np.load(d + '/' + n + '.npy').astype(np.float64)
+E, Wx, Wh, bh, Wy, by = (L(n) for n in ['E', 'W_x', 'W_h', 'b_h', 'W_y', 'b_y'])
+C = c['classes']
+if C:
+    Wc, bc, cls = L('W_c'), L('b_c'), np.load(d + '/class_of.npy')
+    assert cls.dtype == np.dtype('<i4') and cls.shape == (len(vocab),)
+lse = lambda z: z.max() + np.log(np.exp(z - z.max()).sum())
+h, nats = np.zeros(c['hidden_dim']), 0.0
+for x, y in zip(toks[:-1], toks[1:]):
+    h = np.tanh(Wx @ E[x] + Wh @ h + bh)
+    if C == 0:
+        z = Wy @ h + by
+        nats -= z[y] - lse(z)
+    else:
+        s = Wc @ h + bc
+        k = cls[y]
+        members = np.flatnonzero(cls == k)
+        u = Wy[members] @ h + by[members]
+        nats -= (s[k] - lse(s)) + (u[np.flatnonzero(members == y)[0]] - lse(u))
+print(len(toks) - 1, nats / (len(toks) - 1))
+"#;
+    for classes in ["0", "3"] {
+        let dir = tmpdir(&format!("numpy-eval-{classes}"));
+        let (ck, out, _) = trained_word_model(&dir, classes);
+        let text = dir.join("held-out.txt");
+        std::fs::write(&text, "the cat ran on the log .\na dog and the zebra sat .\n").unwrap();
+        let json = eval_json(&ck, &text);
+        let o = match Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&out)
+            .arg(&text)
+            .output()
+        {
+            Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named 'numpy'") => {
+                eprintln!("note: NumPy is not installed; skipping the NumPy perplexity check");
+                return;
+            }
+            Ok(o) => ok(o),
+            Err(_) => {
+                eprintln!("note: python3 is not available; skipping the NumPy perplexity check");
+                return;
+            }
+        };
+        let mut it = o.split_whitespace();
+        let tokens: f64 = it.next().unwrap().parse().unwrap();
+        let nats: f64 = it.next().unwrap().parse().unwrap();
+        assert_eq!(tokens, number(&json, "tokens"), "classes {classes}: {json}");
+        let ours = number(&json, "nats_per_token");
+        assert!(
+            ((nats - ours) / ours).abs() < 1e-4,
+            "classes {classes}: NumPy {nats} vs eval {ours}"
+        );
+        let config = std::fs::read_to_string(out.join("config.json")).unwrap();
+        assert_eq!(json_number(&config, "classes"), classes.parse::<f64>().unwrap());
+    }
+}
+
+/// A classed export imports back to the same evaluation; so does one whose
+/// class_of is not contiguous in id order (NumPy or PyTorch may write
+/// that): import renumbers the vocabulary, the probabilities stay.
+#[test]
+fn classed_import_accepts_any_class_order() {
+    use rnnlm::io::npy::parse_npy;
+    let dir = tmpdir("classed-order");
+    let (ck, out, corpus) = trained_word_model(&dir, "3");
+    let load_f = |name: &str| parse_npy::<f32>(&std::fs::read(out.join(format!("{name}.npy"))).unwrap()).unwrap();
+    // Reverse the ids: row i of E, W_y, b_y and entry i of class_of and
+    // vocab.json move to V − 1 − i.
+    let (shape, class_of) = parse_npy::<i32>(&std::fs::read(out.join("class_of.npy")).unwrap()).unwrap();
+    let v = shape[0];
+    assert!(class_of.windows(2).any(|w| w[0] != w[1]), "needs several classes");
+    let rev_rows = |data: Vec<f32>, cols: usize| -> Vec<f32> {
+        (0..v)
+            .rev()
+            .flat_map(|i| data[i * cols..(i + 1) * cols].to_vec())
+            .collect()
+    };
+    for name in ["E", "W_y", "b_y"] {
+        let (s, data) = load_f(name);
+        let cols = if s.len() == 2 { s[1] } else { 1 };
+        std::fs::write(out.join(format!("{name}.npy")), npy_bytes(&s, &rev_rows(data, cols))).unwrap();
+    }
+    let reversed: Vec<i32> = class_of.iter().rev().copied().collect();
+    std::fs::write(out.join("class_of.npy"), npy_bytes(&[v], &reversed)).unwrap();
+    let vocab: Vec<String> =
+        match rnnlm::io::json::parse(&std::fs::read_to_string(out.join("vocab.json")).unwrap()).unwrap() {
+            rnnlm::io::json::Json::Array(a) => a.iter().rev().map(|t| t.to_string()).collect(),
+            other => panic!("{other:?}"),
+        };
+    std::fs::write(out.join("vocab.json"), format!("[{}]", vocab.join(", "))).unwrap();
+    let ck2 = dir.join("again.ckpt");
+    ok(bin()
+        .arg("import")
+        .arg("--dir")
+        .arg(&out)
+        .arg("--out")
+        .arg(&ck2)
+        .output()
+        .unwrap());
+    let (a, b) = (eval_json(&ck, &corpus), eval_json(&ck2, &corpus));
+    let (na, nb) = (number(&a, "nats_per_token"), number(&b, "nats_per_token"));
+    assert!(((na - nb) / na).abs() < 1e-6, "{na} vs {nb}");
+}
+
+#[test]
+fn import_refuses_bad_class_files() {
+    let dir = tmpdir("bad-classes");
+    let (_, out, _) = trained_word_model(&dir, "3");
+    let import = || {
+        bin()
+            .arg("import")
+            .arg("--dir")
+            .arg(&out)
+            .arg("--out")
+            .arg(dir.join("x.ckpt"))
+            .output()
+            .unwrap()
+    };
+    let class_of = std::fs::read(out.join("class_of.npy")).unwrap();
+    let v = rnnlm::io::npy::parse_npy::<i32>(&class_of).unwrap().0[0];
+    // Floats instead of int32.
+    std::fs::write(out.join("class_of.npy"), npy_bytes(&[v], &vec![0.0f32; v])).unwrap();
+    assert!(err(import()).contains("expected '<i4'"));
+    // A class out of range, and a class with no words.
+    let mut bad = vec![0i32; v];
+    bad[1] = 3;
+    std::fs::write(out.join("class_of.npy"), npy_bytes(&[v], &bad)).unwrap();
+    let e = err(import());
+    assert!(e.contains("class_of.npy") && e.contains("not in 0..3"), "{e}");
+    bad[1] = 1;
+    std::fs::write(out.join("class_of.npy"), npy_bytes(&[v], &bad)).unwrap();
+    let e = err(import());
+    assert!(e.contains("class 2 has no words"), "{e}");
+    // W_c of the wrong shape.
+    std::fs::write(out.join("class_of.npy"), &class_of).unwrap();
+    std::fs::write(out.join("W_c.npy"), npy_bytes(&[2, 10], &[0.0f32; 20])).unwrap();
+    let e = err(import());
+    assert!(e.contains("W_c.npy") && e.contains("[3, 10]"), "{e}");
+    assert!(!dir.join("x.ckpt").exists());
+}
