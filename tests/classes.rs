@@ -224,3 +224,59 @@ fn sparse_updates_equal_dense_updates() {
         assert_eq!(opt_s, opt_d, "{kind:?}: optimizer states differ");
     }
 }
+
+/// `--init` from a full-softmax checkpoint with `--classes C` keeps every
+/// tensor (each word's rows move with it when the vocabulary is reordered
+/// into class blocks) and counts classes on the training text; `--init`
+/// from a classed checkpoint keeps its assignment unless `--classes 0`
+/// drops W_c and b_c; `--resume` keeps it.
+#[test]
+fn init_adds_keeps_and_drops_classes() {
+    let dir = tmpdir("init-classes");
+    let corpus = dir.join("c.txt");
+    std::fs::write(&corpus, "a a a a b b c the the the the the dog\n".repeat(30)).unwrap();
+    let train = |out: &str, extra: &[&str]| {
+        let o = bin()
+            .args([
+                "train", "--quiet", "--level", "word", "--embed", "4", "--hidden", "6", "--batch", "2",
+            ])
+            .args(["--seq-len", "5", "--steps", "2"])
+            .args(extra)
+            .arg("--corpus")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(dir.join(out))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        checkpoint::load(&dir.join(out)).unwrap().model
+    };
+    let full = train("full.ckpt", &["--classes", "0"]);
+    assert_eq!(full.params.config.classes.count(), 0);
+    let base = dir.join("full.ckpt");
+    // One SGD step with lr 0: the weights stay those of the checkpoint.
+    let no_move = ["--optimizer", "sgd", "--lr", "0", "--steps", "1"];
+    let added = train(
+        "added.ckpt",
+        &[&["--init", base.to_str().unwrap(), "--classes", "3"][..], &no_move].concat(),
+    );
+    let classes = &added.params.config.classes;
+    assert_eq!(classes.count(), 3);
+    // Every word keeps its own embedding row and output row.
+    for (new_id, token) in added.vocab.tokens().iter().enumerate() {
+        let old_id = full.vocab.id(token).unwrap() as usize;
+        assert_eq!(added.params.e.row(new_id), full.params.e.row(old_id), "{token}");
+        assert_eq!(added.params.w_y.row(new_id), full.params.w_y.row(old_id), "{token}");
+    }
+    // Counted on the text: "the" (150) and "a" (120) lead the first class.
+    assert_eq!(&added.vocab.tokens()[..2], ["the", "a"]);
+    let classed = dir.join("added.ckpt");
+    let kept = train("kept.ckpt", &["--init", classed.to_str().unwrap(), "--classes", "2"]);
+    assert_eq!(kept.params.config.classes, added.params.config.classes);
+    assert_eq!(kept.vocab, added.vocab);
+    let dropped = train("dropped.ckpt", &["--init", classed.to_str().unwrap(), "--classes", "0"]);
+    assert_eq!(
+        (dropped.params.config.classes.count(), dropped.params.w_c.rows()),
+        (0, 0)
+    );
+}
