@@ -274,6 +274,18 @@ fn init_adds_keeps_and_drops_classes() {
     let kept = train("kept.ckpt", &["--init", classed.to_str().unwrap(), "--classes", "2"]);
     assert_eq!(kept.params.config.classes, added.params.config.classes);
     assert_eq!(kept.vocab, added.vocab);
+    // A classed model generates from its factorized distribution.
+    let o = bin()
+        .args(["generate", "--len", "12", "--prime", "the dog", "--model"])
+        .arg(&classed)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.starts_with("the dog") && text.split_whitespace().count() >= 2 + 6,
+        "{text:?}"
+    );
     let dropped = train("dropped.ckpt", &["--init", classed.to_str().unwrap(), "--classes", "0"]);
     assert_eq!(
         (dropped.params.config.classes.count(), dropped.params.w_c.rows()),
