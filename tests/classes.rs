@@ -6,7 +6,7 @@ mod common;
 use common::*;
 
 use rnnlm::data::{Level, Vocab};
-use rnnlm::gradcheck::{Case, THRESHOLD};
+use rnnlm::gradcheck::Case;
 use rnnlm::matmul::Gemm;
 use rnnlm::matrix::Matrix;
 use rnnlm::model::{forward, step, Classes, Config, InputPath, Model, Params, StepState, Workspace};
@@ -31,18 +31,7 @@ fn classed_case(sizes: &[usize], d: usize, h: usize, batch: usize, steps: usize)
 }
 
 fn assert_passes(c: Case) {
-    let report = c.build().check();
-    eprintln!("{c:?}\n{report}");
-    let worst = report.worst();
-    assert!(
-        report.passes(THRESHOLD),
-        "{}: max relative error {:.3e} at entry {} (analytic {:e}, numeric {:e})",
-        worst.name,
-        worst.max_rel_error,
-        worst.worst,
-        worst.analytic,
-        worst.numeric
-    );
+    let report = assert_gradcheck_passes(c);
     // Every tensor of a classed model is checked, W_c and b_c included.
     let names: Vec<&str> = report.tensors.iter().map(|t| t.name).collect();
     assert_eq!(names, ["E", "W_x", "W_h", "b_h", "W_y", "b_y", "W_c", "b_c", "h_0"]);

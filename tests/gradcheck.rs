@@ -1,6 +1,9 @@
 //! BPTT against finite differences (f64), the f32 model against the f64
 //! model, and the checker against a planted error.
 
+mod common;
+use common::*;
+
 use rnnlm::gradcheck::{Case, THRESHOLD};
 use rnnlm::matmul::Gemm;
 use rnnlm::matrix::Matrix;
@@ -21,18 +24,7 @@ fn case(v: usize, d: usize, h: usize, batch: usize, steps: usize) -> Case {
 }
 
 fn assert_passes(c: Case) {
-    let report = c.build().check();
-    eprintln!("{c:?}\n{report}");
-    let worst = report.worst();
-    assert!(
-        report.passes(THRESHOLD),
-        "{}: max relative error {:.3e} at entry {} (analytic {:e}, numeric {:e})",
-        worst.name,
-        worst.max_rel_error,
-        worst.worst,
-        worst.analytic,
-        worst.numeric
-    );
+    assert_gradcheck_passes(c);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use rnnlm::io::npy::npy_bytes;
@@ -100,39 +100,20 @@ fn eval_matches_a_hand_computed_cross_entropy() {
 #[test]
 fn export_import_round_trip_gives_identical_eval_and_numpy_reads_it() {
     let dir = tmpdir("roundtrip");
-    let corpus = dir.join("c.txt");
-    std::fs::write(&corpus, "한국어와 English, twice over.\n".repeat(30)).unwrap();
-    let ck = dir.join("a.ckpt");
-    ok(bin()
-        .args([
-            "train",
-            "--quiet",
-            "--embed",
-            "6",
-            "--hidden",
-            "10",
-            "--batch",
-            "2",
-            "--seq-len",
-            "8",
-            "--steps",
-            "5",
-        ])
-        .arg("--corpus")
-        .arg(&corpus)
-        .arg("--out")
-        .arg(&ck)
-        .output()
-        .unwrap());
-    let out = dir.join("exported");
-    ok(bin()
-        .arg("export")
-        .arg("--model")
-        .arg(&ck)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap());
+    let text = "한국어와 English, twice over.\n".repeat(30);
+    let flags = [
+        "--embed",
+        "6",
+        "--hidden",
+        "10",
+        "--batch",
+        "2",
+        "--seq-len",
+        "8",
+        "--steps",
+        "5",
+    ];
+    let (ck, out, corpus) = train_and_export(&dir, &text, &flags);
     let ck2 = dir.join("b.ckpt");
     ok(bin()
         .arg("import")
@@ -155,12 +136,8 @@ fn export_import_round_trip_gives_identical_eval_and_numpy_reads_it() {
          \x20   assert a.dtype == np.dtype('<f4') and a.shape == s and a.flags['C_CONTIGUOUS'], (k, a.dtype, a.shape)\n\
          assert len(json.load(open(d + '/vocab.json'))) == V\n\
          print('ok', V, D, H)\n";
-    match Command::new("python3").arg("-c").arg(script).arg(&out).output() {
-        Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named 'numpy'") => {
-            eprintln!("note: NumPy is not installed; skipping the numpy.load check")
-        }
-        Ok(o) => assert_eq!(ok(o).split_whitespace().next(), Some("ok")),
-        Err(_) => eprintln!("note: python3 is not available; skipping the numpy.load check"),
+    if let Some(o) = with_numpy(script, &[&out]) {
+        assert_eq!(o.split_whitespace().next(), Some("ok"));
     }
 }
 
@@ -208,15 +185,15 @@ fn import_refuses_missing_files_wrong_dtype_and_shape() {
     assert!(!out.exists(), "a failed import must not write the output");
 }
 
-/// Train a small word-level model with `classes` output classes and export it.
-fn trained_word_model(dir: &Path, classes: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+/// Train a small model on `text` with `flags` and export it: (checkpoint,
+/// exported folder, corpus).
+fn train_and_export(dir: &Path, text: &str, flags: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
     let corpus = dir.join("c.txt");
-    let text = "the cat sat on the mat .\nthe dog sat on the log .\na cat and a dog ran .\n".repeat(40);
     std::fs::write(&corpus, text).unwrap();
     let ck = dir.join("m.ckpt");
     ok(bin()
-        .args(["train", "--quiet", "--level", "word", "--embed", "6", "--hidden", "10"])
-        .args(["--batch", "4", "--seq-len", "8", "--steps", "30", "--classes", classes])
+        .args(["train", "--quiet"])
+        .args(flags)
         .arg("--corpus")
         .arg(&corpus)
         .arg("--out")
@@ -233,6 +210,33 @@ fn trained_word_model(dir: &Path, classes: &str) -> (std::path::PathBuf, std::pa
         .output()
         .unwrap());
     (ck, out, corpus)
+}
+
+/// A small word-level model with `classes` output classes, exported.
+fn trained_word_model(dir: &Path, classes: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let text = "the cat sat on the mat .\nthe dog sat on the log .\na cat and a dog ran .\n".repeat(40);
+    let flags = ["--level", "word", "--embed", "6", "--hidden", "10", "--batch", "4"];
+    train_and_export(
+        dir,
+        &text,
+        &[&flags[..], &["--seq-len", "8", "--steps", "30", "--classes", classes]].concat(),
+    )
+}
+
+/// Run a Python script with NumPy: its output, or `None` (with a note)
+/// where python3 or NumPy is missing.
+fn with_numpy(script: &str, args: &[&Path]) -> Option<String> {
+    match Command::new("python3").arg("-c").arg(script).args(args).output() {
+        Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named 'numpy'") => {
+            eprintln!("note: NumPy is not installed; skipping the NumPy check");
+            None
+        }
+        Ok(o) => Some(ok(o)),
+        Err(_) => {
+            eprintln!("note: python3 is not available; skipping the NumPy check");
+            None
+        }
+    }
 }
 
 /// The perplexity NumPy computes from the exported files and vocab.json
@@ -277,22 +281,8 @@ print(len(toks) - 1, nats / (len(toks) - 1))
         let text = dir.join("held-out.txt");
         std::fs::write(&text, "the cat ran on the log .\na dog and the zebra sat .\n").unwrap();
         let json = eval_json(&ck, &text);
-        let o = match Command::new("python3")
-            .arg("-c")
-            .arg(script)
-            .arg(&out)
-            .arg(&text)
-            .output()
-        {
-            Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named 'numpy'") => {
-                eprintln!("note: NumPy is not installed; skipping the NumPy perplexity check");
-                return;
-            }
-            Ok(o) => ok(o),
-            Err(_) => {
-                eprintln!("note: python3 is not available; skipping the NumPy perplexity check");
-                return;
-            }
+        let Some(o) = with_numpy(script, &[&out, &text]) else {
+            return;
         };
         let mut it = o.split_whitespace();
         let tokens: f64 = it.next().unwrap().parse().unwrap();

@@ -30,3 +30,21 @@ pub fn json_number(json: &str, key: &str) -> f64 {
         other => panic!("{key} is {other:?} in {json}"),
     }
 }
+
+/// Run a gradient check and assert that it passes, naming the worst entry
+/// when it does not; returns the report.
+pub fn assert_gradcheck_passes(c: rnnlm::gradcheck::Case) -> rnnlm::gradcheck::Report {
+    let report = c.build().check();
+    eprintln!("{c:?}\n{report}");
+    let worst = report.worst();
+    assert!(
+        report.passes(rnnlm::gradcheck::THRESHOLD),
+        "{}: max relative error {:.3e} at entry {} (analytic {:e}, numeric {:e})",
+        worst.name,
+        worst.max_rel_error,
+        worst.worst,
+        worst.analytic,
+        worst.numeric
+    );
+    report
+}
