@@ -167,37 +167,28 @@ fn start(args: &TrainArgs, train_text: &str) -> Result<(Model, TrainState)> {
         weight_decay: args.weight_decay,
     };
     let mut rng = Rng::new(settings.seed);
-    let model = match &args.init {
+    // The classes to set, if any: a classed checkpoint keeps its own unless
+    // --classes 0 drops them, a full one gets them only when --classes asks;
+    // new weights get --classes or its default rule.
+    let (mut model, set_classes) = match &args.init {
         Some(path) => {
-            let mut model = checkpoint::load(path)?.model;
-            // A classed checkpoint keeps its classes unless --classes 0 drops
-            // them; a full one gets classes only when --classes asks.
+            let model = checkpoint::load(path)?.model;
             let had = model.params.config.classes.count();
-            match args.classes {
-                Some(0) if had > 0 => model.set_classes(0, &[], &mut rng),
-                Some(c) if c > 0 && had == 0 => {
-                    let ids = model.vocab.encode(train_text).map_err(|e| in_file(&args.corpus, e))?;
-                    model.set_classes(c, &ids, &mut rng);
-                }
-                _ => {}
-            }
-            model
+            let change = args.classes.filter(|&c| (c == 0) != (had == 0));
+            (model, change)
         }
         None => {
             let vocab = Vocab::build(train_text, args.level, args.min_count, args.max_vocab);
             let config = Config::full(vocab.len(), args.embed, args.hidden);
-            let mut model = Model {
-                params: Params::init(&config, &mut rng),
-                vocab,
-            };
-            let classes = args.class_count(model.vocab.len());
-            if classes > 0 {
-                let ids = model.vocab.encode(train_text).map_err(|e| in_file(&args.corpus, e))?;
-                model.set_classes(classes, &ids, &mut rng);
-            }
-            model
+            let params = Params::init(&config, &mut rng);
+            let classes = args.class_count(vocab.len());
+            (Model { vocab, params }, (classes > 0).then_some(classes))
         }
     };
+    if let Some(classes) = set_classes {
+        let ids = model.vocab.encode(train_text).map_err(|e| in_file(&args.corpus, e))?;
+        model.set_classes(classes, &ids, &mut rng);
+    }
     let state = TrainState::fresh(settings, &model.params);
     Ok((model, state))
 }
