@@ -93,6 +93,30 @@ impl<'a> Generator<'a> {
     pub fn probs(&self) -> &[f32] {
         self.state.p.as_slice()
     }
+
+    /// Feed a prime; an empty one starts from a line break (`\n` at char
+    /// level, `<eos>` at word level) if the vocabulary has one, so that the
+    /// next token is what starts a line.
+    pub fn warm_up(&mut self, vocab: &Vocab, prime: &[u32]) {
+        for &t in prime {
+            self.feed(t);
+        }
+        if prime.is_empty() {
+            let start = vocab
+                .id("\n")
+                .or_else(|| vocab.id(crate::data::vocab::EOS))
+                .unwrap_or(0);
+            self.feed(start);
+        }
+    }
+}
+
+/// The `k` most likely next tokens of a distribution `p`, most likely first
+/// (ties by id): (token id, probability).
+pub fn top_k(p: &[f32], k: usize) -> Vec<(u32, f32)> {
+    let mut ids: Vec<u32> = (0..p.len() as u32).collect();
+    ids.sort_by(|&a, &b| p[b as usize].total_cmp(&p[a as usize]).then(a.cmp(&b)));
+    ids.into_iter().take(k).map(|i| (i, p[i as usize])).collect()
 }
 
 /// Generate `len` tokens after `prime` (token ids), calling `emit` on each.
@@ -107,17 +131,7 @@ pub fn generate(
 ) {
     let mut g = Generator::new(params);
     let mut rng = Rng::new(seed);
-    for &t in prime {
-        g.feed(t);
-    }
-    // Without a prime, start from a line break if there is one.
-    if prime.is_empty() {
-        let start = vocab
-            .id("\n")
-            .or_else(|| vocab.id(crate::data::vocab::EOS))
-            .unwrap_or(0);
-        g.feed(start);
-    }
+    g.warm_up(vocab, prime);
     for _ in 0..len {
         let next = draw(g.probs(), s, &mut rng);
         emit(&vocab.render(next));

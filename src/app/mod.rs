@@ -4,7 +4,7 @@
 //! | file | commands |
 //! |---|---|
 //! | [`train`](mod@train) | `train`, and the main job (`rnnlm` alone) |
-//! | [`score`] | `eval`, `generate` |
+//! | [`score`] | `eval`, `predict`, `generate` |
 //! | [`tools`] | `gradcheck`, `export`, `import`, `ngram`, `synth` |
 //! | [`bench`](mod@bench) | `bench gemm`, `bench train` |
 
@@ -30,6 +30,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Demo(args) => train::demo(&args),
         Command::Train(args) => train::train(&args),
         Command::Eval(args) => score::eval(&args),
+        Command::Predict(args) => score::predict(&args),
         Command::Generate(args) => score::generate(&args),
         Command::Gradcheck(args) => tools::gradcheck(&args),
         Command::Ngram(args) => tools::ngram(&args),

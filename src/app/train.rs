@@ -319,7 +319,7 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     println!("{report}");
     println!("saved {}", args.out.display());
     for (temp, prime) in [(0.5, "The "), (0.8, "The "), (0.8, "우리는 ")] {
-        let prime_ids = model.vocab.encode(prime).unwrap_or_default();
+        let prime_ids = model.vocab.encode_prime(prime).unwrap_or_default();
         println!("\n--- sample, temperature {temp}, prime {prime:?} ---");
         let mut text = prime.to_string();
         let s = Sampling {

@@ -146,6 +146,17 @@ pub struct EvalArgs {
     pub model: PathBuf,
     pub corpus: PathBuf,
     pub json: bool,
+    /// Where to write each token's surprisal (TSV).
+    pub per_token: Option<PathBuf>,
+}
+
+/// `rnnlm predict`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PredictArgs {
+    pub model: PathBuf,
+    pub prime: String,
+    pub top: usize,
+    pub json: bool,
 }
 
 /// `rnnlm generate`.
@@ -301,6 +312,7 @@ pub enum Command {
     Demo(DemoArgs),
     Train(TrainArgs),
     Eval(EvalArgs),
+    Predict(PredictArgs),
     Generate(GenerateArgs),
     Gradcheck(GradcheckArgs),
     Ngram(NgramArgs),
@@ -330,6 +342,13 @@ impl Command {
             "eval" => Command::Eval(EvalArgs {
                 model: required_path(f, "--model")?,
                 corpus: required_path(f, "--corpus")?,
+                json: f.switch("--json"),
+                per_token: path(f, "--per-token"),
+            }),
+            "predict" => Command::Predict(PredictArgs {
+                model: required_path(f, "--model")?,
+                prime: f.required("--prime")?.to_string(),
+                top: f.count("--top", 1)?,
                 json: f.switch("--json"),
             }),
             "generate" => Command::Generate(GenerateArgs {

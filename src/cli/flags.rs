@@ -156,6 +156,18 @@ pub const EVAL: Spec = &[
     flag("--model", Required, "checkpoint"),
     flag("--corpus", Required, "UTF-8 text to score"),
     flag("--json", Off, "print one JSON object"),
+    flag(
+        "--per-token",
+        Unset("none"),
+        "write each scored token's surprisal here: TSV position, token, nats, rank",
+    ),
+];
+
+pub const PREDICT: Spec = &[
+    flag("--model", Required, "checkpoint"),
+    flag("--prime", Value(""), "the context (word level: the start of a line)"),
+    flag("--top", Value("10"), "how many next tokens to list"),
+    flag("--json", Off, "print one JSON object"),
 ];
 
 pub const GENERATE: Spec = &[
@@ -259,6 +271,7 @@ pub fn spec_for(name: &str) -> Option<Spec> {
         "train" => TRAIN,
         "eval" => EVAL,
         "generate" => GENERATE,
+        "predict" => PREDICT,
         "gradcheck" => GRADCHECK,
         "export" => EXPORT,
         "ngram" => NGRAM,

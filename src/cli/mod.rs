@@ -28,8 +28,9 @@ rnnlm-demo.ckpt and print samples.
 
 commands:
   train       train a model on a text file
-  eval        cross-entropy / perplexity of a model on a text file
+  eval        cross-entropy / perplexity of a model on a text file (--per-token: each token's)
   generate    sample text from a model
+  predict     the most likely next tokens after a prime, with probabilities
   gradcheck   check BPTT gradients against finite differences
   ngram       interpolated Kneser-Ney baseline on the same tokens as eval
   synth       generate text with an exactly known cross-entropy

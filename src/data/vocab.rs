@@ -147,6 +147,18 @@ impl Vocab {
         }
     }
 
+    /// Encode a prime: the start of a text to continue. At word level a
+    /// prime is the start of a line, so the `<eos>` [`Vocab::encode`] puts
+    /// after a last line without a newline is dropped (a prime that ends
+    /// with a newline keeps it: the next word starts a new line).
+    pub fn encode_prime(&self, text: &str) -> Result<Vec<u32>> {
+        let mut ids = self.encode(text)?;
+        if self.level == Level::Word && !text.ends_with('\n') {
+            ids.pop();
+        }
+        Ok(ids)
+    }
+
     /// Text of one token as it is printed: characters as themselves; words
     /// followed by a space, `<eos>` as a line break.
     pub fn render(&self, id: u32) -> String {
@@ -162,6 +174,23 @@ impl Vocab {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_prime_is_the_start_of_a_line() {
+        let v = Vocab::build("what will the fat cat\n", Level::Word, 1, 100);
+        let ids = |t: &str| {
+            v.encode_prime(t)
+                .unwrap()
+                .iter()
+                .map(|&i| v.token(i).to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids("what will the fat"), ["what", "will", "the", "fat"]);
+        assert_eq!(ids("the fat\n"), ["the", "fat", EOS]);
+        assert_eq!(ids(""), Vec::<String>::new());
+        let c = Vocab::build("ab\n", Level::Char, 1, 100);
+        assert_eq!(c.encode_prime("ab").unwrap().len(), 2);
+    }
 
     #[test]
     fn char_level_round_trips_korean_and_emoji() {
