@@ -212,3 +212,70 @@ fn a_word_prime_without_newline_continues_the_line() {
     assert!(within[0].0 == "cat" || within[0].0 == "dog", "{within:?}");
     assert_eq!(after_line[0].0, "the", "{after_line:?}");
 }
+
+/// The page: a header with model, file, token count and perplexity; one
+/// coloured span per scored token with its nats, rank and five predictions
+/// in the title; nothing loaded from elsewhere, no scripts. Where a
+/// headless Chromium is installed, it loads the page and its DOM has every
+/// span (skipped with a note elsewhere).
+#[test]
+fn the_surprisal_page_is_self_contained_and_complete() {
+    let dir = tmpdir("html");
+    let words = "the cat sat on the mat .\nthe dog sat on the log .\n".repeat(30);
+    let ck = train(&dir, "w", &words, &["--level", "word", "--classes", "2"]);
+    let scored = dir.join("s.txt");
+    std::fs::write(&scored, "the cat sat on the <b>log</b> .\n").unwrap();
+    let page = dir.join("s.html");
+    let json = run_ok(
+        bin()
+            .args(["eval", "--json", "--model"])
+            .arg(&ck)
+            .arg("--corpus")
+            .arg(&scored)
+            .arg("--html")
+            .arg(&page),
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    let tokens = json_number(&json, "tokens") as usize;
+    let ppl = json_number(&json, "perplexity");
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert!(
+        html.contains(&format!("{tokens} tokens scored")),
+        "header lacks the token count"
+    );
+    assert!(
+        html.contains(&format!("perplexity {ppl:.3}")),
+        "header lacks eval's perplexity {ppl:.3}"
+    );
+    assert!(html.contains(&ck.display().to_string()) && html.contains("s.txt"));
+    let spans = html.matches("\" title=\"").count();
+    assert_eq!(spans, tokens, "one span with a title per scored token");
+    assert_eq!(html.matches("nats, rank ").count(), tokens);
+    let first_title = &html[html.find("\" title=\"").unwrap()..];
+    let top = &first_title[first_title.find("top: ").unwrap()..first_title.find("\">").unwrap()];
+    assert_eq!(top.matches(", ").count(), 4, "five predictions: {top}");
+    // The unknown word "<b>log</b>" is <unk>, escaped; nothing is fetched or run.
+    assert!(html.contains("&lt;unk&gt;") && !html.contains("<b>"));
+    for banned in ["<script", "src=", "href=", "@import", "url("] {
+        assert!(!html.contains(banned), "{banned}");
+    }
+    let chromium = ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|c| {
+        std::process::Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(chromium) = chromium else {
+        eprintln!("note: no headless Chromium here; the page was checked as text only");
+        return;
+    };
+    let o = std::process::Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dom = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(dom.matches("title=\"").count(), tokens, "the browser's DOM lost spans");
+    assert!(dom.contains("class=\"text\""));
+}

@@ -5,11 +5,13 @@
 //! |---|---|
 //! | [`train`](mod@train) | `train`, and the main job (`rnnlm` alone) |
 //! | [`score`] | `eval`, `predict`, `generate` |
+//! | [`surprisal`] | `eval --per-token` and `--html`: each token's surprisal |
 //! | [`tools`] | `gradcheck`, `export`, `import`, `ngram`, `synth` |
 //! | [`bench`](mod@bench) | `bench gemm`, `bench train` |
 
 pub mod bench;
 pub mod score;
+pub mod surprisal;
 pub mod tools;
 pub mod train;
 

@@ -5,13 +5,14 @@ use std::io::Write;
 use std::path::Path;
 
 use super::in_file;
+use super::surprisal;
 use crate::cli::{EvalArgs, GenerateArgs, PredictArgs};
 use crate::data::Vocab;
 use crate::error::{Error, Result};
 use crate::io::fs::{read_text, write_atomic};
 use crate::io::json::Json;
 use crate::matmul::Gemm;
-use crate::model::{Model, Workspace};
+use crate::model::Workspace;
 use crate::sample::{self, top_k, Generator};
 use crate::train::checkpoint;
 use crate::train::evaluate::{evaluate, MIN_SCORED_TOKENS};
@@ -31,14 +32,23 @@ pub fn tokens_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<Vec<u32
     Ok(ids)
 }
 
-/// `eval`: tokens, nats/token, perplexity, bits/token; with `--per-token`,
-/// each scored token's surprisal as TSV.
+/// `eval`: tokens, nats/token, perplexity, bits/token; with `--per-token`
+/// and `--html`, each scored token's surprisal as TSV and as a page.
 pub fn eval(args: &EvalArgs) -> Result<()> {
     let model = checkpoint::load(&args.model)?.model;
     let ids = tokens_to_score(&model.vocab, &args.corpus, "--corpus")?;
-    if let Some(path) = &args.per_token {
-        write_atomic(path, per_token_tsv(&model, &ids).as_bytes())?;
-        eprintln!("wrote {}", path.display());
+    if args.per_token.is_some() || args.html.is_some() {
+        let top = if args.html.is_some() { surprisal::HTML_TOP } else { 0 };
+        let scored = surprisal::score_tokens(&model, &ids, top);
+        if let Some(path) = &args.per_token {
+            write_atomic(path, surprisal::tsv(&model, &scored).as_bytes())?;
+            eprintln!("wrote {}", path.display());
+        }
+        if let Some(path) = &args.html {
+            let (name, file) = (args.model.display().to_string(), args.corpus.display().to_string());
+            write_atomic(path, surprisal::html(&model, &name, &file, ids[0], &scored).as_bytes())?;
+            eprintln!("wrote {}", path.display());
+        }
     }
     let mut ws = Workspace::new(Gemm::new());
     let (tokens, nats) = evaluate(&model.params, &ids, &mut ws);
@@ -58,31 +68,6 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         println!("bits/token      {bits:.6}");
     }
     Ok(())
-}
-
-/// A token as one TSV field: tab, newline and backslash escaped as `\t`,
-/// `\n`, `\\`.
-fn tsv_field(token: &str) -> String {
-    token.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n")
-}
-
-/// Each scored token of `ids` (every one after the first): its 0-based
-/// position in the token stream, the token, −ln p in nats and the 1-based
-/// rank of the true token in the model's distribution at that point (1 +
-/// the number of tokens more likely). One stream from h_0 = 0, one token at
-/// a time, as `eval` scores it.
-pub fn per_token_tsv(model: &Model, ids: &[u32]) -> String {
-    let mut out = String::from("position\ttoken\tnats\trank\n");
-    let mut g = Generator::new(&model.params);
-    for (t, w) in ids.windows(2).enumerate() {
-        g.feed(w[0]);
-        let p = g.probs();
-        let p_y = p[w[1] as usize];
-        let rank = 1 + p.iter().filter(|&&x| x > p_y).count();
-        let token = tsv_field(model.vocab.token(w[1]));
-        out += &format!("{}\t{token}\t{}\t{rank}\n", t + 1, -(p_y as f64).ln());
-    }
-    out
 }
 
 /// `predict`: warm the state on the prime, list the most likely next tokens.

@@ -148,6 +148,8 @@ pub struct EvalArgs {
     pub json: bool,
     /// Where to write each token's surprisal (TSV).
     pub per_token: Option<PathBuf>,
+    /// Where to write the surprisal page (HTML).
+    pub html: Option<PathBuf>,
 }
 
 /// `rnnlm predict`.
@@ -344,6 +346,7 @@ impl Command {
                 corpus: required_path(f, "--corpus")?,
                 json: f.switch("--json"),
                 per_token: path(f, "--per-token"),
+                html: path(f, "--html"),
             }),
             "predict" => Command::Predict(PredictArgs {
                 model: required_path(f, "--model")?,

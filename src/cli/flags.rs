@@ -161,6 +161,11 @@ pub const EVAL: Spec = &[
         Unset("none"),
         "write each scored token's surprisal here: TSV position, token, nats, rank",
     ),
+    flag(
+        "--html",
+        Unset("none"),
+        "write the text as a page, each token coloured by its surprisal, top predictions on hover",
+    ),
 ];
 
 pub const PREDICT: Spec = &[
