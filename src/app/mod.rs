@@ -7,9 +7,11 @@
 //! | [`score`] | `eval`, `predict`, `generate` |
 //! | [`surprisal`] | `eval --per-token` and `--html`: each token's surprisal |
 //! | [`tools`] | `gradcheck`, `export`, `import`, `ngram`, `synth` |
+//! | [`plot`] | `plot`: learning curves as SVG |
 //! | [`bench`](mod@bench) | `bench gemm`, `bench train` |
 
 pub mod bench;
+pub mod plot;
 pub mod score;
 pub mod surprisal;
 pub mod tools;
@@ -39,6 +41,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Synth(args) => tools::synth(&args),
         Command::Export { model, out } => tools::export(&model, &out),
         Command::Import { dir, out } => tools::import(&dir, &out),
+        Command::Plot { logs, out } => plot::plot(&logs, &out),
         Command::BenchGemm(args) => bench::bench_gemm(&args),
         Command::BenchTrain(args) => bench::bench_train(&args),
     }

@@ -315,9 +315,13 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     train_args.threads = args.threads;
     train_args.time = Some(args.time);
     train_args.out = args.out.clone();
+    let (log, curve) = (args.out.with_extension("csv"), args.out.with_extension("svg"));
+    train_args.log = Some(log.clone());
     let (model, report) = train_job(&train_args)?;
     println!("{report}");
     println!("saved {}", args.out.display());
+    super::plot::plot(&[log.display().to_string()], &curve)?;
+    println!("learning curve: {} (its data: {})", curve.display(), log.display());
     for (temp, prime) in [(0.5, "The "), (0.8, "The "), (0.8, "우리는 ")] {
         let prime_ids = model.vocab.encode_prime(prime).unwrap_or_default();
         println!("\n--- sample, temperature {temp}, prime {prime:?} ---");

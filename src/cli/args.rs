@@ -327,6 +327,11 @@ pub enum Command {
         dir: PathBuf,
         out: PathBuf,
     },
+    /// Learning curves: the `--log` files, in order, and the SVG to write.
+    Plot {
+        logs: Vec<String>,
+        out: PathBuf,
+    },
     BenchGemm(BenchGemmArgs),
     BenchTrain(BenchTrainArgs),
 }
@@ -408,6 +413,10 @@ impl Command {
             },
             "import" => Command::Import {
                 dir: required_path(f, "--dir")?,
+                out: required_path(f, "--out")?,
+            },
+            "plot" => Command::Plot {
+                logs: f.all("--log").to_vec(),
                 out: required_path(f, "--out")?,
             },
             "bench gemm" => Command::BenchGemm(BenchGemmArgs {

@@ -22,6 +22,9 @@ pub enum FlagDefault {
     Rule(fn() -> String),
     /// A switch: takes no value, off unless given.
     Off,
+    /// A value that may be given several times (all are kept, in order);
+    /// the text says what none means.
+    Repeated(&'static str),
 }
 
 /// One flag of a command.
@@ -46,6 +49,7 @@ impl Flag {
             FlagDefault::Unset(what) => format!("({what})"),
             FlagDefault::Rule(rule) => rule(),
             FlagDefault::Off => String::new(),
+            FlagDefault::Repeated(what) => format!("({what}; may be given more than once)"),
         }
     }
 }
@@ -57,7 +61,7 @@ const fn flag(name: &'static str, default: FlagDefault, help: &'static str) -> F
     Flag { name, default, help }
 }
 
-use FlagDefault::{Off, Required, Rule, Unset, Value};
+use FlagDefault::{Off, Repeated, Required, Rule, Unset, Value};
 
 /// `--classes`' default, as `app::train` applies it.
 fn classes_rule() -> String {
@@ -264,6 +268,15 @@ pub const BENCH_GEMM: Spec = &[
     ),
 ];
 
+pub const PLOT: Spec = &[
+    flag(
+        "--log",
+        Repeated("required"),
+        "a training CSV (--log of train); several overlay",
+    ),
+    flag("--out", Required, "the SVG to write"),
+];
+
 pub const DEMO: Spec = &[
     flag("--time", Value("60"), "training seconds"),
     flag("--threads", Value("1"), "matmul threads"),
@@ -284,6 +297,7 @@ pub fn spec_for(name: &str) -> Option<Spec> {
         "import" => IMPORT,
         "bench gemm" => BENCH_GEMM,
         "bench train" => BENCH_TRAIN,
+        "plot" => PLOT,
         "demo" => DEMO,
         _ => return None,
     })
@@ -309,7 +323,9 @@ pub fn command_help(name: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct Flags {
     spec: Spec,
-    values: HashMap<&'static str, String>,
+    /// Every value typed for each flag, in order (one unless it repeats;
+    /// for the others the last one counts).
+    values: HashMap<&'static str, Vec<String>>,
     switches: Vec<&'static str>,
 }
 
@@ -329,9 +345,7 @@ impl Flags {
 
     pub(crate) fn set(&mut self, flag: &'static Flag, value: Option<String>) {
         match value {
-            Some(v) => {
-                self.values.insert(flag.name, v);
-            }
+            Some(v) => self.values.entry(flag.name).or_default().push(v),
             None => self.switches.push(flag.name),
         }
     }
@@ -357,13 +371,23 @@ impl Flags {
         self.switches.contains(&name)
     }
 
-    /// The typed text, else the table's default value; `None` when unset.
+    /// The typed text (the last, if typed more than once), else the
+    /// table's default value; `None` when unset.
     pub fn text(&self, name: &str) -> Option<&str> {
-        match (self.values.get(name), self.entry(name).default) {
+        match (self.values.get(name).and_then(|v| v.last()), self.entry(name).default) {
             (Some(v), _) => Some(v),
             (None, FlagDefault::Value(v)) => Some(v),
             _ => None,
         }
+    }
+
+    /// Every value typed for a repeatable flag, in order.
+    pub fn all(&self, name: &str) -> &[String] {
+        debug_assert!(
+            matches!(self.entry(name).default, FlagDefault::Repeated(_)),
+            "{name} does not repeat"
+        );
+        self.values.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// The text of a flag that must have one (typed, or a default value).

@@ -34,6 +34,7 @@ commands:
   gradcheck   check BPTT gradients against finite differences
   ngram       interpolated Kneser-Ney baseline on the same tokens as eval
   synth       generate text with an exactly known cross-entropy
+  plot        learning curves of train --log CSV files as an SVG
   export      write a model as .npy tensors + vocab.json + config.json
   import      build a checkpoint from such a folder
   bench       measure the matmul (bench gemm) or a training step (bench train)
