@@ -292,3 +292,56 @@ fn bench_commands_refuse_an_unknown_kernel_naming_the_flag() {
         assert!(stderr(&o).contains("--kernel"), "bench {cmd}: {}", stderr(&o));
     }
 }
+
+/// The main job, briefly: the comparison table on its validation split
+/// (unigram, Kneser–Ney 5-gram and the RNN, perplexity and bits/token),
+/// the learning curve beside the checkpoint, a predict example; and a run
+/// bounded by time shows its budget in the progress line.
+#[test]
+fn the_main_job_compares_honestly_and_shows_its_time_budget() {
+    let dir = tmpdir("demo");
+    let out = dir.join("demo.ckpt");
+    let o = run(bin().args(["--time", "3", "--out"]).arg(&out));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("on the same validation split"))
+        .take(4)
+        .collect();
+    assert_eq!(table.len(), 4, "{text}");
+    for (line, name) in table[1..]
+        .iter()
+        .zip(["unigram (add-one)", "Kneser-Ney 5-gram", "this RNN"])
+    {
+        let numbers: Vec<f64> = line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        assert!(line.trim_start().starts_with(name), "{line}");
+        let (ppl, bits) = (numbers[numbers.len() - 2], numbers[numbers.len() - 1]);
+        assert!(
+            ppl > 1.0 && (bits - ppl.log2()).abs() < 1e-3,
+            "{line}: bits must be log2 of the perplexity"
+        );
+    }
+    assert!(text.contains("learning curve: ") && std::fs::metadata(out.with_extension("svg")).unwrap().len() > 1000);
+    assert!(text.contains("rnnlm predict --model"), "{text}");
+
+    let corpus = dir.join("c.txt");
+    std::fs::write(&corpus, "the cat sat on the mat. 우리는 달린다.\n".repeat(200)).unwrap();
+    let o = run(bin()
+        .args([
+            "train", "--hidden", "32", "--embed", "8", "--time", "3", "--epochs", "100000", "--corpus",
+        ])
+        .arg(&corpus)
+        .arg("--out")
+        .arg(dir.join("t.ckpt")));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("s of 3s, epoch "),
+        "no time budget in the progress line: {e}"
+    );
+    assert!(
+        !e.contains("/10 step"),
+        "a time-bound run shows a made-up epoch count: {e}"
+    );
+}

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::in_file;
+use crate::baselines::ngram::KneserNey;
 use crate::bench::peak_rss_kib;
 use crate::cli::{Command, DemoArgs, TrainArgs};
 use crate::data::{Batches, Vocab};
@@ -20,7 +21,7 @@ use crate::train::{Settings, TrainState};
 
 /// `rnnlm train`.
 pub fn train(args: &TrainArgs) -> Result<()> {
-    let (_, report) = train_job(args)?;
+    let report = train_job(args)?.report;
     eprintln!("{report}");
     eprintln!("saved {}", args.out.display());
     Ok(())
@@ -193,8 +194,20 @@ fn start(args: &TrainArgs, train_text: &str) -> Result<(Model, TrainState)> {
     Ok((model, state))
 }
 
-/// Shared by `train` and the demo: returns the trained model and a summary.
-fn train_job(args: &TrainArgs) -> Result<(Model, String)> {
+/// What a training job leaves: the model, a summary to print, and the
+/// numbers the demo compares.
+struct Trained {
+    model: Model,
+    report: String,
+    train_ids: Vec<u32>,
+    valid_ids: Vec<u32>,
+    /// (model, add-one unigram) nats per validation token, when there is
+    /// validation text.
+    valid_nats: Option<(f64, f64)>,
+}
+
+/// Shared by `train` and the demo.
+fn train_job(args: &TrainArgs) -> Result<Trained> {
     let texts = read_texts(args)?;
     let (model, state) = start(args, &texts.train)?;
     let train_ids = model.vocab.encode(&texts.train).map_err(|e| in_file(&args.corpus, e))?;
@@ -237,15 +250,17 @@ fn train_job(args: &TrainArgs) -> Result<(Model, String)> {
         best: args.best.clone(),
         quiet: args.quiet,
     };
-    let valid_ids = job.valid_ids.clone();
+    let (train_ids, valid_ids) = (job.train_ids.clone(), job.valid_ids.clone());
     let outcome = trainer::run(job)?;
     let mut report = format!(
         "trained {} steps ({} epochs) at {:.0} tokens/s; last train loss {:.4}",
         outcome.steps, outcome.epochs_done, outcome.tokens_per_s, outcome.last_train_loss
     );
-    if let Some(unigram) = unigram {
+    let valid_nats = unigram.map(|unigram| {
         let mut ws = Workspace::new(Gemm::new().with_threads(args.threads));
-        let (_, nats) = evaluate(&outcome.model.params, &valid_ids, &mut ws);
+        (evaluate(&outcome.model.params, &valid_ids, &mut ws).1, unigram)
+    });
+    if let Some((nats, unigram)) = valid_nats {
         let ln2 = std::f64::consts::LN_2;
         report += &format!(
             "\nvalidation: perplexity {:.3} ({:.4} bits/token); unigram baseline {:.3} ({:.4} bits/token)",
@@ -261,7 +276,13 @@ fn train_job(args: &TrainArgs) -> Result<(Model, String)> {
     if outcome.stopped_early {
         report += "\nstopped early: validation stopped improving";
     }
-    Ok((outcome.model, report))
+    Ok(Trained {
+        model: outcome.model,
+        report,
+        train_ids,
+        valid_ids,
+        valid_nats,
+    })
 }
 
 /// Find the bundled corpus: next to the sources, or in the working folder.
@@ -317,11 +338,28 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     train_args.out = args.out.clone();
     let (log, curve) = (args.out.with_extension("csv"), args.out.with_extension("svg"));
     train_args.log = Some(log.clone());
-    let (model, report) = train_job(&train_args)?;
-    println!("{report}");
+    let trained = train_job(&train_args)?;
+    println!("{}", trained.report);
     println!("saved {}", args.out.display());
     super::plot::plot(&[log.display().to_string()], &curve)?;
     println!("learning curve: {} (its data: {})", curve.display(), log.display());
+    if let Some((rnn, unigram)) = trained.valid_nats {
+        let v = trained.model.vocab.len();
+        let kn5 = KneserNey::train(&trained.train_ids, 5, v).cross_entropy(&trained.valid_ids);
+        println!(
+            "\non the same validation split ({} tokens):  perplexity  bits/token",
+            trained.valid_ids.len() - 1
+        );
+        let ln2 = std::f64::consts::LN_2;
+        for (name, nats) in [
+            ("unigram (add-one)", unigram),
+            ("Kneser-Ney 5-gram", kn5),
+            ("this RNN", rnn),
+        ] {
+            println!("  {name:<38} {:>10.3} {:>11.4}", nats.exp(), nats / ln2);
+        }
+    }
+    let model = trained.model;
     for (temp, prime) in [(0.5, "The "), (0.8, "The "), (0.8, "우리는 ")] {
         let prime_ids = model.vocab.encode_prime(prime).unwrap_or_default();
         println!("\n--- sample, temperature {temp}, prime {prime:?} ---");
@@ -333,6 +371,16 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
         };
         sample::generate(&model.params, &model.vocab, &prime_ids, 300, s, 7, |t| text.push_str(t));
         println!("{text}");
+    }
+    let prime = "The cat ";
+    println!(
+        "\n--- what comes after {prime:?}: rnnlm predict --model {} --prime {prime:?} --top 5 ---",
+        args.out.display()
+    );
+    let mut g = sample::Generator::new(&model.params);
+    g.warm_up(&model.vocab, &model.vocab.encode_prime(prime).unwrap_or_default());
+    for (id, p) in sample::top_k(g.probs(), 5) {
+        println!("{p:.4}  {:?}", model.vocab.token(id));
     }
     println!(
         "\nnext: rnnlm generate --model {} --prime \"The \" --temperature 0.7",

@@ -46,7 +46,10 @@ impl Progress {
             if keep {
                 eprintln!();
             }
-        } else if keep || self.last.elapsed().as_secs_f64() >= 2.0 {
+        } else if keep {
+            eprintln!("{s}");
+        } else if self.last.elapsed().as_secs_f64() >= 2.0 {
+            // Step lines at most every two seconds, however often epochs end.
             eprintln!("{s}");
             self.last = Instant::now();
         }

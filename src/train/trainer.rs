@@ -199,22 +199,24 @@ impl Trainer {
         let state = &self.job.state;
         let secs = self.start.elapsed().as_secs_f64();
         let tps = self.tokens_done as f64 / secs.max(1e-9);
-        let done = state.step as f64 / self.total_steps.max(1) as f64;
-        let eta = match self.job.max_seconds {
-            Some(t) => t - secs,
-            None => secs / done.max(1e-9) * (1.0 - done),
-        };
         let loss = self.last_loss;
+        let progress = match self.job.max_seconds {
+            // A run bounded by time: its budget, not a made-up epoch count.
+            Some(budget) => format!("{secs:.0}s of {budget}s, epoch {} step {}", state.epoch + 1, state.step),
+            None => {
+                let done = state.step as f64 / self.total_steps.max(1) as f64;
+                let eta = secs / done.max(1e-9) * (1.0 - done);
+                format!(
+                    "epoch {}/{} step {}/{} elapsed {secs:.0}s eta {eta:.0}s",
+                    state.epoch + 1,
+                    state.settings.epochs,
+                    state.step,
+                    self.total_steps
+                )
+            }
+        };
         self.progress.line(
-            &format!(
-                "epoch {}/{} step {}/{} loss {loss:.4} ppl {:.2} {tps:.0} tok/s elapsed {secs:.0}s eta {:.0}s",
-                state.epoch + 1,
-                state.settings.epochs,
-                state.step,
-                self.total_steps,
-                loss.exp(),
-                eta.max(0.0)
-            ),
+            &format!("{progress} loss {loss:.4} ppl {:.2} {tps:.0} tok/s", loss.exp()),
             false,
         );
         if let Some(log) = self.log.as_mut() {
