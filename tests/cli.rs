@@ -345,3 +345,55 @@ fn the_main_job_compares_honestly_and_shows_its_time_budget() {
         "a time-bound run shows a made-up epoch count: {e}"
     );
 }
+
+/// Held-out text with characters the training text never had (Korean
+/// syllables, say) is scored, not refused: `train --valid`, `eval` and
+/// `ngram` skip those characters and count them, so their numbers compare.
+#[test]
+fn unseen_characters_are_skipped_and_counted_everywhere() {
+    let dir = tmpdir("oov");
+    let (train_text, held_out) = (dir.join("train.txt"), dir.join("held.txt"));
+    std::fs::write(&train_text, "가나다라 마바사.\n".repeat(50)).unwrap();
+    std::fs::write(&held_out, "가나힣다라 마바사.\n가나다 퓛라.\n").unwrap();
+    let ck = dir.join("m.ckpt");
+    let o = run(bin()
+        .args([
+            "train", "--embed", "8", "--hidden", "16", "--batch", "4", "--steps", "3", "--corpus",
+        ])
+        .arg(&train_text)
+        .arg("--valid")
+        .arg(&held_out)
+        .arg("--out")
+        .arg(&ck));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("held.txt: 2 validation character(s) outside the vocabulary skipped"),
+        "{}",
+        stderr(&o)
+    );
+    let json = String::from_utf8(
+        run(bin()
+            .args(["eval", "--json", "--model"])
+            .arg(&ck)
+            .arg("--corpus")
+            .arg(&held_out))
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(json_number(&json, "oov"), 2.0, "{json}");
+    let chars = std::fs::read_to_string(&held_out).unwrap().chars().count();
+    assert_eq!(json_number(&json, "tokens"), (chars - 2 - 1) as f64, "{json}");
+    let o = run(bin()
+        .args(["ngram", "--json", "--order", "3", "--corpus"])
+        .arg(&train_text)
+        .arg("--eval")
+        .arg(&held_out));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ngram = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(json_number(&ngram, "oov"), 2.0, "{ngram}");
+    assert_eq!(
+        json_number(&ngram, "tokens"),
+        json_number(&json, "tokens"),
+        "the same tokens are scored"
+    );
+}

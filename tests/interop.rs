@@ -85,16 +85,14 @@ fn eval_matches_a_hand_computed_cross_entropy() {
         (number(&json, "bits_per_token") - want / 2f64.ln()).abs() < 1e-6,
         "{json}"
     );
-    // A character the model does not know is an error that lists it.
-    std::fs::write(&text, "abc").unwrap();
-    let e = err(bin()
-        .args(["eval", "--model"])
-        .arg(&ck)
-        .arg("--corpus")
-        .arg(&text)
-        .output()
-        .unwrap());
-    assert!(e.contains("\"c\""), "{e}");
+    assert_eq!(number(&json, "oov"), 0.0);
+    // Characters the model does not know are skipped — neither predicted
+    // nor fed — and counted: "abxbyza" scores as "abba" with three skipped.
+    std::fs::write(&text, "abxbyza").unwrap();
+    let skipped = eval_json(&ck, &text);
+    assert_eq!(number(&skipped, "oov"), 3.0, "{skipped}");
+    assert_eq!(number(&skipped, "tokens"), 3.0, "{skipped}");
+    assert!((number(&skipped, "nats_per_token") - want).abs() < 1e-6, "{skipped}");
 }
 
 #[test]

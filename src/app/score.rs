@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::in_file;
 use super::surprisal;
 use crate::cli::{EvalArgs, GenerateArgs, PredictArgs};
 use crate::data::Vocab;
@@ -17,10 +16,18 @@ use crate::sample::{self, top_k, Generator};
 use crate::train::checkpoint;
 use crate::train::evaluate::{evaluate, MIN_SCORED_TOKENS};
 
-/// Read and encode a text to score: at least [`MIN_SCORED_TOKENS`] tokens,
-/// or an error naming the file and the flag.
-pub fn tokens_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<Vec<u32>> {
-    let ids = vocab.encode(&read_text(path)?).map_err(|e| in_file(path, e))?;
+/// Read and encode a text to score ([`Vocab::encode_for_scoring`]: at char
+/// level, characters outside the vocabulary are skipped and counted): the
+/// ids and that count. At least [`MIN_SCORED_TOKENS`] tokens, or an error
+/// naming the file and the flag.
+pub fn tokens_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<(Vec<u32>, usize)> {
+    let (ids, oov) = vocab.encode_for_scoring(&read_text(path)?);
+    if oov > 0 {
+        eprintln!(
+            "rnnlm: note: {}: {oov} character(s) outside the vocabulary skipped (neither predicted nor fed)",
+            path.display()
+        );
+    }
     if ids.len() < MIN_SCORED_TOKENS {
         return Err(Error::Data(format!(
             "{}: {} token(s), too few to score (at least {MIN_SCORED_TOKENS}: the first is only context); \
@@ -29,14 +36,14 @@ pub fn tokens_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<Vec<u32
             ids.len()
         )));
     }
-    Ok(ids)
+    Ok((ids, oov))
 }
 
 /// `eval`: tokens, nats/token, perplexity, bits/token; with `--per-token`
 /// and `--html`, each scored token's surprisal as TSV and as a page.
 pub fn eval(args: &EvalArgs) -> Result<()> {
     let model = checkpoint::load(&args.model)?.model;
-    let ids = tokens_to_score(&model.vocab, &args.corpus, "--corpus")?;
+    let (ids, oov) = tokens_to_score(&model.vocab, &args.corpus, "--corpus")?;
     if args.per_token.is_some() || args.html.is_some() {
         let top = if args.html.is_some() { surprisal::HTML_TOP } else { 0 };
         let scored = surprisal::score_tokens(&model, &ids, top);
@@ -59,10 +66,12 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             ("nats_per_token", Json::from(nats)),
             ("perplexity", Json::from(nats.exp())),
             ("bits_per_token", Json::from(bits)),
+            ("oov", Json::from(oov)),
         ]);
         println!("{report}");
     } else {
         println!("tokens          {tokens}");
+        println!("oov             {oov} (skipped)");
         println!("nats/token      {nats:.6}");
         println!("perplexity      {:.4}", nats.exp());
         println!("bits/token      {bits:.6}");

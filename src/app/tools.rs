@@ -87,7 +87,7 @@ pub fn ngram(args: &NgramArgs) -> Result<()> {
         )));
     }
     let train = vocab.encode(&train_text).map_err(|e| in_file(&args.corpus, e))?;
-    let test = tokens_to_score(&vocab, &args.eval, "--eval")?;
+    let (test, oov) = tokens_to_score(&vocab, &args.eval, "--eval")?;
     let order = args.order;
     let nats = ngram::KneserNey::train(&train, order, vocab.len()).cross_entropy(&test);
     let unigram = unigram_nats(&train, &test, vocab.len());
@@ -101,10 +101,12 @@ pub fn ngram(args: &NgramArgs) -> Result<()> {
             ("bits_per_token", Json::from(nats / ln2)),
             ("unigram_perplexity", Json::from(unigram.exp())),
             ("unigram_bits_per_token", Json::from(unigram / ln2)),
+            ("oov", Json::from(oov)),
         ]);
         println!("{report}");
     } else {
         println!("tokens              {}", test.len() - 1);
+        println!("oov                 {oov} (skipped)");
         println!("KN{order} nats/token      {nats:.6}");
         println!("KN{order} perplexity      {:.4}", nats.exp());
         println!("KN{order} bits/token      {:.6}", nats / ln2);

@@ -84,12 +84,18 @@ fn read_texts(args: &TrainArgs) -> Result<Texts> {
 
 impl Texts {
     /// The validation tokens: none when there is no validation text at all
-    /// (`--valid-frac 0`), else at least [`MIN_SCORED_TOKENS`].
+    /// (`--valid-frac 0`), else at least [`MIN_SCORED_TOKENS`]; characters
+    /// outside the vocabulary are skipped and counted, as `eval` does.
     fn valid_ids(&self, vocab: &Vocab, args: &TrainArgs) -> Result<Vec<u32>> {
         let wanted = args.valid.is_some() || args.valid_frac > 0.0;
-        let ids = vocab
-            .encode(&self.valid)
-            .map_err(|e| in_file(Path::new(&self.valid_source), e))?;
+        // Scored as `eval` scores: characters the vocabulary lacks are skipped.
+        let (ids, oov) = vocab.encode_for_scoring(&self.valid);
+        if oov > 0 {
+            eprintln!(
+                "rnnlm: note: {}: {oov} validation character(s) outside the vocabulary skipped (neither predicted nor fed)",
+                self.valid_source
+            );
+        }
         if wanted && ids.len() < MIN_SCORED_TOKENS {
             return Err(Error::Data(format!(
                 "{}: the validation text has {} token(s), too few to score (at least {MIN_SCORED_TOKENS}); {}",

@@ -147,6 +147,29 @@ impl Vocab {
         }
     }
 
+    /// Encode a text to score: at char level, characters outside the
+    /// vocabulary are skipped — neither predicted nor fed, so the state
+    /// carries on across them, as n-gram toolkits such as SRILM do — and
+    /// counted; at word level unknown words are `<unk>` as always (none
+    /// skipped). Returns the ids and the count skipped.
+    pub fn encode_for_scoring(&self, text: &str) -> (Vec<u32>, usize) {
+        match self.level {
+            Level::Word => (self.encode(text).expect("word level maps every word"), 0),
+            Level::Char => {
+                let mut oov = 0;
+                let ids = text
+                    .chars()
+                    .filter_map(|c| {
+                        let id = self.id(c.encode_utf8(&mut [0; 4]));
+                        oov += usize::from(id.is_none());
+                        id
+                    })
+                    .collect();
+                (ids, oov)
+            }
+        }
+    }
+
     /// Encode a prime: the start of a text to continue. At word level a
     /// prime is the start of a line, so the `<eos>` [`Vocab::encode`] puts
     /// after a last line without a newline is dropped (a prime that ends
@@ -174,6 +197,18 @@ impl Vocab {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scoring_skips_and_counts_characters_outside_the_vocabulary() {
+        let v = Vocab::build("가나다 abc", Level::Char, 1, 100);
+        let (ids, oov) = v.encode_for_scoring("가힣나 xbz");
+        let back: String = ids.iter().map(|&i| v.token(i)).collect();
+        assert_eq!((back.as_str(), oov), ("가나 b", 3));
+        let w = Vocab::build("the cat\n", Level::Word, 1, 100);
+        let (ids, oov) = w.encode_for_scoring("the dog\n");
+        assert_eq!((ids.len(), oov), (3, 0));
+        assert_eq!(w.token(ids[1]), UNK);
+    }
 
     #[test]
     fn a_word_prime_is_the_start_of_a_line() {
