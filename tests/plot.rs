@@ -83,19 +83,7 @@ fn plot_draws_a_point_per_step_row_and_per_epoch_row_for_each_run() {
     let mut logs = Vec::new();
     for (name, lr) in [("fast", "0.01"), ("slow", "0.001")] {
         let log = dir.join(format!("{name}.csv"));
-        let o = bin()
-            .args([
-                "train",
-                "--quiet",
-                "--embed",
-                "8",
-                "--hidden",
-                "16",
-                "--batch",
-                "4",
-                "--seq-len",
-                "16",
-            ])
+        let o = train_small(&corpus, &dir.join(format!("{name}.ckpt")), "16")
             .args([
                 "--epochs",
                 "3",
@@ -106,12 +94,8 @@ fn plot_draws_a_point_per_step_row_and_per_epoch_row_for_each_run() {
                 "--lr",
                 lr,
             ])
-            .arg("--corpus")
-            .arg(&corpus)
             .arg("--log")
             .arg(&log)
-            .arg("--out")
-            .arg(dir.join(format!("{name}.ckpt")))
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", stderr(&o));

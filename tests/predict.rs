@@ -20,25 +20,9 @@ fn train(dir: &Path, name: &str, text: &str, flags: &[&str]) -> PathBuf {
     std::fs::write(&corpus, text).unwrap();
     let ck = dir.join(format!("{name}.ckpt"));
     run_ok(
-        bin()
-            .args([
-                "train",
-                "--quiet",
-                "--embed",
-                "8",
-                "--hidden",
-                "16",
-                "--batch",
-                "4",
-                "--seq-len",
-                "8",
-            ])
+        train_small(&corpus, &ck, "8")
             .args(["--steps", "40", "--valid-frac", "0"])
-            .args(flags)
-            .arg("--corpus")
-            .arg(&corpus)
-            .arg("--out")
-            .arg(&ck),
+            .args(flags),
     );
     ck
 }

@@ -20,26 +20,7 @@ fn small_corpus(dir: &Path) -> PathBuf {
 }
 
 fn train(corpus: &Path, out: &Path, extra: &[&str]) -> Output {
-    bin()
-        .args([
-            "train",
-            "--quiet",
-            "--embed",
-            "8",
-            "--hidden",
-            "16",
-            "--batch",
-            "4",
-            "--seq-len",
-            "16",
-        ])
-        .arg("--corpus")
-        .arg(corpus)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap()
+    train_small(corpus, out, "16").args(extra).output().unwrap()
 }
 
 fn is_root() -> bool {

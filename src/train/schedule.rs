@@ -11,41 +11,9 @@
 //!   rate is halved after it and after every later epoch; training stops at
 //!   the next epoch that again improves by less than that.
 
-use super::optim::OptimizerKind;
+pub use super::state::Schedule;
 use super::state::{Rollback, TrainState};
 use crate::model::Params;
-
-/// Which rule ends an epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Schedule {
-    Plateau,
-    Mikolov,
-}
-
-impl Schedule {
-    pub const ALL: [Schedule; 2] = [Schedule::Mikolov, Schedule::Plateau];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Schedule::Plateau => "plateau",
-            Schedule::Mikolov => "mikolov",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Schedule> {
-        Schedule::ALL.into_iter().find(|k| k.name() == s)
-    }
-
-    /// The default schedule of an optimizer: `mikolov` for all three. On
-    /// gutenberg-words (README, "Word level") rejection and halving gave
-    /// the best held-out perplexity with SGD and with Adam alike; `plateau`
-    /// keeps training past the best epoch.
-    pub fn default_for(optimizer: OptimizerKind) -> Schedule {
-        match optimizer {
-            OptimizerKind::Sgd | OptimizerKind::Adagrad | OptimizerKind::Adam => Schedule::Mikolov,
-        }
-    }
-}
 
 /// What the end of an epoch decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,7 +109,7 @@ pub fn mikolov(state: &mut TrainState, params: &mut Params<f32>, valid_nats: f64
 mod tests {
     use super::*;
     use crate::model::{Config, Params};
-    use crate::train::Settings;
+    use crate::train::{OptimizerKind, Settings};
 
     fn state(schedule: Schedule, patience: usize) -> (TrainState, Params<f32>) {
         let settings = Settings {

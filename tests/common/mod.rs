@@ -1,6 +1,7 @@
 //! Helpers shared by the tests that run the `rnnlm` binary.
 #![allow(dead_code)] // each test file uses its own subset
 
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -47,4 +48,27 @@ pub fn assert_gradcheck_passes(c: rnnlm::gradcheck::Case) -> rnnlm::gradcheck::R
         worst.numeric
     );
     report
+}
+
+/// `rnnlm train --quiet` of a small model (D = 8, H = 16, B = 4) on
+/// `corpus` into `out`, with `--seq-len` and anything else the caller adds.
+pub fn train_small(corpus: &Path, out: &Path, seq_len: &str) -> Command {
+    let mut cmd = bin();
+    cmd.args([
+        "train",
+        "--quiet",
+        "--embed",
+        "8",
+        "--hidden",
+        "16",
+        "--batch",
+        "4",
+        "--seq-len",
+        seq_len,
+    ])
+    .arg("--corpus")
+    .arg(corpus)
+    .arg("--out")
+    .arg(out);
+    cmd
 }
