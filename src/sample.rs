@@ -1,7 +1,8 @@
 //! Autoregressive generation: warm the state on a prime text, then sample a
 //! token, feed it back, repeat.
 
-use crate::data::Vocab;
+use crate::data::jamo::Composer;
+use crate::data::{Level, Vocab};
 use crate::matmul::Gemm;
 use crate::model::{step, Params, StepState};
 use crate::rng::Rng;
@@ -119,7 +120,10 @@ pub fn top_k(p: &[f32], k: usize) -> Vec<(u32, f32)> {
     ids.into_iter().take(k).map(|i| (i, p[i as usize])).collect()
 }
 
-/// Generate `len` tokens after `prime` (token ids), calling `emit` on each.
+/// Generate after `prime` (token ids), calling `emit` with each piece of
+/// output text: `len` tokens — or, at jamo level, `len` output characters,
+/// the jamo composed back into syllables as they come ([`Composer`]; jamo
+/// that do not compose are emitted as they are).
 pub fn generate(
     params: &Params<f32>,
     vocab: &Vocab,
@@ -132,10 +136,32 @@ pub fn generate(
     let mut g = Generator::new(params);
     let mut rng = Rng::new(seed);
     g.warm_up(vocab, prime);
-    for _ in 0..len {
+    let mut composer = (vocab.level == Level::Jamo).then(Composer::default);
+    let mut produced = 0;
+    // A jamo that waits for its syllable produces no character at once;
+    // three tokens always produce one, so this bound is never what stops.
+    let mut tokens_left = 4 * len + 16;
+    while produced < len && tokens_left > 0 {
+        tokens_left -= 1;
         let next = draw(g.probs(), s, &mut rng);
-        emit(&vocab.render(next));
         g.feed(next);
+        let piece = vocab.render(next);
+        match composer.as_mut() {
+            None => {
+                produced += 1;
+                emit(&piece);
+            }
+            Some(c) => {
+                for ch in piece.chars() {
+                    let out = c.push(ch);
+                    produced += out.chars().count();
+                    emit(&out);
+                }
+            }
+        }
+    }
+    if let Some(c) = composer.as_mut() {
+        emit(&c.flush());
     }
 }
 

@@ -21,7 +21,15 @@ use crate::train::evaluate::{evaluate, MIN_SCORED_TOKENS};
 /// ids and that count. At least [`MIN_SCORED_TOKENS`] tokens, or an error
 /// naming the file and the flag.
 pub fn tokens_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<(Vec<u32>, usize)> {
-    let (ids, oov) = vocab.encode_for_scoring(&read_text(path)?);
+    Ok(read_to_score(vocab, path, flag)?.0)
+}
+
+/// [`tokens_to_score`], and the characters the scored tokens stand for
+/// (char and jamo level: every kept original character but the first, which
+/// is only context).
+fn read_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<((Vec<u32>, usize), Option<usize>)> {
+    let text = read_text(path)?;
+    let (ids, oov) = vocab.encode_for_scoring(&text);
     if oov > 0 {
         eprintln!(
             "rnnlm: note: {}: {oov} character(s) outside the vocabulary skipped (neither predicted nor fed)",
@@ -36,14 +44,15 @@ pub fn tokens_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<(Vec<u3
             ids.len()
         )));
     }
-    Ok((ids, oov))
+    let chars = vocab.kept_chars(&text).map(|c| c.saturating_sub(1).max(1));
+    Ok(((ids, oov), chars))
 }
 
 /// `eval`: tokens, nats/token, perplexity, bits/token; with `--per-token`
 /// and `--html`, each scored token's surprisal as TSV and as a page.
 pub fn eval(args: &EvalArgs) -> Result<()> {
     let model = checkpoint::load(&args.model)?.model;
-    let (ids, oov) = tokens_to_score(&model.vocab, &args.corpus, "--corpus")?;
+    let ((ids, oov), chars) = read_to_score(&model.vocab, &args.corpus, "--corpus")?;
     if args.per_token.is_some() || args.html.is_some() {
         let top = if args.html.is_some() { surprisal::HTML_TOP } else { 0 };
         let scored = surprisal::score_tokens(&model, &ids, top);
@@ -59,22 +68,37 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     }
     let mut ws = Workspace::new(Gemm::new());
     let (tokens, nats) = evaluate(&model.params, &ids, &mut ws);
-    let bits = nats / std::f64::consts::LN_2;
+    let ln2 = std::f64::consts::LN_2;
+    let bits = nats / ln2;
+    // Per original character (char and jamo level): the same denominator
+    // for both, so they compare on the same text.
+    let per_char = chars.map(|c| (c, nats * tokens as f64 / c as f64));
     if args.json {
-        let report = Json::object([
+        let mut fields = vec![
             ("tokens", Json::from(tokens)),
             ("nats_per_token", Json::from(nats)),
             ("perplexity", Json::from(nats.exp())),
             ("bits_per_token", Json::from(bits)),
             ("oov", Json::from(oov)),
-        ]);
-        println!("{report}");
+        ];
+        if let Some((c, n)) = per_char {
+            fields.extend([
+                ("chars", Json::from(c)),
+                ("nats_per_char", Json::from(n)),
+                ("bits_per_char", Json::from(n / ln2)),
+            ]);
+        }
+        println!("{}", Json::object(fields));
     } else {
         println!("tokens          {tokens}");
         println!("oov             {oov} (skipped)");
         println!("nats/token      {nats:.6}");
         println!("perplexity      {:.4}", nats.exp());
         println!("bits/token      {bits:.6}");
+        if let Some((c, n)) = per_char {
+            println!("chars           {c}");
+            println!("bits/char       {:.6}", n / ln2);
+        }
     }
     Ok(())
 }

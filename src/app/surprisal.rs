@@ -94,8 +94,8 @@ fn shown(model: &Model, id: u32) -> String {
     match model.vocab.level {
         Level::Word if t == EOS => "↵\n".into(),
         Level::Word => format!("{} ", html_escape(t)),
-        Level::Char if t == "\n" => "↵\n".into(),
-        Level::Char => html_escape(t),
+        Level::Char | Level::Jamo if t == "\n" => "↵\n".into(),
+        Level::Char | Level::Jamo => html_escape(t),
     }
 }
 

@@ -24,7 +24,7 @@ fn required_path(f: &Flags, name: &str) -> Result<PathBuf> {
 /// `--level`.
 fn level(f: &Flags) -> Result<Level> {
     let name = f.required("--level")?;
-    Level::parse(name).ok_or_else(|| Error::Usage(format!("--level: '{name}' is not char or word")))
+    Level::parse(name).ok_or_else(|| Error::Usage(format!("--level: '{name}' is not char, jamo or word")))
 }
 
 /// `rnnlm train`.
@@ -124,7 +124,7 @@ impl TrainArgs {
     pub fn class_count(&self, vocab: usize) -> usize {
         match (self.classes, self.level) {
             (Some(c), _) => c.min(vocab),
-            (None, Level::Char) => 0,
+            (None, Level::Char | Level::Jamo) => 0,
             (None, Level::Word) => ((vocab as f64).sqrt().ceil() as usize).min(vocab),
         }
     }

@@ -65,7 +65,7 @@ use FlagDefault::{Off, Repeated, Required, Rule, Unset, Value};
 
 /// `--classes`' default, as `app::train` applies it.
 fn classes_rule() -> String {
-    "char 0, word ⌈√V⌉; with --init or --resume, the checkpoint's".into()
+    "char and jamo 0, word ⌈√V⌉; with --init or --resume, the checkpoint's".into()
 }
 
 /// `--schedule`'s default per optimizer, written from [`Schedule::default_for`].
@@ -84,7 +84,11 @@ fn lr_rule() -> String {
 
 pub const TRAIN: Spec = &[
     flag("--corpus", Required, "UTF-8 training text"),
-    flag("--level", Value("char"), "char | word"),
+    flag(
+        "--level",
+        Value("char"),
+        "char | jamo (Hangul syllables as jamo) | word",
+    ),
     flag("--embed", Value("64"), "embedding width D"),
     flag("--hidden", Value("256"), "hidden width H"),
     flag(
@@ -193,7 +197,11 @@ pub const NGRAM: Spec = &[
     flag("--corpus", Required, "training text"),
     flag("--eval", Required, "text to score"),
     flag("--order", Value("5"), "n (1 to 5)"),
-    flag("--level", Value("char"), "char | word"),
+    flag(
+        "--level",
+        Value("char"),
+        "char | jamo (Hangul syllables as jamo) | word",
+    ),
     flag("--min-count", Value("1"), "word level: rarer words become <unk>"),
     flag("--max-vocab", Value("50000"), "word level: vocabulary cap"),
     flag("--json", Off, "print one JSON object"),

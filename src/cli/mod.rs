@@ -243,7 +243,7 @@ mod tests {
         let h = command_help("train");
         assert!(h.contains("--batch X") && h.contains("[default: 32]"), "{h}");
         assert!(h.contains("[default: sgd 1, adagrad 0.1, adam 0.002]"), "{h}");
-        assert!(h.contains("[default: char 0, word ⌈√V⌉;"), "{h}");
+        assert!(h.contains("[default: char and jamo 0, word ⌈√V⌉;"), "{h}");
         assert!(h.contains("--corpus X") && h.contains("[default: (required)]"), "{h}");
         assert!(h.contains("--quiet ") && !h.contains("--quiet X"), "{h}");
     }

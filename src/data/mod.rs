@@ -1,6 +1,7 @@
 //! Data: tokenization, vocabulary, batching.
 
 pub mod batches;
+pub mod jamo;
 pub mod vocab;
 
 pub use batches::Batches;

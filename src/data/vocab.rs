@@ -1,6 +1,7 @@
 //! Text to token ids and back: character level (one token per Unicode scalar
-//! value — never bytes) and word level (whitespace-split words, `<eos>` at
-//! each line end, rare words as `<unk>`).
+//! value — never bytes), jamo level (character level after decomposing each
+//! Hangul syllable into its jamo, [`super::jamo`]) and word level
+//! (whitespace-split words, `<eos>` at each line end, rare words as `<unk>`).
 
 use std::collections::HashMap;
 
@@ -15,6 +16,8 @@ pub const UNK: &str = "<unk>";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
     Char,
+    /// Characters, Hangul syllables decomposed into jamo.
+    Jamo,
     Word,
 }
 
@@ -22,12 +25,14 @@ impl Level {
     pub fn name(self) -> &'static str {
         match self {
             Level::Char => "char",
+            Level::Jamo => "jamo",
             Level::Word => "word",
         }
     }
     pub fn parse(s: &str) -> Option<Level> {
         match s {
             "char" => Some(Level::Char),
+            "jamo" => Some(Level::Jamo),
             "word" => Some(Level::Word),
             _ => None,
         }
@@ -38,6 +43,7 @@ impl Level {
 pub fn split(text: &str, level: Level) -> Vec<String> {
     match level {
         Level::Char => text.chars().map(String::from).collect(),
+        Level::Jamo => super::jamo::decompose(text).chars().map(String::from).collect(),
         Level::Word => {
             let mut out = Vec::new();
             // Every line end is <eos>; a final line without '\n' still ends.
@@ -61,13 +67,14 @@ pub struct Vocab {
 impl Vocab {
     /// Build from a training text, deterministically.
     ///
-    /// - char: every distinct character, ordered by code point;
+    /// - char (jamo): every distinct character (of the decomposed text),
+    ///   ordered by code point;
     /// - word: `<eos>`, `<unk>`, then words with count ≥ `min_count` by
     ///   descending count, ties by string, cut at `max_vocab` entries in all.
     pub fn build(text: &str, level: Level, min_count: usize, max_vocab: usize) -> Vocab {
         match level {
-            Level::Char => {
-                let mut chars: Vec<char> = text.chars().collect();
+            Level::Char | Level::Jamo => {
+                let mut chars: Vec<char> = split(text, level).iter().flat_map(|t| t.chars()).collect();
                 chars.sort_unstable();
                 chars.dedup();
                 Vocab::from_tokens(level, chars.into_iter().map(String::from).collect())
@@ -119,7 +126,7 @@ impl Vocab {
                 let unk = self.id(UNK).unwrap_or(0);
                 Ok(pieces.iter().map(|p| self.id(p).unwrap_or(unk)).collect())
             }
-            Level::Char => {
+            Level::Char | Level::Jamo => {
                 let mut ids = Vec::with_capacity(pieces.len());
                 let mut unknown: Vec<&str> = Vec::new();
                 for p in &pieces {
@@ -155,8 +162,12 @@ impl Vocab {
     pub fn encode_for_scoring(&self, text: &str) -> (Vec<u32>, usize) {
         match self.level {
             Level::Word => (self.encode(text).expect("word level maps every word"), 0),
-            Level::Char => {
+            Level::Char | Level::Jamo => {
                 let mut oov = 0;
+                let text = match self.level {
+                    Level::Jamo => std::borrow::Cow::Owned(super::jamo::decompose(text)),
+                    _ => std::borrow::Cow::Borrowed(text),
+                };
                 let ids = text
                     .chars()
                     .filter_map(|c| {
@@ -167,6 +178,28 @@ impl Vocab {
                     .collect();
                 (ids, oov)
             }
+        }
+    }
+
+    /// The number of the text's original characters that scoring keeps (all
+    /// of whose tokens the vocabulary has), at char and jamo level — what
+    /// per-character figures divide by, so the two levels compare on the
+    /// same text. `None` at word level.
+    pub fn kept_chars(&self, text: &str) -> Option<usize> {
+        let mut buf = String::new();
+        let known = |c: char, buf: &mut String| {
+            buf.clear();
+            super::jamo::decompose_into(c, buf);
+            buf.chars().all(|j| self.id(j.encode_utf8(&mut [0; 4])).is_some())
+        };
+        match self.level {
+            Level::Word => None,
+            Level::Char => Some(
+                text.chars()
+                    .filter(|&c| self.id(c.encode_utf8(&mut [0; 4])).is_some())
+                    .count(),
+            ),
+            Level::Jamo => Some(text.chars().filter(|&c| known(c, &mut buf)).count()),
         }
     }
 
@@ -187,7 +220,7 @@ impl Vocab {
     pub fn render(&self, id: u32) -> String {
         let t = self.token(id);
         match self.level {
-            Level::Char => t.to_string(),
+            Level::Char | Level::Jamo => t.to_string(),
             Level::Word if t == EOS => "\n".to_string(),
             Level::Word => format!("{t} "),
         }

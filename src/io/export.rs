@@ -102,9 +102,18 @@ pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) ->
         }
     };
     let level = match cfg.get("level") {
-        Some(Json::String(s)) => Level::parse(s)
-            .ok_or_else(|| Error::format(&cpath, format!("level must be \"char\" or \"word\", not {s:?}")))?,
-        _ => return Err(Error::format(&cpath, "missing key \"level\" (\"char\" or \"word\")")),
+        Some(Json::String(s)) => Level::parse(s).ok_or_else(|| {
+            Error::format(
+                &cpath,
+                format!("level must be \"char\", \"jamo\" or \"word\", not {s:?}"),
+            )
+        })?,
+        _ => {
+            return Err(Error::format(
+                &cpath,
+                "missing key \"level\" (\"char\", \"jamo\" or \"word\")",
+            ))
+        }
     };
     let (v, d, h) = (
         size("vocab_size", 1.0)?,

@@ -14,7 +14,7 @@
 //! Payload, all little-endian:
 //!
 //! ```text
-//!   model     level (u8: 0 char, 1 word), vocabulary (count u32, then each
+//!   model     level (u8: 0 char, 1 word, 2 jamo), vocabulary (count u32, then each
 //!             token as length u32 + UTF-8); version 2: classes C (u64) and
 //!             the C class sizes (u64 each, in id order); the tensors (each
 //!             rows u64, cols u64, f32s): E W_x W_h b_h W_y b_y, and in
@@ -120,6 +120,7 @@ impl Writer {
         self.u8(match model.vocab.level {
             Level::Char => 0,
             Level::Word => 1,
+            Level::Jamo => 2,
         });
         self.u32(model.vocab.len() as u32);
         for t in model.vocab.tokens() {
@@ -380,6 +381,7 @@ impl<'a> Reader<'a> {
         let level = match self.u8()? {
             0 => Level::Char,
             1 => Level::Word,
+            2 => Level::Jamo,
             x => return Err(format!("unknown level tag {x}")),
         };
         let count = self.u32()? as usize;
