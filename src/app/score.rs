@@ -21,13 +21,22 @@ use crate::train::evaluate::{evaluate, MIN_SCORED_TOKENS};
 /// ids and that count. At least [`MIN_SCORED_TOKENS`] tokens, or an error
 /// naming the file and the flag.
 pub fn tokens_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<(Vec<u32>, usize)> {
-    Ok(read_to_score(vocab, path, flag)?.0)
+    let t = read_to_score(vocab, path, flag)?;
+    Ok((t.ids, t.oov))
 }
 
-/// [`tokens_to_score`], and the characters the scored tokens stand for
-/// (char and jamo level: every kept original character but the first, which
-/// is only context).
-fn read_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<((Vec<u32>, usize), Option<usize>)> {
+/// A text read for scoring.
+struct ToScore {
+    ids: Vec<u32>,
+    /// Characters skipped as outside the vocabulary.
+    oov: usize,
+    /// The original characters the scored tokens stand for (char and jamo
+    /// level: every kept character but the first, which is only context).
+    chars: Option<usize>,
+}
+
+/// [`tokens_to_score`], and the characters the scored tokens stand for.
+fn read_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<ToScore> {
     let text = read_text(path)?;
     let (ids, oov) = vocab.encode_for_scoring(&text);
     if oov > 0 {
@@ -45,14 +54,14 @@ fn read_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<((Vec<u32>, u
         )));
     }
     let chars = vocab.kept_chars(&text).map(|c| c.saturating_sub(1).max(1));
-    Ok(((ids, oov), chars))
+    Ok(ToScore { ids, oov, chars })
 }
 
 /// `eval`: tokens, nats/token, perplexity, bits/token; with `--per-token`
 /// and `--html`, each scored token's surprisal as TSV and as a page.
 pub fn eval(args: &EvalArgs) -> Result<()> {
     let model = checkpoint::load(&args.model)?.model;
-    let ((ids, oov), chars) = read_to_score(&model.vocab, &args.corpus, "--corpus")?;
+    let ToScore { ids, oov, chars } = read_to_score(&model.vocab, &args.corpus, "--corpus")?;
     if args.per_token.is_some() || args.html.is_some() {
         let top = if args.html.is_some() { surprisal::HTML_TOP } else { 0 };
         let scored = surprisal::score_tokens(&model, &ids, top);
