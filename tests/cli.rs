@@ -329,8 +329,10 @@ fn the_main_job_compares_honestly_and_shows_its_time_budget() {
     std::fs::write(&corpus, "the cat sat on the mat. 우리는 달린다.\n".repeat(200)).unwrap();
     let o = run(bin()
         .args([
-            "train", "--hidden", "32", "--embed", "8", "--time", "3", "--epochs", "100000", "--corpus",
+            "train", "--hidden", "32", "--embed", "8", "--time", "3", "--epochs", "100000",
         ])
+        // Never stopped by the schedule: the time budget ends it.
+        .args(["--schedule", "plateau", "--patience", "1000000", "--corpus"])
         .arg(&corpus)
         .arg("--out")
         .arg(dir.join("t.ckpt")));
