@@ -46,13 +46,7 @@ fn write_known_model(dir: &Path) {
 }
 
 fn eval_json(model: &Path, corpus: &Path) -> String {
-    ok(bin()
-        .args(["eval", "--json", "--model"])
-        .arg(model)
-        .arg("--corpus")
-        .arg(corpus)
-        .output()
-        .unwrap())
+    eval_json_with(model, corpus, &[])
 }
 
 fn number(json: &str, key: &str) -> f64 {

@@ -80,17 +80,7 @@ fn jamo_level_trains_generates_hangul_and_scores_per_character() {
     // eval: per jamo, and per original character.
     let held = dir.join("held.txt");
     std::fs::write(&held, "하늘은 맑다. 우리는 걸었다.\n").unwrap();
-    let json = String::from_utf8(
-        bin()
-            .args(["eval", "--json", "--model"])
-            .arg(&ck)
-            .arg("--corpus")
-            .arg(&held)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let json = eval_json_with(&ck, &held, &[]);
     let chars = std::fs::read_to_string(&held).unwrap().chars().count();
     assert_eq!(json_number(&json, "chars"), (chars - 1) as f64, "{json}");
     let (tokens, nats) = (json_number(&json, "tokens"), json_number(&json, "nats_per_token"));
@@ -126,17 +116,7 @@ fn jamo_level_trains_generates_hangul_and_scores_per_character() {
         .status()
         .unwrap()
         .success());
-    let json2 = String::from_utf8(
-        bin()
-            .args(["eval", "--json", "--model"])
-            .arg(&again)
-            .arg("--corpus")
-            .arg(&held)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let json2 = eval_json_with(&again, &held, &[]);
     assert_eq!(json, json2);
 }
 
@@ -152,17 +132,7 @@ fn char_level_reports_the_same_figures_per_character() {
         .status()
         .unwrap()
         .success());
-    let json = String::from_utf8(
-        bin()
-            .args(["eval", "--json", "--model"])
-            .arg(&ck)
-            .arg("--corpus")
-            .arg(&corpus)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let json = eval_json_with(&ck, &corpus, &[]);
     assert_eq!(json_number(&json, "chars"), json_number(&json, "tokens"));
     assert_eq!(
         json_number(&json, "nats_per_char"),

@@ -115,15 +115,7 @@ fn predict_and_per_token_agree_with_eval() {
         let sep = if name == "char" { "" } else { " " };
         std::fs::write(&scored, format!("{prime}{sep}{next}")).unwrap();
         let tsv = dir.join(format!("{name}.tsv"));
-        let json = run_ok(
-            bin()
-                .args(["eval", "--json", "--model"])
-                .arg(&ck)
-                .arg("--corpus")
-                .arg(&scored)
-                .arg("--per-token")
-                .arg(&tsv),
-        );
+        let json = eval_json_with(&ck, &scored, &["--per-token".as_ref(), tsv.as_os_str()]);
         let rows = rows(&std::fs::read_to_string(&tsv).unwrap());
         assert_eq!(rows.len() as f64, json_number(&json, "tokens"), "{name}");
         assert!(rows.iter().enumerate().all(|(i, r)| r.0 == i + 1), "{name}: positions");
@@ -210,15 +202,7 @@ fn the_surprisal_page_is_self_contained_and_complete() {
     let scored = dir.join("s.txt");
     std::fs::write(&scored, "the cat sat on the <b>log</b> .\n").unwrap();
     let page = dir.join("s.html");
-    let json = run_ok(
-        bin()
-            .args(["eval", "--json", "--model"])
-            .arg(&ck)
-            .arg("--corpus")
-            .arg(&scored)
-            .arg("--html")
-            .arg(&page),
-    );
+    let json = eval_json_with(&ck, &scored, &["--html".as_ref(), page.as_os_str()]);
     let html = std::fs::read_to_string(&page).unwrap();
     let tokens = json_number(&json, "tokens") as usize;
     let ppl = json_number(&json, "perplexity");

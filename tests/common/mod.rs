@@ -72,3 +72,18 @@ pub fn train_small(corpus: &Path, out: &Path, seq_len: &str) -> Command {
     .arg(out);
     cmd
 }
+
+/// `rnnlm eval --json --model MODEL --corpus CORPUS` plus `extra`: its
+/// stdout, the run asserted successful.
+pub fn eval_json_with(model: &Path, corpus: &Path, extra: &[&std::ffi::OsStr]) -> String {
+    let o = bin()
+        .args(["eval", "--json", "--model"])
+        .arg(model)
+        .arg("--corpus")
+        .arg(corpus)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    String::from_utf8(o.stdout).unwrap()
+}
