@@ -1,7 +1,8 @@
 //! # rnnlm — a recurrent neural network language model from scratch
 //!
 //! Legend, used in every shape comment: **B** streams in a batch, **T** time
-//! steps per chunk, **V** vocabulary, **D** embedding width, **H** hidden width.
+//! steps per chunk, **N** = T·B positions, **V** vocabulary, **D** embedding
+//! width, **H** hidden width, **C** output classes.
 //!
 //! ```text
 //!   e_t = E[x_t]                                  E   [V, D]          (1)
@@ -17,6 +18,17 @@
 //! truncated to chunks of T steps with the hidden state carried across chunks;
 //! the derivation, numbered as above, is `docs/bptt.md`. Prediction is
 //! autoregressive: each sampled token is fed back in ([`sample`]).
+//!
+//! At word level the output layer is usually class-factored (C classes):
+//! eqs. (4)–(6) become
+//!
+//! ```text
+//!   P(y | h_t) = softmax(W_c h_t + b_c)[c(y)] · softmax(W_y[K] h_t + b_y[K])[y]    (17)–(21)
+//!                W_c [C, H]  b_c [C];  K = the ids of class c(y): one block of W_y's rows
+//! ```
+//!
+//! and training may drop entries of e_t and of h_t where it enters the output
+//! layer (dropout, eqs. 27–30).
 //!
 //! ## Module map
 //!

@@ -169,7 +169,8 @@ pub fn classed_backward<T: Float>(
     // dS = (q − onehot(k)) / N                                          (eq. 22)
     softmax_xent_backward(&mut cache.q, &cache.k, scale, gemm.threads());
     let ds = cache.q.view(); //                                              [N, C]
-                             // dW_c += dSᵀ H ;  db_c += colsum(dS)                               (eq. 24)
+
+    // dW_c += dSᵀ H ;  db_c += colsum(dS)                               (eq. 24)
     gemm.gemm(T::one(), ds.t(), h_all, T::one(), grads.w_c.view_mut());
     bias_backward(grads.b_c.as_mut_slice(), ds);
     // dh = W_cᵀ ds, all positions at once: dH = dS W_c          (eq. 26, class part)
@@ -186,7 +187,8 @@ pub fn classed_backward<T: Float>(
         softmax_xent_backward(r, &cache.local[rows.clone()], scale, 1);
         let du = r.view(); //                                                [n_K, |K|]
         let g_k = cache.g.rows_view(rows.start, rows.len()); //             [n_K, H]
-                                                             // dW_y[K] += dUᵀ G_K ;  db_y[K] += colsum(dU)                   (eq. 25)
+
+        // dW_y[K] += dUᵀ G_K ;  db_y[K] += colsum(dU)                   (eq. 25)
         let dw_k = grads.w_y.rows_view_mut(ids.start, ids.len());
         gemm.gemm(T::one(), du.t(), g_k, T::one(), dw_k);
         bias_backward(&mut grads.b_y.as_mut_slice()[ids.clone()], du);

@@ -384,7 +384,8 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
         // dz_t = (p_t − onehot(y_t)) / (B·T)                          (eq. 7)
         softmax_xent_backward(&mut cache.p, &cache.targets, scale, gemm.threads());
         let dz = cache.p.view(); //                                         [N, V]
-                                 // dW_y += Σ_t dz_t h_tᵀ = dZᵀ·H                               (eq. 8)
+
+        // dW_y += Σ_t dz_t h_tᵀ = dZᵀ·H                               (eq. 8)
         gemm.gemm(T::one(), dz.t(), h_all, T::one(), grads.w_y.view_mut());
         // db_y += Σ_t dz_t                                             (eq. 9)
         bias_backward(grads.b_y.as_mut_slice(), dz);
