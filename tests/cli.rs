@@ -276,6 +276,10 @@ fn bench_gemm_json_reports_the_contract_keys_for_given_shapes() {
         assert!(num("gflops") > 0.0 && num("peak_gflops") > 0.0, "{line}");
         assert_eq!(o.get("kernel"), Some(&Json::String("portable".into())));
         assert_eq!(o.get("prepacked"), Some(&Json::Bool(false)));
+        let Some(Json::Array(blocks)) = o.get("blocks") else {
+            panic!("no blocks: {line}")
+        };
+        assert_eq!(blocks.len(), 3, "{line}");
     }
     for bad in ["17x9", "0x1x1", "axbxc", "100000x100000x100000"] {
         let o = run(bin().args(["bench", "gemm", "--shape", bad]));
@@ -397,5 +401,56 @@ fn unseen_characters_are_skipped_and_counted_everywhere() {
         json_number(&ngram, "tokens"),
         json_number(&json, "tokens"),
         "the same tokens are scored"
+    );
+}
+
+/// `RNNLM_BLOCKS=MC,KC,NC` sets the block sizes of the kernel in use, shown
+/// by `bench gemm` (header and the JSON key `blocks`); sizes that do not fit
+/// the kernel's tile are refused with a note and the defaults run.
+#[test]
+fn rnnlm_blocks_overrides_and_bench_gemm_reports_them() {
+    use rnnlm::io::json::Json;
+    let bench = |env: &str| {
+        run(bin()
+            .env("RNNLM_KERNEL", "portable")
+            .env("RNNLM_BLOCKS", env)
+            .args([
+                "bench",
+                "gemm",
+                "--kernel",
+                "portable",
+                "--threads",
+                "1",
+                "--budget",
+                "1",
+                "--json",
+            ])
+            .args(["--shape", "9x10x11"]))
+    };
+    let o = bench("8,7,16");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line = String::from_utf8(o.stdout).unwrap();
+    let v = rnnlm::io::json::parse(line.trim()).unwrap();
+    assert_eq!(
+        v.get("blocks"),
+        Some(&Json::Array(vec![
+            Json::from(8usize),
+            Json::from(7usize),
+            Json::from(16usize)
+        ]))
+    );
+    let o = bench("6,7,16"); // MC not a multiple of the portable kernel's MR = 4
+    assert!(o.status.success());
+    assert!(
+        stderr(&o).contains("RNNLM_BLOCKS '6,7,16': MC must be a multiple of MR = 4"),
+        "{}",
+        stderr(&o)
+    );
+    let line = String::from_utf8(o.stdout).unwrap();
+    let v = rnnlm::io::json::parse(line.trim()).unwrap();
+    let d = rnnlm::matmul::Blocks::for_kernel(rnnlm::matmul::Kernel::Portable);
+    assert_eq!(
+        v.get("blocks"),
+        Some(&Json::Array(vec![Json::from(d.mc), Json::from(d.kc), Json::from(d.nc)]))
     );
 }

@@ -350,3 +350,43 @@ fn packed_operand_from_another_kernel_is_refused() {
     let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(msg.contains("packed for the"), "unexpected panic message: {msg}");
 }
+
+/// Block sizes other than the tuned ones (as `RNNLM_BLOCKS` sets them):
+/// every kernel, blocks small enough that every loop runs several times,
+/// exact against the naive loop on integer inputs — and a B packed with one
+/// depth multiplies exactly in a context whose own depth differs.
+#[test]
+fn other_block_sizes_give_the_same_products() {
+    use rnnlm::matmul::Blocks;
+    let mut rng = Rng::new(6);
+    for kernel in kernels::<f32>() {
+        let (mr, nr) = rnnlm::matmul::tile::<f32>(kernel);
+        for blocks in [
+            Blocks { mc: mr, kc: 1, nc: nr },
+            Blocks {
+                mc: 2 * mr,
+                kc: 7,
+                nc: 3 * nr,
+            },
+        ] {
+            let g = || Gemm::<f32>::with_kernel(kernel).unwrap().with_blocks(blocks);
+            assert_eq!(g().blocks(), blocks);
+            for (m, k, n) in [(5 * mr + 1, 23, 4 * nr + 3), (1, 9, nr + 1), (mr, 7, nr)] {
+                let a = int_matrix::<f32>(m, k, &mut rng);
+                let b = int_matrix::<f32>(k, n, &mut rng);
+                let mut want = Matrix::zeros(m, n);
+                gemm_naive(1.0, a.view(), b.view(), 0.0, want.view_mut());
+                let mut got = Matrix::filled(m, n, f32::NAN);
+                g().gemm(1.0, a.view(), b.view(), 0.0, got.view_mut());
+                assert_eq!(got, want, "{kernel} {blocks:?} {m}×{k}·{k}×{n}");
+                // Packed in this context's blocks, multiplied in the default one.
+                let packed = g().pack_b(b.view());
+                let mut got = Matrix::filled(m, n, f32::NAN);
+                Gemm::<f32>::with_kernel(kernel)
+                    .unwrap()
+                    .gemm_packed(1.0, a.view(), &packed, 0.0, got.view_mut());
+                assert_eq!(got, want, "{kernel} packed with {blocks:?}");
+            }
+        }
+    }
+}

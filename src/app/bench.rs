@@ -13,6 +13,12 @@ use crate::matmul::{Gemm, Kernel};
 /// `bench gemm`: GFLOP/s and share of the measured peak per shape and kernel.
 pub fn bench_gemm(args: &BenchGemmArgs) -> Result<()> {
     if !args.json {
+        for &k in &args.kernels {
+            if let Some(g) = Gemm::<f32>::with_kernel(k).filter(|_| k != Kernel::Naive) {
+                let b = g.blocks();
+                println!("{k} blocks: MC {} KC {} NC {}", b.mc, b.kc, b.nc);
+            }
+        }
         print_micro_kernels(args);
         println!("peak: the FMA peak for the kernel's instructions on as many cores, timed in the same rounds");
         println!(
@@ -77,6 +83,8 @@ fn print_gemm_case(args: &BenchGemmArgs, shape: Shape, case: &GemmCase, gflops: 
     let (k, t) = (case.kernel, case.threads);
     let pct = 100.0 * gflops / peak;
     if args.json {
+        let b = Gemm::<f32>::with_kernel(k).expect("an available kernel").blocks();
+        let blocks = Json::Array(vec![Json::from(b.mc), Json::from(b.kc), Json::from(b.nc)]);
         let line = Json::object([
             ("m", Json::from(shape.m)),
             ("k", Json::from(shape.k)),
@@ -87,6 +95,7 @@ fn print_gemm_case(args: &BenchGemmArgs, shape: Shape, case: &GemmCase, gflops: 
             ("peak_gflops", Json::from(peak)),
             ("percent_of_peak", Json::from(pct)),
             ("prepacked", Json::from(args.prepacked)),
+            ("blocks", blocks),
         ]);
         println!("{line}");
     } else {

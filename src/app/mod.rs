@@ -47,9 +47,17 @@ pub fn run(cmd: Command) -> Result<()> {
     }
 }
 
-/// `RNNLM_KERNEL` names a kernel to force; say so when it cannot be used
-/// (the matmul then picks the best available one).
+/// `RNNLM_KERNEL` names a kernel to force, `RNNLM_BLOCKS` its block sizes;
+/// say so when they cannot be used (the matmul then picks the best
+/// available kernel, and its own block sizes).
 fn warn_about_kernel_env() {
+    if let Ok(text) = std::env::var("RNNLM_BLOCKS") {
+        let kernel = crate::matmul::Gemm::<f32>::new().kernel();
+        let (mr, nr) = crate::matmul::tile::<f32>(kernel);
+        if let Err(e) = crate::matmul::Blocks::parse(&text, mr, nr) {
+            eprintln!("rnnlm: note: RNNLM_BLOCKS {e} (the {kernel} kernel's tile is {mr} × {nr}); ignored");
+        }
+    }
     if let Ok(name) = std::env::var("RNNLM_KERNEL") {
         match Kernel::parse(&name) {
             None => eprintln!("rnnlm: note: RNNLM_KERNEL={name:?} is not naive, portable, avx2 or avx512; ignored"),

@@ -2,10 +2,12 @@
 //!
 //! The loops cut `C := α·A·B + β·C` into pieces that fit the cache levels
 //! (Goto & van de Geijn, "Anatomy of high-performance matrix multiplication";
-//! BLIS). Figures are for the machine rnnlm is tuned on — 32 KiB L1d and
-//! 512 KiB L2 per core, 32 MiB shared L3 — and are sound on any recent x86-64
-//! or ARM core. They are multiples of every kernel's `MR` (4, 6, 12) and `NR`
-//! (8, 16, 32), so only the last block of a dimension is ragged.
+//! BLIS). The constants below are the portable and AVX2 kernels' sizes, for
+//! the machine rnnlm was first tuned on — 32 KiB L1d and 512 KiB L2 per core,
+//! 32 MiB shared L3 — and sound on any recent x86-64 or ARM core. Each kernel
+//! has its own [`Blocks`] ([`Blocks::for_kernel`]), which `RNNLM_BLOCKS=MC,KC,NC`
+//! overrides for experiments ([`Blocks::in_use`]): `rnnlm bench gemm` prints
+//! the sizes in use, so whoever has a given CPU can sweep them.
 
 /// LOOP 4 (`pc`): depth of one packed panel pair. An `MR × KC` sliver of Ã
 /// (6·512·4 B = 12 KiB) stays in the 32 KiB L1d while the micro-kernel
@@ -27,6 +29,69 @@ pub const MC: usize = 96;
 /// (512·2048·4 B = 4 MiB) stays in L3 while all of Ã's blocks visit it.
 pub const NC: usize = 2048;
 
+use std::sync::OnceLock;
+
+use super::kernel::Kernel;
+
+/// The block sizes of one kernel: `MC` rows of A (LOOP 3), `KC` of depth
+/// (LOOP 4), `NC` columns of B (LOOP 5). `MC` is a multiple of the kernel's
+/// `MR` and `NC` of its `NR`, so only the last block of a dimension is
+/// ragged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Blocks {
+    pub mc: usize,
+    pub kc: usize,
+    pub nc: usize,
+}
+
+impl Blocks {
+    /// Each kernel's tuned sizes.
+    ///
+    /// - portable (4 × 8) and AVX2 (6 × 16): [`MC`], [`KC`], [`NC`] above.
+    /// - AVX-512 (12 × 32): the same sizes. The `12 × 512` Ã sliver (24 KiB)
+    ///   fits the 32–48 KiB L1d, the `512 × 32` B̃ sliver (64 KiB) streams from
+    ///   L2, and the `96 × 512` Ã block (192 KiB) stays well inside a 1–2 MiB
+    ///   L2. Measured with `RNNLM_BLOCKS` sweeps on two AVX-512 CPUs: on an
+    ///   Intel Xeon (2 MiB L2; `MC` 96–240, `KC` 256–512) no size beat these
+    ///   beyond the noise; on an AMD EPYC (1 MiB L2) `MC` 96–240 were within 2%
+    ///   of each other at 512³ and 1024³, and `KC` 512 was clearly best at
+    ///   1024³ (89% of the FMA peak against 82–85% for 256–384).
+    pub fn for_kernel(kernel: Kernel) -> Blocks {
+        match kernel {
+            Kernel::Naive | Kernel::Portable | Kernel::Avx2 | Kernel::Avx512 => Blocks { mc: MC, kc: KC, nc: NC },
+        }
+    }
+
+    /// `MC,KC,NC` (the `RNNLM_BLOCKS` syntax), checked against a kernel's
+    /// tile: every size at least 1, `MC` a multiple of `mr`, `NC` of `nr`.
+    pub fn parse(text: &str, mr: usize, nr: usize) -> Result<Blocks, String> {
+        let sizes: Vec<usize> = text
+            .split(',')
+            .map(|x| x.trim().parse().map_err(|_| format!("'{text}' is not MC,KC,NC")))
+            .collect::<Result<_, _>>()?;
+        let [mc, kc, nc] = sizes[..] else {
+            return Err(format!("'{text}' is not MC,KC,NC (three sizes)"));
+        };
+        if mc == 0 || kc == 0 || nc == 0 || !mc.is_multiple_of(mr) || !nc.is_multiple_of(nr) {
+            return Err(format!(
+                "'{text}': MC must be a multiple of MR = {mr}, NC of NR = {nr}, all at least 1"
+            ));
+        }
+        Ok(Blocks { mc, kc, nc })
+    }
+
+    /// The sizes a kernel (tile `mr × nr`) runs with: `RNNLM_BLOCKS` when it
+    /// is set and valid for the tile, else [`Blocks::for_kernel`]. The
+    /// environment is read once.
+    pub fn in_use(kernel: Kernel, mr: usize, nr: usize) -> Blocks {
+        static ENV: OnceLock<Option<String>> = OnceLock::new();
+        let env = ENV.get_or_init(|| std::env::var("RNNLM_BLOCKS").ok());
+        env.as_deref()
+            .and_then(|text| Blocks::parse(text, mr, nr).ok())
+            .unwrap_or_else(|| Blocks::for_kernel(kernel))
+    }
+}
+
 /// Products below this many flops (2·m·n·k) stay on one thread. Spawning and
 /// joining scoped workers costs from tens to hundreds of microseconds (more
 /// on a busy virtual machine): measured here, a 33 MFLOP product
@@ -37,3 +102,32 @@ pub const PAR_MIN_FLOPS: usize = 1 << 26;
 /// Operands with fewer entries than this are packed on one thread: copying
 /// 256 Ki floats (1 MiB) takes about as long as starting a worker.
 pub const PAR_MIN_PACK: usize = 1 << 18;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_are_checked_against_the_tile() {
+        assert_eq!(
+            Blocks::parse("192, 384,4096", 12, 32),
+            Ok(Blocks {
+                mc: 192,
+                kc: 384,
+                nc: 4096
+            })
+        );
+        for bad in [
+            "96,512",
+            "96,512,2048,1",
+            "a,b,c",
+            "0,512,2048",
+            "100,512,2048",
+            "96,512,2050",
+        ] {
+            assert!(Blocks::parse(bad, 12, 32).is_err(), "{bad} accepted");
+        }
+        let d = Blocks::for_kernel(Kernel::Avx512);
+        assert!(d.mc.is_multiple_of(12) && d.nc.is_multiple_of(32) && d.kc > 0);
+    }
+}

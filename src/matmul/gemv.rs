@@ -66,7 +66,7 @@ pub(crate) fn row_times_cols<T: Float>(alpha: T, x: &[T], b: &[T], cs: usize, be
 }
 
 /// `y := α·x·B + β·y` with B packed: each NR-wide panel is streamed once,
-/// accumulating NR outputs across all KC blocks.
+/// accumulating NR outputs across all its blocks.
 pub(crate) fn row_times_packed<T: Float>(alpha: T, x: &[T], b: &PackedB<T>, beta: T, y: &mut [T]) {
     match b.nr {
         8 => packed_panels::<T, 8>(alpha, x, b, beta, y),
@@ -77,12 +77,11 @@ pub(crate) fn row_times_packed<T: Float>(alpha: T, x: &[T], b: &PackedB<T>, beta
 }
 
 fn packed_panels<T: Float, const NR: usize>(alpha: T, x: &[T], b: &PackedB<T>, beta: T, y: &mut [T]) {
-    use super::blocking::KC;
     let (k, n) = (b.k, b.n);
     for (j, out) in y.chunks_mut(NR).enumerate() {
         let mut acc = [T::zero(); NR];
-        for pc in (0..k).step_by(KC) {
-            let kc = KC.min(k - pc);
+        for pc in (0..k).step_by(b.kc) {
+            let kc = b.kc.min(k - pc);
             let panel = b.panel(pc, kc, j);
             for (&xp, row) in x[pc..pc + kc].iter().zip(panel.chunks_exact(NR)) {
                 for l in 0..NR {

@@ -15,7 +15,7 @@
 //! Edge tiles (fewer than MR rows or NR columns left) run the same kernel into
 //! a scratch tile, and only the valid part is written to C.
 
-use super::blocking::{KC, MC, NC};
+use super::blocking::Blocks;
 use super::kernel::{kernel_for, Kernel, MicroKernel};
 use super::pack::{pack_a, PackedB};
 use crate::matrix::{MatMut, MatRef};
@@ -24,11 +24,15 @@ use crate::scalar::Float;
 /// Largest `MR · NR` of any kernel (AVX-512: 12 · 32).
 const MAX_TILE: usize = 384;
 
-/// `C := α·A·B + β·C` with B already packed for kernel `K`.
-/// `a_buf` is the worker's Ã buffer, reused across calls. Needs k ≥ 1: for
-/// k = 0 the caller scales C by β itself (no `pc` block runs here).
+/// `C := α·A·B + β·C` with B already packed for kernel `K`, in blocks of
+/// `blocks.mc` rows and `blocks.nc` columns (the depth is the packing's:
+/// B̃ was packed in blocks of [`PackedB::kc`]). `a_buf` is the worker's Ã
+/// buffer, reused across calls. Needs k ≥ 1: for k = 0 the caller scales C
+/// by β itself (no `pc` block runs here).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm_loops<T: Float, K: MicroKernel<T>>(
     kernel: K,
+    blocks: Blocks,
     alpha: T,
     a: MatRef<T>,
     b: &PackedB<T>,
@@ -39,16 +43,17 @@ pub(crate) fn gemm_loops<T: Float, K: MicroKernel<T>>(
     let (m, k, n) = (a.rows(), a.cols(), b.cols());
     debug_assert_eq!(b.nr, K::NR, "B packed for another kernel");
     debug_assert!(K::MR * K::NR <= MAX_TILE);
+    let (mc_max, kc_max, nc_max) = (blocks.mc, b.kc, blocks.nc);
     // LOOP 5: split n into NC-wide blocks.
-    for jc in (0..n).step_by(NC) {
-        let nc = NC.min(n - jc);
+    for jc in (0..n).step_by(nc_max) {
+        let nc = nc_max.min(n - jc);
         // LOOP 4: split k into KC-deep blocks; B̃ is PackedB's block at pc.
-        for pc in (0..k).step_by(KC) {
-            let kc = KC.min(k - pc);
+        for pc in (0..k).step_by(kc_max) {
+            let kc = kc_max.min(k - pc);
             let beta_pc = if pc == 0 { beta } else { T::one() };
             // LOOP 3: split m into MC-tall blocks; pack A → Ã.
-            for ic in (0..m).step_by(MC) {
-                let mc = MC.min(m - ic);
+            for ic in (0..m).step_by(mc_max) {
+                let mc = mc_max.min(m - ic);
                 pack_a(K::MR, a.block(ic, pc, mc, kc), a_buf);
                 // LOOP 2: NR-wide panels of B̃.
                 for jr in (0..nc).step_by(K::NR) {
@@ -120,8 +125,10 @@ fn run_tile<T: Float, K: MicroKernel<T>>(
 /// Run the five loops on one worker's rows with the kernel that runs for
 /// `T` ([`kernel_for`]). The SIMD kernels take the operands viewed as f32,
 /// which they are whenever [`kernel_for`] picked one.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_loops<T: Float>(
     kernel: Kernel,
+    blocks: Blocks,
     alpha: T,
     a: MatRef<T>,
     b: &PackedB<T>,
@@ -146,14 +153,14 @@ pub(crate) fn run_loops<T: Float>(
         match kernel {
             Kernel::Avx2 => {
                 let k = super::kernel::x86_64::Avx2Fma::detect().expect("AVX2 kernel chosen on a CPU without AVX2+FMA");
-                return gemm_loops(k, alpha, a, b, beta, c, a_buf);
+                return gemm_loops(k, blocks, alpha, a, b, beta, c, a_buf);
             }
             _ => {
                 let k =
                     super::kernel::x86_64::Avx512::detect().expect("AVX-512 kernel chosen on a CPU without AVX-512F");
-                return gemm_loops(k, alpha, a, b, beta, c, a_buf);
+                return gemm_loops(k, blocks, alpha, a, b, beta, c, a_buf);
             }
         }
     }
-    gemm_loops(super::kernel::portable::Portable, alpha, a, b, beta, c, a_buf)
+    gemm_loops(super::kernel::portable::Portable, blocks, alpha, a, b, beta, c, a_buf)
 }

@@ -28,6 +28,7 @@ pub mod loops;
 pub mod naive;
 pub mod pack;
 
+pub use blocking::Blocks;
 pub use kernel::{kernel_for, tile, Kernel, MicroKernel};
 pub use naive::gemm_naive;
 pub use pack::PackedB;
@@ -78,6 +79,8 @@ pub fn gemm<T: Float>(alpha: T, a: MatRef<T>, b: MatRef<T>, beta: T, c: MatMut<T
 #[derive(Debug)]
 pub struct Gemm<T> {
     kernel: Kernel,
+    /// The block sizes of the kernel that runs ([`Blocks::in_use`]).
+    blocks: Blocks,
     threads: usize,
     /// One Ã buffer per worker.
     a_bufs: Vec<Vec<T>>,
@@ -96,8 +99,16 @@ impl<T: Float> Default for Gemm<T> {
 impl<T: Float> Gemm<T> {
     /// The best kernel for this CPU ([`Kernel::best`]), one thread.
     pub fn new() -> Self {
+        Gemm::on(Kernel::best())
+    }
+
+    /// A context on `kernel` (assumed available), one thread.
+    fn on(kernel: Kernel) -> Self {
+        let runs = kernel_for::<T>(kernel);
+        let (mr, nr) = tile::<T>(kernel);
         Gemm {
-            kernel: Kernel::best(),
+            kernel,
+            blocks: Blocks::in_use(runs, mr, nr),
             threads: 1,
             a_bufs: vec![Vec::new()],
             b_pack: PackedB::empty(),
@@ -133,7 +144,7 @@ impl<T: Float> Gemm<T> {
 
     /// Force a kernel; `None` if this CPU cannot run it.
     pub fn with_kernel(kernel: Kernel) -> Option<Self> {
-        kernel.is_available().then(|| Gemm { kernel, ..Gemm::new() })
+        kernel.is_available().then(|| Gemm::on(kernel))
     }
 
     /// Use up to `threads` workers (at least 1) on large products.
@@ -151,6 +162,22 @@ impl<T: Float> Gemm<T> {
     /// The kernel asked for.
     pub fn kernel(&self) -> Kernel {
         self.kernel
+    }
+
+    /// Run with these block sizes instead (experiments, tests).
+    ///
+    /// # Panics
+    /// If `MC` is not a multiple of the kernel's `MR` or `NC` of its `NR`.
+    pub fn with_blocks(mut self, blocks: Blocks) -> Self {
+        let (mr, nr) = tile::<T>(self.kernel);
+        let text = format!("{},{},{}", blocks.mc, blocks.kc, blocks.nc);
+        self.blocks = Blocks::parse(&text, mr, nr).unwrap_or_else(|e| panic!("with_blocks: {e}"));
+        self
+    }
+
+    /// The block sizes this context's kernel runs with.
+    pub fn blocks(&self) -> Blocks {
+        self.blocks
     }
 
     /// The configured thread count.
@@ -201,7 +228,7 @@ impl<T: Float> Gemm<T> {
         let workers = self.workers(m, k, n);
         let mut packed = std::mem::replace(&mut self.b_pack, PackedB::empty());
         let kernel = kernel_for::<T>(self.kernel);
-        packed.pack(kernel, tile::<T>(kernel).1, b, workers);
+        packed.pack(kernel, tile::<T>(kernel).1, self.blocks.kc, b, workers);
         self.run_packed(alpha, a, &packed, beta, c, workers);
         self.b_pack = packed;
     }
@@ -225,7 +252,7 @@ impl<T: Float> Gemm<T> {
         } else {
             1
         };
-        out.pack(kernel, tile::<T>(kernel).1, b, workers);
+        out.pack(kernel, tile::<T>(kernel).1, self.blocks.kc, b, workers);
     }
 
     /// `C := α·A·B + β·C` with B packed by [`Gemm::pack_b`]. With `β = 0`,
@@ -263,9 +290,9 @@ impl<T: Float> Gemm<T> {
     /// Split C (and A) by rows into `workers` MR-aligned parts — the `ic`
     /// loop shared out — and run the loops on each with the shared B̃.
     fn run_packed(&mut self, alpha: T, a: MatRef<T>, b: &PackedB<T>, beta: T, c: MatMut<T>, workers: usize) {
-        let kernel = self.kernel;
+        let (kernel, blocks) = (self.kernel, self.blocks);
         if workers == 1 {
-            return loops::run_loops(kernel, alpha, a, b, beta, c, &mut self.a_bufs[0]);
+            return loops::run_loops(kernel, blocks, alpha, a, b, beta, c, &mut self.a_bufs[0]);
         }
         let m = a.rows();
         let (mr, _) = tile::<T>(kernel);
@@ -281,7 +308,7 @@ impl<T: Float> Gemm<T> {
                 let (mine, later) = rest.split_rows(rows);
                 rest = later;
                 let a_part = a.block(i0, 0, rows, a.cols());
-                s.spawn(move || loops::run_loops(kernel, alpha, a_part, b, beta, mine, buf));
+                s.spawn(move || loops::run_loops(kernel, blocks, alpha, a_part, b, beta, mine, buf));
                 i0 += rows;
             }
         });

@@ -20,7 +20,6 @@
 //! consumes, laid end to end. The model packs each weight matrix once per
 //! training step and multiplies by it T times.
 
-use super::blocking::KC;
 use super::kernel::Kernel;
 use crate::matrix::MatRef;
 use crate::scalar::Float;
@@ -171,6 +170,9 @@ fn interleave_rows<T: Float, const W: usize, const G: usize>(src: &[T], rs: usiz
 pub struct PackedB<T> {
     pub(crate) kernel: Kernel,
     pub(crate) nr: usize,
+    /// The depth of its blocks (the `KC` it was packed with; the loops
+    /// follow it).
+    pub(crate) kc: usize,
     pub(crate) k: usize,
     pub(crate) n: usize,
     pub(crate) data: Vec<T>,
@@ -182,6 +184,7 @@ impl<T: Float> PackedB<T> {
         PackedB {
             kernel: Kernel::Portable,
             nr: 1,
+            kc: 1,
             k: 0,
             n: 0,
             data: Vec::new(),
@@ -205,19 +208,22 @@ impl<T: Float> PackedB<T> {
         self.n.div_ceil(self.nr) * self.nr
     }
 
-    /// The `kc × NR` panel `j` of the `KC` block that starts at row `pc`.
+    /// The `kc × NR` panel `j` of the block (of depth [`PackedB::kc`]) that
+    /// starts at row `pc`.
     #[inline]
     pub(crate) fn panel(&self, pc: usize, kc: usize, j: usize) -> &[T] {
         let start = pc * self.padded_cols() + j * kc * self.nr;
         &self.data[start..start + kc * self.nr]
     }
 
-    /// Pack `b` for `kernel` (whose panel width is `nr`), splitting the work
-    /// over `threads` workers by panel ranges. Reuses the allocation.
-    pub(crate) fn pack(&mut self, kernel: Kernel, nr: usize, b: MatRef<T>, threads: usize) {
+    /// Pack `b` for `kernel` (whose panel width is `nr`) in blocks of depth
+    /// `block_kc`, splitting the work over `threads` workers by panel ranges.
+    /// Reuses the allocation.
+    pub(crate) fn pack(&mut self, kernel: Kernel, nr: usize, block_kc: usize, b: MatRef<T>, threads: usize) {
         let (k, n) = (b.rows(), b.cols());
         self.kernel = kernel;
         self.nr = nr;
+        self.kc = block_kc;
         self.k = k;
         self.n = n;
         let panels = n.div_ceil(nr);
@@ -233,8 +239,8 @@ impl<T: Float> PackedB<T> {
         let per = panels.div_ceil(threads);
         let mut work: Vec<Vec<(usize, usize, &mut [T])>> = (0..threads).map(|_| Vec::new()).collect();
         let mut rest: &mut [T] = &mut self.data;
-        for pc in (0..k).step_by(KC) {
-            let kc = KC.min(k - pc);
+        for pc in (0..k).step_by(block_kc) {
+            let kc = block_kc.min(k - pc);
             let (mut block, tail) = rest.split_at_mut(kc * panels * nr);
             rest = tail;
             for (t, list) in work.iter_mut().enumerate() {
@@ -249,7 +255,7 @@ impl<T: Float> PackedB<T> {
         }
         let job = |list: Vec<(usize, usize, &mut [T])>| {
             for (pc, p0, dst) in list {
-                let kc = KC.min(k - pc);
+                let kc = block_kc.min(k - pc);
                 pack_b_panels(nr, b.block(pc, 0, kc, n), p0 * nr, dst);
             }
         };
@@ -317,19 +323,22 @@ mod tests {
 
     #[test]
     fn packed_b_panels_match_the_matrix_for_every_block_and_thread_count() {
-        let (k, n, nr) = (KC + 3, 21, 8);
-        let b = Matrix::from_vec(k, n, (0..k * n).map(|x| x as f64).collect());
-        for threads in 1..=3 {
-            let mut p = PackedB::empty();
-            p.pack(Kernel::Portable, nr, b.view(), threads);
-            for pc in (0..k).step_by(KC) {
-                let kc = KC.min(k - pc);
-                for j in 0..n.div_ceil(nr) {
-                    let panel = p.panel(pc, kc, j);
-                    for r in 0..kc {
-                        for c in 0..nr {
-                            let want = if j * nr + c < n { b.get(pc + r, j * nr + c) } else { 0.0 };
-                            assert_eq!(panel[r * nr + c], want, "threads {threads} pc {pc} panel {j}");
+        // Two block depths: the default, and an odd one.
+        for block_kc in [crate::matmul::blocking::KC, 7] {
+            let (k, n, nr) = (block_kc + 3, 21, 8);
+            let b = Matrix::from_vec(k, n, (0..k * n).map(|x| x as f64).collect());
+            for threads in 1..=3 {
+                let mut p = PackedB::empty();
+                p.pack(Kernel::Portable, nr, block_kc, b.view(), threads);
+                for pc in (0..k).step_by(block_kc) {
+                    let kc = block_kc.min(k - pc);
+                    for j in 0..n.div_ceil(nr) {
+                        let panel = p.panel(pc, kc, j);
+                        for r in 0..kc {
+                            for c in 0..nr {
+                                let want = if j * nr + c < n { b.get(pc + r, j * nr + c) } else { 0.0 };
+                                assert_eq!(panel[r * nr + c], want, "threads {threads} pc {pc} panel {j}");
+                            }
                         }
                     }
                 }

@@ -455,7 +455,7 @@ mod tests {
                         let av = if trans_a { at.view().t() } else { a.view() };
                         let bv = if trans_b { bt.view().t() } else { b.view() };
                         let mut packed = PackedB::empty();
-                        packed.pack(Kernel::Avx512, 32, bv, 1);
+                        packed.pack(Kernel::Avx512, 32, KC, bv, 1);
                         for (alpha, beta) in [(1.0, 0.0), (2.0, -1.0), (0.5, 1.0)] {
                             let start = ints(m, n, &mut rng);
                             let mut want = start.clone();
@@ -465,7 +465,17 @@ mod tests {
                             } else {
                                 start
                             };
-                            gemm_loops(Avx512Shape, alpha, av, &packed, beta, got.view_mut(), &mut a_buf);
+                            let blocks = crate::matmul::Blocks::for_kernel(Kernel::Avx512);
+                            gemm_loops(
+                                Avx512Shape,
+                                blocks,
+                                alpha,
+                                av,
+                                &packed,
+                                beta,
+                                got.view_mut(),
+                                &mut a_buf,
+                            );
                             assert_eq!(
                                 got.as_slice(),
                                 want.as_slice(),
