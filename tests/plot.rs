@@ -134,6 +134,14 @@ fn plot_draws_a_point_per_step_row_and_per_epoch_row_for_each_run() {
         assert!(changes >= 1, "{name}: the test needs a rate change");
         let marks = els.iter().filter(|e| attr(e, "class") == Some("lr")).count();
         assert!(marks >= changes, "{marks} marks for {changes} changes");
+        // Each new rate is written as it is (a halved 0.001 is 0.0005, not "0").
+        for w in steps.windows(2).filter(|w| w[0][2] != w[1][2]) {
+            assert!(
+                text.contains(&format!(">lr {}<", w[1][2])),
+                "no label for lr {}",
+                w[1][2]
+            );
+        }
     }
     assert!(text.contains("training step") && text.contains("bits / token"));
     // A missing file or a CSV of something else is an error naming it.

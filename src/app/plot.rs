@@ -201,9 +201,8 @@ pub fn svg(runs: &[Run]) -> String {
             let label_y = y1 + 12.0 + 12.0 * ((i + j) % 3) as f64;
             s += &format!(
                 "<line class=\"lr\" x1=\"{x:.1}\" y1=\"{y1}\" x2=\"{x:.1}\" y2=\"{y0}\" stroke=\"{c}\" stroke-dasharray=\"2 4\" opacity=\"0.6\"/>\
-                 <text x=\"{:.1}\" y=\"{label_y:.1}\" font-size=\"10\" fill=\"{c}\">lr {}</text>\n",
-                x + 3.0,
-                label(rate)
+                 <text x=\"{:.1}\" y=\"{label_y:.1}\" font-size=\"10\" fill=\"{c}\">lr {rate}</text>\n",
+                x + 3.0
             );
         }
         let path = |pts: &[(f64, f64)]| {
