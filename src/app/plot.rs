@@ -199,10 +199,15 @@ pub fn svg(runs: &[Run]) -> String {
         for (j, &(at, rate)) in run.lr_changes.iter().enumerate() {
             let x = px(at);
             let label_y = y1 + 12.0 + 12.0 * ((i + j) % 3) as f64;
+            // Near the right edge the label goes to the left of its line.
+            let (label_x, anchor) = if x > x1 - 90.0 {
+                (x - 3.0, "end")
+            } else {
+                (x + 3.0, "start")
+            };
             s += &format!(
                 "<line class=\"lr\" x1=\"{x:.1}\" y1=\"{y1}\" x2=\"{x:.1}\" y2=\"{y0}\" stroke=\"{c}\" stroke-dasharray=\"2 4\" opacity=\"0.6\"/>\
-                 <text x=\"{:.1}\" y=\"{label_y:.1}\" font-size=\"10\" fill=\"{c}\">lr {rate}</text>\n",
-                x + 3.0
+                 <text x=\"{label_x:.1}\" y=\"{label_y:.1}\" font-size=\"10\" fill=\"{c}\" text-anchor=\"{anchor}\">lr {rate}</text>\n"
             );
         }
         let path = |pts: &[(f64, f64)]| {
