@@ -107,14 +107,7 @@ fn export_import_round_trip_gives_identical_eval_and_numpy_reads_it() {
     ];
     let (ck, out, corpus) = train_and_export(&dir, &text, &flags);
     let ck2 = dir.join("b.ckpt");
-    ok(bin()
-        .arg("import")
-        .arg("--dir")
-        .arg(&out)
-        .arg("--out")
-        .arg(&ck2)
-        .output()
-        .unwrap());
+    import_ok(&out, &ck2);
     assert_eq!(eval_json(&ck, &corpus), eval_json(&ck2, &corpus));
 
     // numpy.load must read what we wrote (skipped where NumPy is absent).
@@ -202,6 +195,18 @@ fn train_and_export(dir: &Path, text: &str, flags: &[&str]) -> (PathBuf, PathBuf
         .output()
         .unwrap());
     (ck, out, corpus)
+}
+
+/// `rnnlm import --dir DIR --out OUT`, which must succeed.
+fn import_ok(dir: &Path, out: &Path) {
+    ok(bin()
+        .arg("import")
+        .arg("--dir")
+        .arg(dir)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap());
 }
 
 /// A small word-level model with `classes` output classes, exported.
@@ -324,14 +329,7 @@ fn classed_import_accepts_any_class_order() {
         };
     std::fs::write(out.join("vocab.json"), format!("[{}]", vocab.join(", "))).unwrap();
     let ck2 = dir.join("again.ckpt");
-    ok(bin()
-        .arg("import")
-        .arg("--dir")
-        .arg(&out)
-        .arg("--out")
-        .arg(&ck2)
-        .output()
-        .unwrap());
+    import_ok(&out, &ck2);
     let (a, b) = (eval_json(&ck, &corpus), eval_json(&ck2, &corpus));
     let (na, nb) = (number(&a, "nats_per_token"), number(&b, "nats_per_token"));
     assert!(((na - nb) / na).abs() < 1e-6, "{na} vs {nb}");

@@ -326,6 +326,9 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
         "32",
         "--epochs",
         "1000",
+        // Train for the whole time budget: halve on plateaus, never stop early.
+        "--schedule",
+        "plateau",
         "--patience",
         "1000",
         "--lr",
