@@ -52,6 +52,7 @@
 //! | [`bench`](mod@bench) | the measurements behind `rnnlm bench` |
 //! | [`cli`], [`app`] | the `rnnlm` command: parsing into one struct per command, then running |
 //! | [`error`] | the one error type |
+//! | [`workers`] | scoped threads for per-shard and elementwise work |
 //!
 //! `unsafe` is denied everywhere except the two per-ISA SIMD modules, the
 //! micro-kernels (`matmul::kernel::x86_64`) and the fast-math maps
@@ -74,5 +75,6 @@ pub mod rng;
 pub mod sample;
 pub mod scalar;
 pub mod train;
+pub mod workers;
 
 pub use scalar::Float;

@@ -121,12 +121,12 @@ pub fn time_train_steps(
     threads: &[usize],
     budget: Duration,
 ) -> Option<Vec<TrainResult>> {
-    use crate::model::{Config, Params, Workspace};
+    use crate::model::{Config, Params, Shards};
     struct Run {
         params: Params<f32>,
         grads: Params<f32>,
         opt: Optimizer,
-        ws: Workspace<f32>,
+        ws: Shards<f32>,
         rng: Rng,
         total: Duration,
     }
@@ -169,7 +169,7 @@ pub fn time_train_steps(
             grads: Params::zeros(&cfg),
             opt: Optimizer::new(c.optimizer, &params),
             params,
-            ws: Workspace::new(Gemm::with_kernel(kernel)?.with_threads(t)),
+            ws: Shards::new(Gemm::<f32>::with_kernel(kernel)?.kernel(), t),
             rng: Rng::new(4),
             total: Duration::ZERO,
         };

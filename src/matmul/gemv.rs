@@ -1,10 +1,15 @@
-//! Row vector × matrix (`m = 1`): generation runs one stream, so every
-//! recurrence step is `[1, H] · [H, H]`.
+//! Row vector × matrix (`m = 1`), and a few rows at once: generation runs
+//! one stream, so every recurrence step is `[1, H] · [H, H]`; the classed
+//! output layer multiplies a class's slice of W_y by the handful of
+//! positions whose target is in that class.
 //!
-//! The packed path would spend most of an `MR`-tall tile on zero padding, so a
-//! single row gets its own loops. They are memory-bound: each reads B once.
+//! The packed path would spend most of an `MR`-tall tile on zero padding,
+//! and packing B costs more than reading it a few times, so up to
+//! [`FEW_ROWS`] rows get their own loops. They are memory-bound: each reads
+//! B once, for all the rows.
 
 use super::pack::PackedB;
+use crate::matrix::{MatMut, MatRef};
 use crate::scalar::Float;
 
 /// Eight-lane dot product: independent partial sums let the compiler use
@@ -37,31 +42,44 @@ fn put<T: Float>(y: &mut T, v: T, alpha: T, beta: T) {
     };
 }
 
-/// `y := α·x·B + β·y` with B (`k × n`) stored with unit column stride:
-/// `row(p)` is `b[p·rs .. p·rs + n]`. Axpy form: one pass over B's rows.
-pub(crate) fn row_times_rows<T: Float>(alpha: T, x: &[T], b: &[T], rs: usize, beta: T, y: &mut [T]) {
-    let n = y.len();
-    if beta == T::zero() {
-        y.fill(T::zero());
-    } else if beta != T::one() {
-        y.iter_mut().for_each(|v| *v *= beta);
+/// Products with at most this many rows of A skip packing.
+pub const FEW_ROWS: usize = 4;
+
+/// `C := α·A·B + β·C` for a few rows of A (each contiguous) with B (`k × n`)
+/// stored with unit column stride: `row(p)` is `b[p·rs .. p·rs + n]`. Axpy
+/// form: one pass over B's rows, each added into every row of C.
+pub(crate) fn rows_times_rows<T: Float>(alpha: T, a: MatRef<T>, b: &[T], rs: usize, beta: T, c: &mut MatMut<T>) {
+    let (m, k, n) = (a.rows(), a.cols(), c.cols());
+    for i in 0..m {
+        let y = c.row_mut(i);
+        if beta == T::zero() {
+            y.fill(T::zero());
+        } else if beta != T::one() {
+            y.iter_mut().for_each(|v| *v *= beta);
+        }
     }
-    for (p, &xp) in x.iter().enumerate() {
-        let ax = alpha * xp;
+    for p in 0..k {
         let row = &b[p * rs..p * rs + n];
-        for (v, &w) in y.iter_mut().zip(row) {
-            *v += ax * w;
+        for i in 0..m {
+            let ax = alpha * a.at(i, p);
+            for (v, &w) in c.row_mut(i).iter_mut().zip(row) {
+                *v += ax * w;
+            }
         }
     }
 }
 
-/// `y := α·x·B + β·y` with B (`k × n`) stored with unit row stride: column
-/// `j` is `b[j·cs .. j·cs + k]`. Dot form: one dot product per output.
-pub(crate) fn row_times_cols<T: Float>(alpha: T, x: &[T], b: &[T], cs: usize, beta: T, y: &mut [T]) {
-    let k = x.len();
-    for (j, out) in y.iter_mut().enumerate() {
+/// `C := α·A·B + β·C` for a few rows of A (each contiguous) with B (`k × n`)
+/// stored with unit row stride: column `j` is `b[j·cs .. j·cs + k]`. Dot
+/// form: each column of B is read once and dotted with every row of A.
+pub(crate) fn rows_times_cols<T: Float>(alpha: T, a: MatRef<T>, b: &[T], cs: usize, beta: T, c: &mut MatMut<T>) {
+    let (m, k, n) = (a.rows(), a.cols(), c.cols());
+    for j in 0..n {
         let col = &b[j * cs..j * cs + k];
-        put(out, dot(x, col), alpha, beta);
+        for i in 0..m {
+            let x = &a.data()[i * a.row_stride()..i * a.row_stride() + k];
+            put(&mut c.row_mut(i)[j], dot(x, col), alpha, beta);
+        }
     }
 }
 

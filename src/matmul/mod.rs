@@ -215,14 +215,12 @@ impl<T: Float> Gemm<T> {
         if self.kernel == Kernel::Naive {
             return gemm_naive(alpha, a, b, beta, c);
         }
-        if m == 1 && a.col_stride() == 1 {
-            let x = &a.data()[..k];
-            let y = c.row_mut(0);
+        if m <= gemv::FEW_ROWS && a.col_stride() == 1 {
             if b.col_stride() == 1 {
-                return gemv::row_times_rows(alpha, x, b.data(), b.row_stride(), beta, y);
+                return gemv::rows_times_rows(alpha, a, b.data(), b.row_stride(), beta, &mut c);
             }
             if b.row_stride() == 1 {
-                return gemv::row_times_cols(alpha, x, b.data(), b.col_stride(), beta, y);
+                return gemv::rows_times_cols(alpha, a, b.data(), b.col_stride(), beta, &mut c);
             }
         }
         let workers = self.workers(m, k, n);

@@ -13,6 +13,7 @@
 //! | [`classed`] | the class-factored output layer: forward/backward pair, full distribution |
 //! | [`recurrence`] | the loops over time, streams split across workers |
 //! | [`rnn`] | the chunk forward (teacher forcing) and backward (BPTT), workspaces |
+//! | [`shards`] | a chunk's streams cut into fixed shards run side by side; gradients summed in shard order |
 //! | [`step`](mod@step) | one-token inference (B = 1) for generation |
 
 pub mod classed;
@@ -21,6 +22,7 @@ pub mod layers;
 pub mod params;
 pub mod recurrence;
 pub mod rnn;
+pub mod shards;
 pub mod step;
 
 pub use classes::Classes;
@@ -66,5 +68,6 @@ impl Model {
         self.params.set_classes(assigned, rng);
     }
 }
-pub use rnn::{backward, forward, DropoutMasks, ForwardCache, InputPath, Workspace};
+pub use rnn::{backward, backward_scaled, forward, DropoutMasks, ForwardCache, InputPath, Workspace};
+pub use shards::Shards;
 pub use step::{step, StepState};

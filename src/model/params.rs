@@ -59,6 +59,18 @@ impl TouchedRows {
     pub fn all() -> Self {
         TouchedRows { e: None, w_y: None }
     }
+
+    /// The rows either of the two covers.
+    pub fn union(&self, other: &TouchedRows) -> TouchedRows {
+        let both = |a: &Option<Vec<Range<usize>>>, b: &Option<Vec<Range<usize>>>| match (a, b) {
+            (Some(a), Some(b)) => Some(row_ranges(a.iter().chain(b).flat_map(Clone::clone))),
+            _ => None,
+        };
+        TouchedRows {
+            e: both(&self.e, &other.e),
+            w_y: both(&self.w_y, &other.w_y),
+        }
+    }
 }
 
 /// Sorted disjoint ranges covering `rows` (any order, repeats allowed).
@@ -303,33 +315,79 @@ impl<T: Float> Params<T> {
         &mut self.tensors_mut()[*ti].as_mut_slice()[range.clone()]
     }
 
+    /// The entries of `spans`, writable, as one slice per span in span
+    /// order. The spans must be in [`Params::spans`] order (tensors in
+    /// order, disjoint ranges ascending within each).
+    ///
+    /// # Panics
+    /// If they are not.
+    pub fn span_slices(&mut self, spans: &[Span]) -> Vec<&mut [T]> {
+        let mut tensors: Vec<(usize, &mut [T])> = self.tensors_mut().into_iter().map(|t| (0, t.as_mut_slice())).collect();
+        let mut out = Vec::with_capacity(spans.len());
+        for (ti, range) in spans {
+            let (offset, rest) = &mut tensors[*ti];
+            assert!(range.start >= *offset, "span_slices: spans out of order");
+            let (_, from_start) = std::mem::take(rest).split_at_mut(range.start - *offset);
+            let (mine, after) = from_start.split_at_mut(range.len());
+            *rest = after;
+            *offset = range.end;
+            out.push(mine);
+        }
+        out
+    }
+
     /// Euclidean norm over the spans (all of it when they cover every
-    /// entry that is not zero). Squares are summed in f64 in eight lanes —
-    /// one running sum would make every add wait on the one before — with
-    /// entry j of a tensor always in lane j mod 8, so the spans of a sparse
-    /// step and the whole tensors give the same sum to the bit (zeros add
-    /// nothing), then the lanes in order.
-    pub fn norm_in(&self, spans: &[Span]) -> f64 {
-        let mut lanes = [0.0f64; 8];
-        let add = |lanes: &mut [f64; 8], lane0: usize, xs: &[T]| {
-            for (i, &v) in xs.iter().enumerate() {
-                lanes[(lane0 + i) % 8] += v.to_f64() * v.to_f64();
-            }
-        };
+    /// entry that is not zero), on up to `threads` threads.
+    ///
+    /// Squares are summed in f64 in eight lanes — one running sum would make
+    /// every add wait on the one before — with entry j of a tensor always in
+    /// lane j mod 8, separately per block of [`NORM_BLOCK`] entries; then
+    /// the blocks' lanes in order, then the lanes. Workers take whole
+    /// blocks, so the thread count cannot change a bit; and the spans of a
+    /// sparse step give the whole tensors' sum to the bit (zeros add
+    /// nothing, and an all-zero block adds +0).
+    pub fn norm_in(&self, spans: &[Span], threads: usize) -> f64 {
+        // Cut the spans at block boundaries: (block key, first index, entries).
+        let mut pieces: Vec<((usize, usize), usize, &[T])> = Vec::new();
         for span in spans {
+            let (ti, range) = span;
             let x = self.span(span);
-            // Up to the next multiple of 8, then whole groups of 8, then the rest.
-            let head = (8 - span.1.start % 8) % 8;
-            let (first, rest) = x.split_at(head.min(x.len()));
-            add(&mut lanes, span.1.start, first);
-            let groups = rest.chunks_exact(8);
-            let tail = groups.remainder();
-            for c in groups {
-                for (l, &v) in lanes.iter_mut().zip(c) {
-                    *l += v.to_f64() * v.to_f64();
-                }
+            let mut at = range.start;
+            while at < range.end {
+                let end = ((at / NORM_BLOCK + 1) * NORM_BLOCK).min(range.end);
+                pieces.push(((*ti, at / NORM_BLOCK), at, &x[at - range.start..end - range.start]));
+                at = end;
             }
-            add(&mut lanes, 0, tail);
+        }
+        // Deal runs of whole blocks to the workers, by entries.
+        let total: usize = pieces.iter().map(|p| p.2.len()).sum();
+        let workers = threads.min(total / crate::workers::MIN_ELEMENTS_PER_WORKER).max(1);
+        let per = total.div_ceil(workers).max(1);
+        let mut runs: Vec<&[((usize, usize), usize, &[T])]> = Vec::new();
+        let (mut from, mut filled) = (0, 0);
+        for i in 0..pieces.len() {
+            filled += pieces[i].2.len();
+            let block_ends = pieces.get(i + 1).is_none_or(|next| next.0 != pieces[i].0);
+            if block_ends && (filled >= per || i + 1 == pieces.len()) {
+                runs.push(&pieces[from..=i]);
+                (from, filled) = (i + 1, 0);
+            }
+        }
+        let blocks = crate::workers::run_each(runs, |run| {
+            let mut out: Vec<[f64; 8]> = Vec::new();
+            for (i, (key, start, x)) in run.iter().enumerate() {
+                if i == 0 || run[i - 1].0 != *key {
+                    out.push([0.0; 8]);
+                }
+                add_squares(out.last_mut().expect("a block"), *start, x);
+            }
+            out
+        });
+        let mut lanes = [0.0f64; 8];
+        for block in blocks.iter().flatten() {
+            for (l, b) in lanes.iter_mut().zip(block) {
+                *l += b;
+            }
         }
         lanes.iter().sum::<f64>().sqrt()
     }
@@ -347,4 +405,30 @@ impl<T: Float> Params<T> {
             self.span_mut(span).fill(T::zero());
         }
     }
+}
+
+/// Entries per block of [`Params::norm_in`]'s partial sums (a multiple of 8,
+/// so blocks start in lane 0).
+pub const NORM_BLOCK: usize = 1 << 14;
+
+/// Add the squares of `x`, whose first entry is entry `start` of its tensor,
+/// into the lanes: entry j into lane j mod 8. Up to the next multiple of 8,
+/// then whole groups of 8, then the rest.
+fn add_squares<T: Float>(lanes: &mut [f64; 8], start: usize, x: &[T]) {
+    let one_by_one = |lanes: &mut [f64; 8], lane0: usize, xs: &[T]| {
+        for (i, &v) in xs.iter().enumerate() {
+            lanes[(lane0 + i) % 8] += v.to_f64() * v.to_f64();
+        }
+    };
+    let head = (8 - start % 8) % 8;
+    let (first, rest) = x.split_at(head.min(x.len()));
+    one_by_one(lanes, start, first);
+    let groups = rest.chunks_exact(8);
+    let tail = groups.remainder();
+    for c in groups {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += v.to_f64() * v.to_f64();
+        }
+    }
+    one_by_one(lanes, 0, tail);
 }

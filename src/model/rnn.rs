@@ -350,6 +350,14 @@ pub fn forward<T: Float>(
 /// The gradient stops at h_0: the previous chunk's graph is gone (truncated
 /// BPTT), so dh_0 is returned for checking, not propagated further.
 pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Workspace<T>) {
+    let n = ws.cache.batch * ws.cache.steps;
+    backward_scaled(params, grads, ws, T::one() / T::from_usize(n.max(1)));
+}
+
+/// [`backward`] with the output gradient scaled by `scale` instead of 1/N
+/// (eq. 7): a shard of a larger chunk passes 1/N of the whole chunk, so that
+/// the shards' gradients add up to the chunk's ([`super::shards`]).
+pub fn backward_scaled<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Workspace<T>, scale: T) {
     assert_eq!(
         params.config, grads.config,
         "backward: gradient layout differs from the model"
@@ -379,9 +387,8 @@ pub fn backward<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: &mut Wo
         None => cache.hs.rows_view(b, n),
         Some(_) => cache.h_out.view(), //                                  M_h ⊙ H (eq. 28)
     }; //                                                                   [N, H]
-    let scale = T::one() / T::from_usize(n);
     if cfg.classes.is_none() {
-        // dz_t = (p_t − onehot(y_t)) / (B·T)                          (eq. 7)
+        // dz_t = (p_t − onehot(y_t)) / (B·T), 1/(B·T) = scale           (eq. 7)
         softmax_xent_backward(&mut cache.p, &cache.targets, scale, gemm.threads());
         let dz = cache.p.view(); //                                         [N, V]
 

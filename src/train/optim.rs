@@ -4,6 +4,7 @@
 //! textbook formula it implements.
 
 use crate::model::{Params, Span, TouchedRows};
+use crate::workers::{run_each, split_pairs, MIN_ELEMENTS_PER_WORKER};
 
 /// Which update rule (the `--optimizer` flag).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,39 +90,54 @@ impl Optimizer {
     }
 
     /// One update with learning rate `lr` of the entries in `spans` (see
-    /// [`Optimizer::spans_to_update`]). The update consumes the gradient: each
-    /// entry of `grads` it reads is set to zero, so a gradient buffer that
-    /// only ever has these spans written is all zero again afterwards.
-    /// Returns whether every updated weight is finite (checked in the same
-    /// pass).
-    pub fn step(&mut self, params: &mut Params<f32>, grads: &mut Params<f32>, lr: f64, spans: &[Span]) -> bool {
+    /// [`Optimizer::spans_to_update`]), reading the gradient as `grad_scale`·g
+    /// (clipping's factor; 1 leaves it exact), on up to `threads` threads
+    /// (each entry's update is independent, so the split changes no bit).
+    /// The update consumes the gradient: each entry of `grads` it reads is
+    /// set to zero, so a gradient buffer that only ever has these spans
+    /// written is all zero again afterwards. Returns whether every updated
+    /// weight is finite (checked in the same pass).
+    pub fn step(
+        &mut self,
+        params: &mut Params<f32>,
+        grads: &mut Params<f32>,
+        lr: f64,
+        spans: &[Span],
+        grad_scale: f32,
+        threads: usize,
+    ) -> bool {
         let lr = lr as f32;
-        let mut finite = true;
+        let s = grad_scale;
+        let wg: Vec<(&mut [f32], &mut [f32])> = params.span_slices(spans).into_iter().zip(grads.span_slices(spans)).collect();
+        let split = |items| split_pairs(items, threads, MIN_ELEMENTS_PER_WORKER);
+        let all = |results: Vec<bool>| results.into_iter().all(|f| f);
         match self {
             // W ← W − lr·g
-            Optimizer::Sgd => {
-                for span in spans {
-                    for (w, g) in params.span_mut(span).iter_mut().zip(grads.span_mut(span)) {
-                        *w -= lr * std::mem::take(g);
+            Optimizer::Sgd => all(run_each(split(wg), |part| {
+                let mut finite = true;
+                for (w, g) in part {
+                    for (w, g) in w.iter_mut().zip(g) {
+                        *w -= lr * (s * std::mem::take(g));
                         finite &= w.is_finite();
                     }
                 }
-            }
+                finite
+            })),
             // G ← G + g²;  W ← W − lr·g / (√G + ε)
             Optimizer::Adagrad { sum_sq } => {
-                for span in spans {
-                    let it = params
-                        .span_mut(span)
-                        .iter_mut()
-                        .zip(grads.span_mut(span))
-                        .zip(sum_sq.span_mut(span));
-                    for ((w, g), a) in it {
-                        let g = std::mem::take(g);
-                        *a += g * g;
-                        *w -= lr * g / (a.sqrt() + EPS as f32);
-                        finite &= w.is_finite();
+                let items = wg.into_iter().zip(sum_sq.span_slices(spans)).collect();
+                all(run_each(split_pairs(items, threads, MIN_ELEMENTS_PER_WORKER), |part| {
+                    let mut finite = true;
+                    for ((w, g), a) in part {
+                        for ((w, g), a) in w.iter_mut().zip(g).zip(a) {
+                            let g = s * std::mem::take(g);
+                            *a += g * g;
+                            *w -= lr * g / (a.sqrt() + EPS as f32);
+                            finite &= w.is_finite();
+                        }
                     }
-                }
+                    finite
+                }))
             }
             // m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;
             // W ← W − lr·m̂ / (√v̂ + ε),  m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)
@@ -130,24 +146,33 @@ impl Optimizer {
                 let (b1, b2) = (ADAM_BETA1 as f32, ADAM_BETA2 as f32);
                 let c1 = 1.0 / (1.0 - ADAM_BETA1.powi(*t as i32)) as f32;
                 let c2 = 1.0 / (1.0 - ADAM_BETA2.powi(*t as i32)) as f32;
-                for span in spans {
-                    let it = params
-                        .span_mut(span)
-                        .iter_mut()
-                        .zip(grads.span_mut(span))
-                        .zip(m.span_mut(span))
-                        .zip(v.span_mut(span));
-                    for (((w, g), m), v) in it {
-                        let g = std::mem::take(g);
-                        *m = b1 * *m + (1.0 - b1) * g;
-                        *v = b2 * *v + (1.0 - b2) * g * g;
-                        *w -= lr * (*m * c1) / ((*v * c2).sqrt() + EPS as f32);
-                        finite &= w.is_finite();
+                let mv = m.span_slices(spans).into_iter().zip(v.span_slices(spans));
+                let items = wg.into_iter().zip(mv).collect();
+                all(run_each(split_pairs(items, threads, MIN_ELEMENTS_PER_WORKER), |part| {
+                    let mut finite = true;
+                    for ((w, g), (m, v)) in part {
+                        for (((w, g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
+                            let g = s * std::mem::take(g);
+                            *m = b1 * *m + (1.0 - b1) * g;
+                            *v = b2 * *v + (1.0 - b2) * g * g;
+                            *w -= lr * (*m * c1) / ((*v * c2).sqrt() + EPS as f32);
+                            finite &= w.is_finite();
+                        }
                     }
-                }
+                    finite
+                }))
             }
         }
-        finite
+    }
+}
+
+/// The factor clipping to `max_norm` (0 = off) applies to a gradient of
+/// norm `norm`: 1 unless the norm is larger.
+pub fn clip_factor(norm: f64, max_norm: f64) -> f32 {
+    if max_norm > 0.0 && norm > max_norm {
+        (max_norm / norm) as f32
+    } else {
+        1.0
     }
 }
 
@@ -155,9 +180,10 @@ impl Optimizer {
 /// (0 = off); the spans must cover every entry that is not zero. Returns
 /// the norm before clipping.
 pub fn clip_global_norm(grads: &mut Params<f32>, spans: &[Span], max_norm: f64) -> f64 {
-    let norm = grads.norm_in(spans);
-    if max_norm > 0.0 && norm > max_norm {
-        grads.scale_in(spans, (max_norm / norm) as f32);
+    let norm = grads.norm_in(spans, 1);
+    let factor = clip_factor(norm, max_norm);
+    if factor != 1.0 {
+        grads.scale_in(spans, factor);
     }
     norm
 }
@@ -185,7 +211,7 @@ mod tests {
         let mut w = one(1.0);
         let mut o = Optimizer::new(OptimizerKind::Sgd, &w);
         let all = w.spans(&TouchedRows::all());
-        o.step(&mut w, &mut one(0.5), 0.1, &all);
+        o.step(&mut w, &mut one(0.5), 0.1, &all, 1.0, 1);
         assert!(w.tensors().iter().all(|t| t.as_slice()[0] == 1.0 - 0.1 * 0.5));
     }
 
@@ -195,7 +221,7 @@ mod tests {
         let mut w = one(1.0);
         let mut o = Optimizer::new(OptimizerKind::Adam, &w);
         let all = w.spans(&TouchedRows::all());
-        o.step(&mut w, &mut one(-3.0), 0.01, &all);
+        o.step(&mut w, &mut one(-3.0), 0.01, &all, 1.0, 1);
         assert!(w.tensors().iter().all(|t| (t.as_slice()[0] - 1.01).abs() < 1e-6));
     }
 
@@ -204,7 +230,7 @@ mod tests {
         let mut w = one(1.0);
         let mut o = Optimizer::new(OptimizerKind::Adagrad, &w);
         let all = w.spans(&TouchedRows::all());
-        o.step(&mut w, &mut one(2.0), 0.1, &all);
+        o.step(&mut w, &mut one(2.0), 0.1, &all, 1.0, 1);
         assert!(w.tensors().iter().all(|t| (t.as_slice()[0] - 0.9).abs() < 1e-6));
     }
 

@@ -2,20 +2,22 @@
 //! `bench train` times, so that the two measure the same work.
 //!
 //! ```text
-//!   L = forward(chunk) ; backward           gradients add into `grads`, which is all zero on entry
-//!   clip ‖g‖ to `clip`                      over the entries backward wrote
-//!   update W, zeroing g as it is used       so `grads` is all zero again on return
+//!   L = forward(chunk) ; backward           on fixed shards of the streams, side by side (model::shards);
+//!                                           gradients add into `grads`, which is all zero on entry
+//!   ‖g‖ over the entries backward wrote     in fixed blocks, whatever the thread count (Params::norm_in)
+//!   update W with g·min(1, clip/‖g‖),       split across the threads entry by entry;
+//!     zeroing g as it is used               so `grads` is all zero again on return
 //! ```
 //!
 //! With SGD and Adagrad the work after backward visits only the rows of E
-//! and W_y that backward wrote into ([`Workspace::touched`]): elsewhere the
+//! and W_y that backward wrote into ([`Shards::touched`]): elsewhere the
 //! gradient is zero and the update leaves the weight as it is, so the result
 //! is the dense update's, exactly.
 
-use super::optim::{clip_global_norm, Optimizer};
+use super::optim::{clip_factor, Optimizer};
 use crate::matrix::MatRef;
 use crate::model::layers::dropout_mask;
-use crate::model::{backward, forward, DropoutMasks, Params, TouchedRows, Workspace};
+use crate::model::{DropoutMasks, Params, Shards, TouchedRows};
 use crate::rng::Rng;
 
 /// Regularization of a training step: dropout (its masks drawn from `rng`)
@@ -63,9 +65,9 @@ pub struct StepReport {
     pub grad_norm: f64,
 }
 
-/// Draw this step's dropout masks into the workspace (reusing its buffers),
-/// or clear them when dropout is off.
-fn draw_masks(ws: &mut Workspace<f32>, params: &Params<f32>, n: usize, p: f64, rng: &mut Rng) {
+/// Draw this step's dropout masks for the whole chunk (reusing the
+/// buffers), or clear them when dropout is off.
+fn draw_masks(ws: &mut Shards<f32>, params: &Params<f32>, n: usize, p: f64, rng: &mut Rng) {
     if p <= 0.0 {
         ws.dropout = None;
         return;
@@ -82,25 +84,26 @@ fn draw_masks(ws: &mut Workspace<f32>, params: &Params<f32>, n: usize, p: f64, r
 
 /// One step: forward, backward (with dropout masks drawn for it, and weight
 /// decay added to the gradient), clipping to `clip` (0 = off), the
-/// optimizer's update with rate `lr`. `grads` must be all zero on entry and
-/// is all zero on return; h_T is left in [`Workspace::last_hidden`].
+/// optimizer's update with rate `lr` — on the threads of `ws`, with the same
+/// result for any number of them. `grads` must be all zero on entry and is
+/// all zero on return; h_T is left in [`Shards::last_hidden`].
 #[allow(clippy::too_many_arguments)]
 pub fn take_step(
     params: &mut Params<f32>,
     grads: &mut Params<f32>,
     optimizer: &mut Optimizer,
-    ws: &mut Workspace<f32>,
+    ws: &mut Shards<f32>,
     chunk: Chunk,
     lr: f64,
     clip: f64,
     reg: &mut Regularization,
 ) -> Result<StepReport, NonFinite> {
     draw_masks(ws, params, chunk.inputs.len(), reg.dropout, reg.rng);
-    let loss = forward(params, chunk.inputs, chunk.targets, chunk.batch, chunk.h0, ws);
+    let loss = ws.forward(params, chunk.inputs, chunk.targets, chunk.batch, chunk.h0);
     if !loss.is_finite() {
         return Err(NonFinite::Loss(loss));
     }
-    backward(params, grads, ws);
+    ws.backward(params, grads);
     let mut touched = ws.touched().clone();
     if reg.weight_decay > 0.0 {
         // g += λ·W on every weight matrix: the gradient is dense now.
@@ -111,16 +114,18 @@ pub fn take_step(
         }
         touched = TouchedRows::all();
     }
+    let threads = ws.threads();
     let written = grads.spans(&touched);
-    let grad_norm = clip_global_norm(grads, &written, clip);
+    let grad_norm = grads.norm_in(&written, threads);
     if !grad_norm.is_finite() {
         grads.fill_zero_in(&written);
         return Err(NonFinite::GradientNorm(grad_norm));
     }
-    // The update reads and zeroes every span backward wrote (Adam's spans
-    // cover them all; SGD's and Adagrad's are the same spans).
+    // Clipping scales g by the factor as the update reads it. The update
+    // reads and zeroes every span backward wrote (Adam's spans cover them
+    // all; SGD's and Adagrad's are the same spans).
     let updated = optimizer.spans_to_update(params, &touched);
-    if !optimizer.step(params, grads, lr, &updated) {
+    if !optimizer.step(params, grads, lr, &updated, clip_factor(grad_norm, clip), threads) {
         return Err(NonFinite::Weights);
     }
     Ok(StepReport { loss, grad_norm })

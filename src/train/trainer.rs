@@ -20,7 +20,7 @@ use super::step::{take_step, Chunk, NonFinite, Regularization};
 use crate::data::Batches;
 use crate::error::{Error, Result};
 use crate::matmul::Gemm;
-use crate::model::{Model, Params, Workspace};
+use crate::model::{Model, Params, Shards, Workspace};
 use crate::rng::Rng;
 
 /// A training job, resolved from the command line.
@@ -59,7 +59,7 @@ pub struct Outcome {
 struct Trainer {
     job: Job,
     batches: Batches,
-    ws: Workspace<f32>,
+    ws: Shards<f32>,
     eval_ws: Workspace<f32>,
     grads: Params<f32>,
     inputs: Vec<u32>,
@@ -85,7 +85,7 @@ pub fn run(job: Job) -> Result<Outcome> {
     };
     let gemm = || Gemm::new().with_threads(job.threads);
     let mut t = Trainer {
-        ws: Workspace::new(gemm()),
+        ws: Shards::new(gemm().kernel(), job.threads),
         eval_ws: Workspace::new(gemm()),
         grads: Params::zeros(&job.model.params.config),
         inputs: Vec::new(),

@@ -1,0 +1,338 @@
+//! A training chunk's forward and backward on fixed shards of its streams,
+//! run side by side: the unit of multi-thread training.
+//!
+//! The B streams of a chunk are independent until the gradient is summed
+//! over them (eqs. 8, 9, 12–15 sum over b and t). So the streams are cut into
+//! [`SHARDS`] contiguous groups — fewer when B is smaller — by B alone, never
+//! by the thread count. Each shard runs eqs. 1–16 on its streams with its own
+//! workspace and its own gradient buffer, and the buffers are added in shard
+//! order:
+//!
+//! ```text
+//!   L = Σ_s N_s·L_s / N             L_s: mean loss of shard s over its N_s positions
+//!   g = g_0 + g_1 + …               g_s: shard s's gradient, its dz scaled by 1/N (eq. 7)
+//! ```
+//!
+//! One thread runs the shards one after the other, two run them at once; the
+//! numbers are the same to the bit either way, so a run paused with one
+//! thread count resumes exactly with another (on the same SIMD kernel).
+//! Shard 0 writes into the caller's gradient; the others' buffers are added
+//! into it over the rows they touched, and zeroed as they are read.
+
+use std::ops::Range;
+
+use super::params::{Params, TouchedRows};
+use super::rnn::{backward_scaled, forward, DropoutMasks, Workspace};
+use crate::matmul::{Gemm, Kernel};
+use crate::matrix::{MatRef, Matrix};
+use crate::scalar::Float;
+use crate::workers;
+
+/// How many shards a chunk's streams are cut into (when B allows): one per
+/// core of the two-core machines the project is measured on. Changing it
+/// changes the order of the gradient sums, so results (not their meaning)
+/// depend on it; the thread count does not.
+pub const SHARDS: usize = 2;
+
+/// The streams of each shard: B cut into `min(SHARDS, B)` contiguous,
+/// nearly equal ranges.
+pub fn shard_streams(batch: usize) -> Vec<Range<usize>> {
+    let count = SHARDS.min(batch).max(1);
+    let mut start = 0;
+    (0..count)
+        .map(|s| {
+            let len = batch / count + usize::from(s < batch % count);
+            start += len;
+            start - len..start
+        })
+        .collect()
+}
+
+/// One shard: its streams, its slice of the chunk, its workspace and (for
+/// shards after the first) its gradient buffer.
+#[derive(Debug)]
+struct Shard<T> {
+    streams: Range<usize>,
+    ws: Workspace<T>,
+    /// Shard 0 writes into the caller's gradient; this stays empty there.
+    grads: Option<Params<T>>,
+    inputs: Vec<u32>,
+    targets: Vec<u32>,
+    /// The shard's rows of h_0 `[B_s, H]`.
+    h0: Matrix<T>,
+    /// The positions of the last forward (B_s·T).
+    positions: usize,
+}
+
+/// The workspaces of a sharded step; sized on first use, then reused.
+#[derive(Debug)]
+pub struct Shards<T> {
+    kernel: Kernel,
+    threads: usize,
+    shards: Vec<Shard<T>>,
+    /// h_T of the last forward, all streams `[B, H]`.
+    h_last: Matrix<T>,
+    /// Union of the shards' touched rows after the last backward.
+    touched: TouchedRows,
+    /// B·T of the last forward.
+    positions: usize,
+    /// Dropout masks for the whole chunk for the next forward and backward
+    /// (training only; set by the caller each step, `None` for none): each
+    /// shard takes its streams' rows.
+    pub dropout: Option<DropoutMasks<T>>,
+}
+
+impl<T: Float> Shards<T> {
+    /// Shards computing with `kernel` on `threads` threads in all.
+    pub fn new(kernel: Kernel, threads: usize) -> Self {
+        Shards {
+            kernel,
+            threads: threads.max(1),
+            shards: Vec::new(),
+            h_last: Matrix::zeros(0, 0),
+            touched: TouchedRows::all(),
+            positions: 0,
+            dropout: None,
+        }
+    }
+
+    /// The thread count in all.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Threads working at once: one per shard at most.
+    fn workers(&self) -> usize {
+        self.threads.min(self.shards.len()).max(1)
+    }
+
+    /// Re-cut for a batch of `batch` streams (no-op when already cut so).
+    fn cut(&mut self, batch: usize, config: &super::Config) {
+        let streams = shard_streams(batch);
+        let same = self.shards.len() == streams.len()
+            && self.shards.iter().zip(&streams).all(|(s, r)| s.streams == *r)
+            && self.shards.iter().skip(1).all(|s| s.grads.as_ref().is_some_and(|g| g.config == *config));
+        if same {
+            return;
+        }
+        let count = streams.len();
+        self.shards = streams
+            .into_iter()
+            .enumerate()
+            .map(|(i, streams)| {
+                // Spare threads (more than shards) go to the shards' own products.
+                let threads = self.threads / count + usize::from(i < self.threads % count);
+                let gemm = Gemm::with_kernel(self.kernel).expect("kernel already in use");
+                Shard {
+                    streams,
+                    ws: Workspace::new(gemm.with_threads(threads.max(1))),
+                    grads: (i > 0).then(|| Params::zeros(config)),
+                    inputs: Vec::new(),
+                    targets: Vec::new(),
+                    h0: Matrix::zeros(0, 0),
+                    positions: 0,
+                }
+            })
+            .collect();
+    }
+
+    /// Forward over one chunk (as [`forward`], which each shard runs on its
+    /// streams), with [`Shards::dropout`]'s masks when set.
+    /// Returns the mean loss over all B·T positions; h_T is then
+    /// [`Shards::last_hidden`].
+    ///
+    /// # Panics
+    /// As [`forward`].
+    pub fn forward(
+        &mut self,
+        params: &Params<T>,
+        inputs: &[u32],
+        targets: &[u32],
+        batch: usize,
+        h0: MatRef<T>,
+    ) -> f64 {
+        assert!(
+            batch > 0 && inputs.len().is_multiple_of(batch) && inputs.len() == targets.len(),
+            "forward: {} inputs, {} targets for batch {batch}",
+            inputs.len(),
+            targets.len()
+        );
+        let h = params.config.hidden;
+        self.cut(batch, &params.config);
+        let n = inputs.len();
+        for shard in &mut self.shards {
+            shard.gather(inputs, targets, batch, h0, self.dropout.as_ref());
+        }
+        let workers = self.workers();
+        let losses: Vec<f64> = workers::run_each(round_robin(&mut self.shards, workers), |group| {
+            group
+                .into_iter()
+                .map(|s| forward(params, &s.inputs, &s.targets, s.h0.rows(), s.h0.view(), &mut s.ws))
+                .collect::<Vec<f64>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
+        // The losses come back grouped by worker; put them in shard order.
+        let mut by_shard = vec![0.0; self.shards.len()];
+        for (i, loss) in round_robin_order(self.shards.len(), workers).zip(losses) {
+            by_shard[i] = loss;
+        }
+        ensure(&mut self.h_last, batch, h);
+        for s in &self.shards {
+            let rows = s.streams.clone();
+            self.h_last.as_mut_slice()[rows.start * h..rows.end * h].copy_from_slice(s.ws.last_hidden().data());
+        }
+        self.positions = n;
+        // L = Σ_s N_s·L_s / N, in shard order
+        let total: f64 = self.shards.iter().zip(&by_shard).map(|(s, l)| s.positions as f64 * l).sum();
+        total / n as f64
+    }
+
+    /// Backward through the chunk of the last [`Shards::forward`]: adds ∂L/∂θ
+    /// into `grads` (shard 0 directly, then each other shard's buffer in
+    /// shard order). [`Shards::touched`] then says which rows of E and W_y
+    /// received gradient.
+    pub fn backward(&mut self, params: &Params<T>, grads: &mut Params<T>) {
+        assert!(self.positions > 0, "backward before forward");
+        let scale = T::one() / T::from_usize(self.positions); // 1/N (eq. 7)
+        let workers = self.workers();
+        let (first, rest) = self.shards.split_first_mut().expect("at least one shard");
+        let mut pairs: Vec<(&mut Workspace<T>, &mut Params<T>)> = vec![(&mut first.ws, grads)];
+        for s in rest.iter_mut() {
+            pairs.push((&mut s.ws, s.grads.as_mut().expect("shards after the first own a buffer")));
+        }
+        workers::run_each(round_robin(pairs, workers), |group| {
+            for (ws, g) in group {
+                backward_scaled(params, g, ws, scale);
+            }
+        });
+        // g += g_s, shard by shard, over the rows shard s wrote; g_s ← 0.
+        let mut touched = first.ws.touched().clone();
+        for s in rest.iter_mut() {
+            let own = s.grads.as_mut().expect("own buffer");
+            let spans = own.spans(s.ws.touched());
+            add_into_and_zero(grads, own, &spans, self.threads);
+            touched = touched.union(s.ws.touched());
+        }
+        self.touched = touched;
+    }
+
+    /// h_T of the last forward `[B, H]`: the next chunk's h_0.
+    pub fn last_hidden(&self) -> MatRef<'_, T> {
+        self.h_last.view()
+    }
+
+    /// The rows of E and W_y the last backward wrote into (see
+    /// [`Workspace::touched`]).
+    pub fn touched(&self) -> &TouchedRows {
+        &self.touched
+    }
+
+    /// Start measuring GEMM time in every shard's workspace.
+    pub fn start_timing(&mut self) {
+        self.shards.iter_mut().for_each(|s| s.ws.start_timing());
+    }
+
+    /// Wall-clock GEMM and packing time since [`Shards::start_timing`]: the
+    /// shards' times summed, divided by the number of threads running them
+    /// side by side.
+    pub fn gemm_time(&self) -> std::time::Duration {
+        let sum: std::time::Duration = self.shards.iter().map(|s| s.ws.gemm_time()).sum();
+        sum / self.workers() as u32
+    }
+}
+
+impl<T: Float> Shard<T> {
+    /// Copy the shard's streams out of the chunk: rows t·B + b for b in its
+    /// range become rows t·B_s + (b − b_0), time-major as before.
+    fn gather(&mut self, inputs: &[u32], targets: &[u32], batch: usize, h0: MatRef<T>, masks: Option<&DropoutMasks<T>>) {
+        let r = self.streams.clone();
+        let rows = |n: usize| (0..n / batch).flat_map(move |t| t * batch + r.start..t * batch + r.end);
+        self.inputs.clear();
+        self.inputs.extend(rows(inputs.len()).map(|i| inputs[i]));
+        self.targets.clear();
+        self.targets.extend(rows(targets.len()).map(|i| targets[i]));
+        self.positions = self.inputs.len();
+        let h = h0.cols();
+        ensure(&mut self.h0, self.streams.len(), h);
+        for (i, b) in self.streams.clone().enumerate() {
+            for (j, x) in self.h0.row_mut(i).iter_mut().enumerate() {
+                *x = h0.at(b, j);
+            }
+        }
+        self.ws.dropout = masks.map(|m| {
+            let gather_rows = |full: &Matrix<T>, cols: usize, into: Option<Matrix<T>>| {
+                let mut out = into.filter(|o| o.shape() == (self.positions, cols)).unwrap_or_else(|| Matrix::zeros(self.positions, cols));
+                for (o, i) in rows(inputs.len()).enumerate() {
+                    out.row_mut(o).copy_from_slice(full.row(i));
+                }
+                out
+            };
+            let old = self.ws.dropout.take();
+            let (old_e, old_h) = match old {
+                Some(o) => (Some(o.e), Some(o.h)),
+                None => (None, None),
+            };
+            DropoutMasks {
+                e: gather_rows(&m.e, m.e.cols(), old_e),
+                h: gather_rows(&m.h, m.h.cols(), old_h),
+            }
+        });
+    }
+}
+
+/// Resize `m` to `rows × cols` unless it already is.
+fn ensure<T: Float>(m: &mut Matrix<T>, rows: usize, cols: usize) {
+    if m.shape() != (rows, cols) {
+        m.resize_zeroed(rows, cols);
+    }
+}
+
+/// Deal `items` to `workers` groups: item i to group i mod workers.
+fn round_robin<I>(items: impl IntoIterator<Item = I>, workers: usize) -> Vec<Vec<I>> {
+    let mut groups: Vec<Vec<I>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, item) in items.into_iter().enumerate() {
+        groups[i % workers].push(item);
+    }
+    groups
+}
+
+/// The item indices in the order [`round_robin`]'s groups list them.
+fn round_robin_order(items: usize, workers: usize) -> impl Iterator<Item = usize> {
+    (0..workers).flat_map(move |w| (w..items).step_by(workers))
+}
+
+/// `into += from` over `spans`, setting `from` to zero there; the spans are
+/// split across `threads` workers (each entry is one add, so the split
+/// cannot change a bit).
+fn add_into_and_zero<T: Float>(into: &mut Params<T>, from: &mut Params<T>, spans: &[super::Span], threads: usize) {
+    let pairs: Vec<(&mut [T], &mut [T])> = into.span_slices(spans).into_iter().zip(from.span_slices(spans)).collect();
+    let parts = workers::split_pairs(pairs, threads, workers::MIN_ELEMENTS_PER_WORKER);
+    workers::run_each(parts, |part| {
+        for (a, b) in part {
+            for (a, b) in a.iter_mut().zip(b.iter_mut()) {
+                *a += std::mem::replace(b, T::zero());
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_are_cut_by_the_batch_alone() {
+        assert_eq!(shard_streams(1), [0..1]);
+        assert_eq!(shard_streams(5), [0..3, 3..5]);
+        assert_eq!(shard_streams(64), [0..32, 32..64]);
+    }
+
+    #[test]
+    fn round_robin_order_lists_items_as_the_groups_do() {
+        let groups = round_robin(0..5, 2);
+        let flat: Vec<usize> = groups.into_iter().flatten().collect();
+        assert_eq!(flat, round_robin_order(5, 2).collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,129 @@
+//! Work side by side on scoped threads: the one place the crate starts
+//! threads for elementwise and per-shard work (the GEMM and the time loops
+//! split their own products).
+//!
+//! Nothing here decides *what* is summed in which order: callers cut their
+//! work so that every result is computed the same way whatever the number
+//! of workers.
+
+/// Below this many entries an elementwise pass stays on one thread: a
+/// worker costs about as much to start (~30 µs) as this many adds take.
+pub const MIN_ELEMENTS_PER_WORKER: usize = 1 << 16;
+
+/// Run `f` on each group, the first on the calling thread and the others on
+/// scoped threads; the results in group order.
+pub fn run_each<G: Send, R: Send>(groups: Vec<G>, f: impl Fn(G) -> R + Sync) -> Vec<R> {
+    let mut groups = groups.into_iter();
+    let Some(first) = groups.next() else {
+        return Vec::new();
+    };
+    let rest: Vec<G> = groups.collect();
+    if rest.is_empty() {
+        return vec![f(first)];
+    }
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = rest.into_iter().map(|g| s.spawn(move || f(g))).collect();
+        let mut out = vec![f(first)];
+        out.extend(handles.into_iter().map(|h| h.join().expect("a worker panicked")));
+        out
+    })
+}
+
+/// Something that can be cut at an index into two of itself: a slice, or a
+/// pair of equally long ones cut at the same place.
+pub trait Split: Sized {
+    fn len(&self) -> usize;
+    fn split_at(self, mid: usize) -> (Self, Self);
+}
+
+impl<T> Split for &mut [T] {
+    fn len(&self) -> usize {
+        <[T]>::len(self)
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        self.split_at_mut(mid)
+    }
+}
+
+impl<T> Split for &[T] {
+    fn len(&self) -> usize {
+        <[T]>::len(self)
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        <[T]>::split_at(self, mid)
+    }
+}
+
+impl<A: Split, B: Split> Split for (A, B) {
+    fn len(&self) -> usize {
+        debug_assert_eq!(self.0.len(), self.1.len(), "paired slices differ in length");
+        self.0.len()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (a0, a1) = self.0.split_at(mid);
+        let (b0, b1) = self.1.split_at(mid);
+        ((a0, b0), (a1, b1))
+    }
+}
+
+/// Deal `items` (in order) to at most `workers` groups of nearly equal total
+/// length, cutting an item where a group fills up; fewer groups when each
+/// would get less than `min_per_worker` entries.
+pub fn split_pairs<S: Split>(items: Vec<S>, workers: usize, min_per_worker: usize) -> Vec<Vec<S>> {
+    let total: usize = items.iter().map(Split::len).sum();
+    let workers = workers.min(total / min_per_worker.max(1)).max(1);
+    if workers == 1 {
+        return vec![items];
+    }
+    let per = total.div_ceil(workers);
+    let mut groups: Vec<Vec<S>> = vec![Vec::new()];
+    let mut room = per;
+    for mut item in items {
+        while item.len() > room {
+            let (head, tail) = item.split_at(room);
+            if head.len() > 0 {
+                groups.last_mut().expect("a group").push(head);
+            }
+            groups.push(Vec::new());
+            room = per;
+            item = tail;
+        }
+        room -= item.len();
+        groups.last_mut().expect("a group").push(item);
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_come_back_in_order_and_cover_everything() {
+        let mut a: Vec<u32> = (0..10).collect();
+        let mut b: Vec<u32> = (0..7).collect();
+        let items: Vec<&mut [u32]> = vec![&mut a, &mut b];
+        let groups = split_pairs(items, 3, 1);
+        assert_eq!(groups.len(), 3);
+        let lens: Vec<usize> = groups.iter().map(|g| g.iter().map(|s| s.len()).sum()).collect();
+        assert_eq!(lens, [6, 6, 5]);
+        let out = run_each(groups, |g| g.into_iter().flat_map(|s| s.iter().copied().collect::<Vec<_>>()).collect::<Vec<u32>>());
+        let flat: Vec<u32> = out.into_iter().flatten().collect();
+        let want: Vec<u32> = (0..10).chain(0..7).collect();
+        assert_eq!(flat, want);
+    }
+
+    #[test]
+    fn pairs_are_cut_at_the_same_place_and_small_work_stays_whole() {
+        let (mut a, mut b) = (vec![1.0f32; 9], vec![2.0f32; 9]);
+        let groups = split_pairs(vec![(&mut a[..], &mut b[..])], 2, 1);
+        assert_eq!(groups.len(), 2);
+        for g in &groups {
+            assert!(g.iter().all(|(x, y)| x.len() == y.len()));
+        }
+        let (mut a, mut b) = (vec![1.0f32; 9], vec![2.0f32; 9]);
+        assert_eq!(split_pairs(vec![(&mut a[..], &mut b[..])], 2, 100).len(), 1);
+    }
+}
