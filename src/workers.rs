@@ -109,7 +109,11 @@ mod tests {
         assert_eq!(groups.len(), 3);
         let lens: Vec<usize> = groups.iter().map(|g| g.iter().map(|s| s.len()).sum()).collect();
         assert_eq!(lens, [6, 6, 5]);
-        let out = run_each(groups, |g| g.into_iter().flat_map(|s| s.iter().copied().collect::<Vec<_>>()).collect::<Vec<u32>>());
+        let out = run_each(groups, |g| {
+            g.into_iter()
+                .flat_map(|s| s.iter().copied().collect::<Vec<_>>())
+                .collect::<Vec<u32>>()
+        });
         let flat: Vec<u32> = out.into_iter().flatten().collect();
         let want: Vec<u32> = (0..10).chain(0..7).collect();
         assert_eq!(flat, want);

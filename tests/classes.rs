@@ -153,7 +153,7 @@ fn eval_of_a_hand_built_two_class_model() {
 /// (forward, backward, clip over everything, update everything), bit for bit.
 #[test]
 fn sparse_updates_equal_dense_updates() {
-    use rnnlm::model::{backward, TouchedRows};
+    use rnnlm::model::{Shards, TouchedRows};
     use rnnlm::train::step::{take_step, Chunk, Regularization};
     use rnnlm::train::{clip_global_norm, Optimizer, OptimizerKind};
     let config = Config {
@@ -165,7 +165,8 @@ fn sparse_updates_equal_dense_updates() {
         let (mut sparse, mut dense) = (params.clone(), params.clone());
         let (mut opt_s, mut opt_d) = (Optimizer::new(kind, &params), Optimizer::new(kind, &params));
         let mut grads = Params::zeros(&config);
-        let (mut ws_s, mut ws_d) = (Workspace::new(Gemm::new()), Workspace::new(Gemm::new()));
+        let kernel = Gemm::<f32>::new().kernel();
+        let (mut ws_s, mut ws_d) = (Shards::new(kernel, 1), Shards::<f32>::new(kernel, 1));
         let mut rng = Rng::new(5);
         let (b, t) = (2, 3); // N = 6 < V: the gather path, few rows touched
         let h0 = Matrix::zeros(b, 8);
@@ -202,12 +203,12 @@ fn sparse_updates_equal_dense_updates() {
             let touched = ws_s.touched().clone();
             assert!(touched.e.is_some() && touched.w_y.is_some(), "{touched:?}");
 
-            forward(&dense, inputs, targets, b, h0.view(), &mut ws_d);
+            ws_d.forward(&dense, inputs, targets, b, h0.view());
             let mut g = Params::zeros(&config);
-            backward(&dense, &mut g, &mut ws_d);
+            ws_d.backward(&dense, &mut g);
             let all = dense.spans(&TouchedRows::all());
             clip_global_norm(&mut g, &all, 0.05);
-            assert!(opt_d.step(&mut dense, &mut g, 0.5, &all));
+            assert!(opt_d.step(&mut dense, &mut g, 0.5, &all, 1.0, 1));
         }
         assert_eq!(sparse, dense, "{kind:?}: sparse and dense updates differ");
         assert_eq!(opt_s, opt_d, "{kind:?}: optimizer states differ");

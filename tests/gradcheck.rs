@@ -247,3 +247,74 @@ fn dropout_with_fixed_masks() {
     }
     assert_passes(c);
 }
+
+/// A chunk cut into shards of streams (`model::shards`) gives the chunk's
+/// loss, h_T and gradient (f64, up to the rounding of the sums' new order),
+/// with the full softmax and with classes, with and without dropout masks;
+/// and the thread count changes no bit (f32, where rounding would show).
+#[test]
+fn shards_give_the_chunk_gradient_and_threads_change_no_bit() {
+    use rnnlm::model::{Classes, DropoutMasks, Shards};
+    let kernel = Gemm::<f64>::new().kernel();
+    for classes in [Classes::none(), Classes::from_sizes(&[3, 7, 20])] {
+        for dropout in [0.0, 0.3] {
+            let cfg = Config {
+                classes: classes.clone(),
+                ..Config::full(30, 16, 128)
+            };
+            let (b, t) = (7, 40);
+            let params = Params::<f64>::init(&cfg, &mut Rng::new(41));
+            let mut rng = Rng::new(42);
+            let stream: Vec<u32> = (0..(t + 1) * b).map(|_| rng.below(30) as u32).collect();
+            let (inputs, targets) = (&stream[..t * b], &stream[b..]);
+            let h0 = Matrix::<f64>::uniform(b, 128, -0.5, 0.5, &mut rng);
+            let masks = (dropout > 0.0).then(|| DropoutMasks::draw(t * b, 16, 128, dropout, &mut rng));
+
+            let mut ws = Workspace::new(Gemm::new());
+            ws.dropout = masks.clone();
+            let mut g_whole = Params::zeros(&cfg);
+            let loss = forward(&params, inputs, targets, b, h0.view(), &mut ws);
+            let h_last = Matrix::from_vec(b, 128, ws.last_hidden().data()[..b * 128].to_vec());
+            backward(&params, &mut g_whole, &mut ws);
+
+            let mut shards = Shards::new(kernel, 1);
+            shards.dropout = masks.clone();
+            let mut g = Params::zeros(&cfg);
+            let l = shards.forward(&params, inputs, targets, b, h0.view());
+            shards.backward(&params, &mut g);
+            assert!((l - loss).abs() < 1e-12, "loss {l} vs {loss}");
+            let hl = Matrix::from_vec(b, 128, shards.last_hidden().data().to_vec());
+            assert!(hl.max_abs_diff(&h_last) < 1e-12);
+            for (name, (a, w)) in rnnlm::model::TENSOR_NAMES
+                .iter()
+                .zip(g.tensors().iter().zip(g_whole.tensors()))
+            {
+                assert!(a.max_abs_diff(w) < 1e-12, "{name}: sharded gradient differs");
+            }
+            // Both shards really ran: each half of the streams moved its rows of h_T.
+            assert_eq!(rnnlm::model::shards::shard_streams(b).len(), 2);
+
+            // f32, one thread against two and three: the same bits.
+            let p32 = params.cast::<f32>();
+            let to32 = |m: &Matrix<f64>| {
+                Matrix::from_vec(m.rows(), m.cols(), m.as_slice().iter().map(|&x| x as f32).collect())
+            };
+            let h32 = to32(&h0);
+            let run = |threads: usize| {
+                let mut s = Shards::new(Gemm::<f32>::new().kernel(), threads);
+                s.dropout = masks.as_ref().map(|m| DropoutMasks {
+                    e: to32(&m.e),
+                    h: to32(&m.h),
+                });
+                let mut g = Params::zeros(&cfg);
+                let l = s.forward(&p32, inputs, targets, b, h32.view());
+                s.backward(&p32, &mut g);
+                (l.to_bits(), g, s.last_hidden().data().to_vec())
+            };
+            let one = run(1);
+            for threads in [2, 3] {
+                assert!(run(threads) == one, "threads {threads} changed the result");
+            }
+        }
+    }
+}

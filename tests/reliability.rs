@@ -155,9 +155,15 @@ fn valid_nats(model: &Path, valid: &Path) -> f64 {
     json_number(&String::from_utf8(o.stdout).unwrap(), "nats_per_token")
 }
 
-/// Exploding gradients are what `--clip` is for: the same SGD run (lr 5,
+/// Exploding gradients are what `--clip` is for: the same SGD run (lr 20,
 /// 300 steps) ends worse than a unigram model unclipped, and well below it
 /// with the gradient norm clipped to 1.
+///
+/// lr 20 diverges whatever the rounding: measured with seeds 1–4, unclipped
+/// runs ended at 4.9, 13.9, 3.6 and 4.3 nats on the validation text
+/// (unigram 3.2) and clipped ones at 1.80–1.93. At lr 5, the rate this test
+/// used before, whether a run diverged depended on the order of the
+/// gradient's float sums (seed 1 learned, seed 2 did not).
 #[test]
 fn clipping_turns_a_diverging_run_into_a_stable_one() {
     let dir = tmpdir("clip");
@@ -183,7 +189,7 @@ fn clipping_turns_a_diverging_run_into_a_stable_one() {
             "--optimizer",
             "sgd",
             "--lr",
-            "5",
+            "20",
             "--valid-frac",
             "0.1",
             "--clip",

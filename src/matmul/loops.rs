@@ -12,8 +12,9 @@
 //! ```
 //!
 //! β is applied by the first `pc` block only; later blocks accumulate (β = 1).
-//! Edge tiles (fewer than MR rows or NR columns left) run the same kernel into
-//! a scratch tile, and only the valid part is written to C.
+//! Edge tiles (fewer than MR rows or NR columns left) run the kernel's edge
+//! variant ([`MicroKernel::edge_kernel`]: the same arithmetic on fewer
+//! registers) into a scratch tile, and only the valid part is written to C.
 
 use super::blocking::Blocks;
 use super::kernel::{kernel_for, Kernel, MicroKernel};
@@ -106,7 +107,7 @@ fn run_tile<T: Float, K: MicroKernel<T>>(
         return;
     }
     let mut scratch = [T::zero(); MAX_TILE];
-    kernel.micro_kernel(kc, T::one(), a, b, T::zero(), &mut scratch, K::NR);
+    kernel.edge_kernel(t.mr, t.nr, kc, a, b, &mut scratch);
     for r in 0..t.mr {
         let row = &mut c.row_mut(t.i + r)[t.j..t.j + t.nr];
         let src = &scratch[r * K::NR..r * K::NR + t.nr];

@@ -322,7 +322,8 @@ impl<T: Float> Params<T> {
     /// # Panics
     /// If they are not.
     pub fn span_slices(&mut self, spans: &[Span]) -> Vec<&mut [T]> {
-        let mut tensors: Vec<(usize, &mut [T])> = self.tensors_mut().into_iter().map(|t| (0, t.as_mut_slice())).collect();
+        let mut tensors: Vec<(usize, &mut [T])> =
+            self.tensors_mut().into_iter().map(|t| (0, t.as_mut_slice())).collect();
         let mut out = Vec::with_capacity(spans.len());
         for (ti, range) in spans {
             let (offset, rest) = &mut tensors[*ti];

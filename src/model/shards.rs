@@ -111,7 +111,11 @@ impl<T: Float> Shards<T> {
         let streams = shard_streams(batch);
         let same = self.shards.len() == streams.len()
             && self.shards.iter().zip(&streams).all(|(s, r)| s.streams == *r)
-            && self.shards.iter().skip(1).all(|s| s.grads.as_ref().is_some_and(|g| g.config == *config));
+            && self
+                .shards
+                .iter()
+                .skip(1)
+                .all(|s| s.grads.as_ref().is_some_and(|g| g.config == *config));
         if same {
             return;
         }
@@ -143,14 +147,7 @@ impl<T: Float> Shards<T> {
     ///
     /// # Panics
     /// As [`forward`].
-    pub fn forward(
-        &mut self,
-        params: &Params<T>,
-        inputs: &[u32],
-        targets: &[u32],
-        batch: usize,
-        h0: MatRef<T>,
-    ) -> f64 {
+    pub fn forward(&mut self, params: &Params<T>, inputs: &[u32], targets: &[u32], batch: usize, h0: MatRef<T>) -> f64 {
         assert!(
             batch > 0 && inputs.len().is_multiple_of(batch) && inputs.len() == targets.len(),
             "forward: {} inputs, {} targets for batch {batch}",
@@ -185,7 +182,12 @@ impl<T: Float> Shards<T> {
         }
         self.positions = n;
         // L = Σ_s N_s·L_s / N, in shard order
-        let total: f64 = self.shards.iter().zip(&by_shard).map(|(s, l)| s.positions as f64 * l).sum();
+        let total: f64 = self
+            .shards
+            .iter()
+            .zip(&by_shard)
+            .map(|(s, l)| s.positions as f64 * l)
+            .sum();
         total / n as f64
     }
 
@@ -200,7 +202,10 @@ impl<T: Float> Shards<T> {
         let (first, rest) = self.shards.split_first_mut().expect("at least one shard");
         let mut pairs: Vec<(&mut Workspace<T>, &mut Params<T>)> = vec![(&mut first.ws, grads)];
         for s in rest.iter_mut() {
-            pairs.push((&mut s.ws, s.grads.as_mut().expect("shards after the first own a buffer")));
+            pairs.push((
+                &mut s.ws,
+                s.grads.as_mut().expect("shards after the first own a buffer"),
+            ));
         }
         workers::run_each(round_robin(pairs, workers), |group| {
             for (ws, g) in group {
@@ -246,7 +251,14 @@ impl<T: Float> Shards<T> {
 impl<T: Float> Shard<T> {
     /// Copy the shard's streams out of the chunk: rows t·B + b for b in its
     /// range become rows t·B_s + (b − b_0), time-major as before.
-    fn gather(&mut self, inputs: &[u32], targets: &[u32], batch: usize, h0: MatRef<T>, masks: Option<&DropoutMasks<T>>) {
+    fn gather(
+        &mut self,
+        inputs: &[u32],
+        targets: &[u32],
+        batch: usize,
+        h0: MatRef<T>,
+        masks: Option<&DropoutMasks<T>>,
+    ) {
         let r = self.streams.clone();
         let rows = |n: usize| (0..n / batch).flat_map(move |t| t * batch + r.start..t * batch + r.end);
         self.inputs.clear();
@@ -263,7 +275,9 @@ impl<T: Float> Shard<T> {
         }
         self.ws.dropout = masks.map(|m| {
             let gather_rows = |full: &Matrix<T>, cols: usize, into: Option<Matrix<T>>| {
-                let mut out = into.filter(|o| o.shape() == (self.positions, cols)).unwrap_or_else(|| Matrix::zeros(self.positions, cols));
+                let mut out = into
+                    .filter(|o| o.shape() == (self.positions, cols))
+                    .unwrap_or_else(|| Matrix::zeros(self.positions, cols));
                 for (o, i) in rows(inputs.len()).enumerate() {
                     out.row_mut(o).copy_from_slice(full.row(i));
                 }
@@ -307,7 +321,11 @@ fn round_robin_order(items: usize, workers: usize) -> impl Iterator<Item = usize
 /// split across `threads` workers (each entry is one add, so the split
 /// cannot change a bit).
 fn add_into_and_zero<T: Float>(into: &mut Params<T>, from: &mut Params<T>, spans: &[super::Span], threads: usize) {
-    let pairs: Vec<(&mut [T], &mut [T])> = into.span_slices(spans).into_iter().zip(from.span_slices(spans)).collect();
+    let pairs: Vec<(&mut [T], &mut [T])> = into
+        .span_slices(spans)
+        .into_iter()
+        .zip(from.span_slices(spans))
+        .collect();
     let parts = workers::split_pairs(pairs, threads, workers::MIN_ELEMENTS_PER_WORKER);
     workers::run_each(parts, |part| {
         for (a, b) in part {

@@ -621,7 +621,7 @@ mod tests {
             let mut optimizer = Optimizer::new(kind, &params);
             let mut w = params.clone();
             let all = w.spans(&crate::model::TouchedRows::all());
-            optimizer.step(&mut w, &mut params.clone(), 0.1, &all); // non-zero state
+            optimizer.step(&mut w, &mut params.clone(), 0.1, &all, 1.0, 1); // non-zero state
             TrainState {
                 optimizer: optimizer.clone(),
                 lr: 0.005,

@@ -108,7 +108,11 @@ impl Optimizer {
     ) -> bool {
         let lr = lr as f32;
         let s = grad_scale;
-        let wg: Vec<(&mut [f32], &mut [f32])> = params.span_slices(spans).into_iter().zip(grads.span_slices(spans)).collect();
+        let wg: Vec<(&mut [f32], &mut [f32])> = params
+            .span_slices(spans)
+            .into_iter()
+            .zip(grads.span_slices(spans))
+            .collect();
         let split = |items| split_pairs(items, threads, MIN_ELEMENTS_PER_WORKER);
         let all = |results: Vec<bool>| results.into_iter().all(|f| f);
         match self {

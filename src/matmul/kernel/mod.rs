@@ -34,7 +34,7 @@ use crate::scalar::Float;
 ///
 /// A value of the implementing type is a token that the kernel may run on
 /// this CPU: the SIMD kernels can only be constructed after feature detection.
-pub trait MicroKernel<T>: Copy + Send + Sync {
+pub trait MicroKernel<T: Float>: Copy + Send + Sync {
     /// Rows of the C tile (height of an Ã panel).
     const MR: usize;
     /// Columns of the C tile (width of a B̃ panel).
@@ -48,6 +48,16 @@ pub trait MicroKernel<T>: Copy + Send + Sync {
     /// than `(MR−1)·ldc + NR` elements.
     #[allow(clippy::too_many_arguments)]
     fn micro_kernel(self, kc: usize, alpha: T, a: &[T], b: &[T], beta: T, c: &mut [T], ldc: usize);
+
+    /// A ragged edge: `Ã·B̃` (α = 1, β = 0) into `scratch` (row stride NR)
+    /// for at least the first `rows` rows and `cols` columns of the tile, the
+    /// rest of `scratch` unspecified. Every computed entry must equal the
+    /// full kernel's to the bit; a kernel may compute fewer rows or columns
+    /// than the whole tile to save time. By default, the whole tile.
+    fn edge_kernel(self, rows: usize, cols: usize, kc: usize, a: &[T], b: &[T], scratch: &mut [T]) {
+        debug_assert!(rows <= Self::MR && cols <= Self::NR);
+        self.micro_kernel(kc, T::one(), a, b, T::zero(), scratch, Self::NR);
+    }
 }
 
 /// Which multiplication code runs.

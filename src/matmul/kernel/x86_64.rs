@@ -66,6 +66,12 @@ impl MicroKernel<f32> for Avx2Fma {
         // FMA on this CPU, which is all `avx2_6x16` requires.
         unsafe { avx2_6x16(kc, alpha, a, b, beta, c, ldc) }
     }
+
+    #[inline]
+    fn edge_kernel(self, rows: usize, cols: usize, kc: usize, a: &[f32], b: &[f32], scratch: &mut [f32]) {
+        // SAFETY: as for `micro_kernel`.
+        unsafe { avx2_edge(rows, cols, kc, a, b, scratch) }
+    }
 }
 
 impl MicroKernel<f32> for Avx512 {
@@ -77,6 +83,12 @@ impl MicroKernel<f32> for Avx512 {
         // SAFETY: a value of `Avx512` exists only if `detect` found AVX-512F
         // on this CPU, which is all `avx512_12x32` requires.
         unsafe { avx512_12x32(kc, alpha, a, b, beta, c, ldc) }
+    }
+
+    #[inline]
+    fn edge_kernel(self, rows: usize, cols: usize, kc: usize, a: &[f32], b: &[f32], scratch: &mut [f32]) {
+        // SAFETY: as for `micro_kernel`.
+        unsafe { avx512_edge(rows, cols, kc, a, b, scratch) }
     }
 }
 
@@ -127,6 +139,9 @@ pub(super) trait Lanes: Copy {
 
 /// The micro-kernel for an `MR × (NV·N)` tile held in `MR·NV` registers of
 /// type `V`; both SIMD kernels are this body with their register type.
+/// The panels are `AS` rows tall (Ã) and `BS` columns wide (B̃): the full
+/// tile has `AS = MR`, `BS = NV·N`; an edge tile computes only the first
+/// `MR` rows and `NV·N` columns of wider panels (see [`edge_tile`]).
 ///
 /// ```text
 ///   for p in 0..kc:                    (four p per loop trip)
@@ -141,7 +156,7 @@ pub(super) trait Lanes: Copy {
 /// `V`'s instructions must be enabled in the caller (see [`Lanes`]). Every
 /// memory access goes through a bounds-checked slice.
 #[inline(always)]
-unsafe fn tile_kernel<V: Lanes, const MR: usize, const NV: usize>(
+unsafe fn tile_kernel<V: Lanes, const MR: usize, const NV: usize, const AS: usize, const BS: usize>(
     kc: usize,
     alpha: f32,
     a: &[f32],
@@ -152,7 +167,7 @@ unsafe fn tile_kernel<V: Lanes, const MR: usize, const NV: usize>(
 ) {
     let nr = NV * V::N;
     assert!(
-        a.len() >= MR * kc && b.len() >= nr * kc,
+        MR <= AS && nr <= BS && a.len() >= AS * kc && b.len() >= BS * kc,
         "{MR}×{nr} kernel: short panels for kc = {kc}"
     );
     assert!(
@@ -167,15 +182,15 @@ unsafe fn tile_kernel<V: Lanes, const MR: usize, const NV: usize>(
         let mut acc = [[V::zero(); NV]; MR];
         let k_step = k_step::<V, MR, NV>;
         // Four steps of p per trip: fewer loop branches between the FMAs.
-        let (a4, b4) = (a[..MR * kc].chunks_exact(4 * MR), b[..nr * kc].chunks_exact(4 * nr));
+        let (a4, b4) = (a[..AS * kc].chunks_exact(4 * AS), b[..BS * kc].chunks_exact(4 * BS));
         let (a_rest, b_rest) = (a4.remainder(), b4.remainder());
         for (ap, bp) in a4.zip(b4) {
             k_step(&mut acc, &ap[..MR], &bp[..nr]);
-            k_step(&mut acc, &ap[MR..2 * MR], &bp[nr..2 * nr]);
-            k_step(&mut acc, &ap[2 * MR..3 * MR], &bp[2 * nr..3 * nr]);
-            k_step(&mut acc, &ap[3 * MR..4 * MR], &bp[3 * nr..4 * nr]);
+            k_step(&mut acc, &ap[AS..AS + MR], &bp[BS..BS + nr]);
+            k_step(&mut acc, &ap[2 * AS..2 * AS + MR], &bp[2 * BS..2 * BS + nr]);
+            k_step(&mut acc, &ap[3 * AS..3 * AS + MR], &bp[3 * BS..3 * BS + nr]);
         }
-        for (ap, bp) in a_rest.chunks_exact(MR).zip(b_rest.chunks_exact(nr)) {
+        for (ap, bp) in a_rest.chunks_exact(AS).zip(b_rest.chunks_exact(BS)) {
             k_step(&mut acc, ap, bp);
         }
         let (av, bv) = (V::splat(alpha), V::splat(beta));
@@ -214,6 +229,39 @@ unsafe fn k_step<V: Lanes, const MR: usize, const NV: usize>(acc: &mut [[V; NV];
             for (r, &b) in row.iter_mut().zip(&bv) {
                 *r = x.mul_add(b, *r);
             }
+        }
+    }
+}
+
+/// A ragged edge tile (`rows` ≤ MR valid rows, `cols` ≤ NR = 2·N valid
+/// columns) into `scratch` (row stride NR, α = 1, β = 0): only as many
+/// registers as cover the valid part — `R1`, `R2` or MR rows, one or two
+/// registers wide — instead of the whole tile. Each computed entry is the
+/// same chain of FMAs as in the full tile, so the numbers are the same.
+///
+/// # Safety
+/// As for [`tile_kernel`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn edge_tile<V: Lanes, const R1: usize, const R2: usize, const MR: usize, const NR: usize>(
+    rows: usize,
+    cols: usize,
+    kc: usize,
+    a: &[f32],
+    b: &[f32],
+    scratch: &mut [f32],
+) {
+    debug_assert!(R1 < R2 && R2 < MR && NR == 2 * V::N && rows <= MR && cols <= NR);
+    let narrow = cols <= V::N;
+    // SAFETY: the caller enabled V's instructions.
+    unsafe {
+        match (rows <= R1, rows <= R2, narrow) {
+            (true, _, true) => tile_kernel::<V, R1, 1, MR, NR>(kc, 1.0, a, b, 0.0, scratch, NR),
+            (true, _, false) => tile_kernel::<V, R1, 2, MR, NR>(kc, 1.0, a, b, 0.0, scratch, NR),
+            (false, true, true) => tile_kernel::<V, R2, 1, MR, NR>(kc, 1.0, a, b, 0.0, scratch, NR),
+            (false, true, false) => tile_kernel::<V, R2, 2, MR, NR>(kc, 1.0, a, b, 0.0, scratch, NR),
+            (false, false, true) => tile_kernel::<V, MR, 1, MR, NR>(kc, 1.0, a, b, 0.0, scratch, NR),
+            (false, false, false) => tile_kernel::<V, MR, 2, MR, NR>(kc, 1.0, a, b, 0.0, scratch, NR),
         }
     }
 }
@@ -263,7 +311,7 @@ impl Lanes for __m256 {
 fn avx2_6x16(kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut [f32], ldc: usize) {
     // SAFETY: this function is compiled with AVX2 and FMA, all `__m256`'s
     // lanes use.
-    unsafe { tile_kernel::<__m256, 6, 2>(kc, alpha, a, b, beta, c, ldc) }
+    unsafe { tile_kernel::<__m256, 6, 2, 6, 16>(kc, alpha, a, b, beta, c, ldc) }
 }
 
 // ------------------------------------------------------------------- AVX-512
@@ -306,12 +354,26 @@ impl Lanes for __m512 {
     }
 }
 
+/// An AVX2 edge tile: 2, 4 or 6 rows, 8 or 16 columns ([`edge_tile`]).
+#[target_feature(enable = "avx2,fma")]
+fn avx2_edge(rows: usize, cols: usize, kc: usize, a: &[f32], b: &[f32], scratch: &mut [f32]) {
+    // SAFETY: this function is compiled with AVX2 and FMA.
+    unsafe { edge_tile::<__m256, 2, 4, 6, 16>(rows, cols, kc, a, b, scratch) }
+}
+
 /// The AVX-512F 12 × 32 f32 micro-kernel: 12 rows × 2 zmm accumulators.
 #[target_feature(enable = "avx512f")]
 fn avx512_12x32(kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut [f32], ldc: usize) {
     // SAFETY: this function is compiled with AVX-512F, all `__m512`'s lanes
     // use.
-    unsafe { tile_kernel::<__m512, 12, 2>(kc, alpha, a, b, beta, c, ldc) }
+    unsafe { tile_kernel::<__m512, 12, 2, 12, 32>(kc, alpha, a, b, beta, c, ldc) }
+}
+
+/// An AVX-512 edge tile: 4, 8 or 12 rows, 16 or 32 columns ([`edge_tile`]).
+#[target_feature(enable = "avx512f")]
+fn avx512_edge(rows: usize, cols: usize, kc: usize, a: &[f32], b: &[f32], scratch: &mut [f32]) {
+    // SAFETY: this function is compiled with AVX-512F.
+    unsafe { edge_tile::<__m512, 4, 8, 12, 32>(rows, cols, kc, a, b, scratch) }
 }
 
 // ------------------------------------------------------- peak FMA throughput
@@ -427,7 +489,11 @@ mod tests {
         const NR: usize = 32;
         fn micro_kernel(self, kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut [f32], ldc: usize) {
             // SAFETY: `Emulated` is plain Rust; it needs no CPU feature.
-            unsafe { tile_kernel::<Emulated<16>, 12, 2>(kc, alpha, a, b, beta, c, ldc) }
+            unsafe { tile_kernel::<Emulated<16>, 12, 2, 12, 32>(kc, alpha, a, b, beta, c, ldc) }
+        }
+        fn edge_kernel(self, rows: usize, cols: usize, kc: usize, a: &[f32], b: &[f32], scratch: &mut [f32]) {
+            // SAFETY: `Emulated` is plain Rust; it needs no CPU feature.
+            unsafe { edge_tile::<Emulated<16>, 4, 8, 12, 32>(rows, cols, kc, a, b, scratch) }
         }
     }
 
@@ -445,7 +511,7 @@ mod tests {
         let mut rng = Rng::new(12);
         let mut a_buf = Vec::new();
         let mut checked = 0;
-        for m in [0, 1, 11, 12, 13, 25, MC + 1] {
+        for m in [0, 1, 11, 12, 13, 17, 20, 25, MC + 1] {
             for n in [0, 1, 31, 32, 33, 65] {
                 for k in [1, 2, 3, 4, 5, KC - 1, KC + 1] {
                     for (trans_a, trans_b) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -487,6 +553,42 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 7 * 6 * 7 * 4 * 3);
+        assert_eq!(checked, 9 * 6 * 7 * 4 * 3);
+    }
+
+    /// Every edge variant computes its rows and columns with the full
+    /// tile's arithmetic: the same bits on random (not integer) values, for
+    /// every valid size of the edge — on the emulated lanes, and on the
+    /// CPU's own kernels where it has them.
+    #[test]
+    fn edge_tiles_equal_the_full_tile_to_the_bit() {
+        fn check<K: MicroKernel<f32>>(k: K, name: &str) {
+            let mut rng = Rng::new(9);
+            let kc = 37;
+            let a: Vec<f32> = (0..K::MR * kc).map(|_| rng.uniform() as f32 - 0.5).collect();
+            let b: Vec<f32> = (0..K::NR * kc).map(|_| rng.uniform() as f32 - 0.5).collect();
+            let mut full = vec![0.0f32; K::MR * K::NR];
+            k.micro_kernel(kc, 1.0, &a, &b, 0.0, &mut full, K::NR);
+            for rows in 1..=K::MR {
+                for cols in 1..=K::NR {
+                    let mut edge = vec![f32::NAN; K::MR * K::NR];
+                    k.edge_kernel(rows, cols, kc, &a, &b, &mut edge);
+                    for i in 0..rows {
+                        let (e, f) = (&edge[i * K::NR..i * K::NR + cols], &full[i * K::NR..i * K::NR + cols]);
+                        assert!(
+                            e.iter().zip(f).all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "{name}: edge {rows}×{cols}, row {i} differs"
+                        );
+                    }
+                }
+            }
+        }
+        check(Avx512Shape, "emulated 12×32");
+        if let Some(k) = Avx512::detect() {
+            check(k, "avx512");
+        }
+        if let Some(k) = Avx2Fma::detect() {
+            check(k, "avx2");
+        }
     }
 }
