@@ -34,6 +34,9 @@ pub fn run_each<G: Send, R: Send>(groups: Vec<G>, f: impl Fn(G) -> R + Sync) -> 
 /// pair of equally long ones cut at the same place.
 pub trait Split: Sized {
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn split_at(self, mid: usize) -> (Self, Self);
 }
 
@@ -82,7 +85,7 @@ pub fn split_pairs<S: Split>(items: Vec<S>, workers: usize, min_per_worker: usiz
     for mut item in items {
         while item.len() > room {
             let (head, tail) = item.split_at(room);
-            if head.len() > 0 {
+            if !head.is_empty() {
                 groups.last_mut().expect("a group").push(head);
             }
             groups.push(Vec::new());
@@ -109,11 +112,7 @@ mod tests {
         assert_eq!(groups.len(), 3);
         let lens: Vec<usize> = groups.iter().map(|g| g.iter().map(|s| s.len()).sum()).collect();
         assert_eq!(lens, [6, 6, 5]);
-        let out = run_each(groups, |g| {
-            g.into_iter()
-                .flat_map(|s| s.iter().copied().collect::<Vec<_>>())
-                .collect::<Vec<u32>>()
-        });
+        let out = run_each(groups, |g| g.into_iter().flat_map(|s| s.to_vec()).collect::<Vec<u32>>());
         let flat: Vec<u32> = out.into_iter().flatten().collect();
         let want: Vec<u32> = (0..10).chain(0..7).collect();
         assert_eq!(flat, want);

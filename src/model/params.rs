@@ -349,7 +349,7 @@ impl<T: Float> Params<T> {
     /// nothing, and an all-zero block adds +0).
     pub fn norm_in(&self, spans: &[Span], threads: usize) -> f64 {
         // Cut the spans at block boundaries: (block key, first index, entries).
-        let mut pieces: Vec<((usize, usize), usize, &[T])> = Vec::new();
+        let mut pieces: Vec<NormPiece<T>> = Vec::new();
         for span in spans {
             let (ti, range) = span;
             let x = self.span(span);
@@ -364,7 +364,7 @@ impl<T: Float> Params<T> {
         let total: usize = pieces.iter().map(|p| p.2.len()).sum();
         let workers = threads.min(total / crate::workers::MIN_ELEMENTS_PER_WORKER).max(1);
         let per = total.div_ceil(workers).max(1);
-        let mut runs: Vec<&[((usize, usize), usize, &[T])]> = Vec::new();
+        let mut runs: Vec<&[NormPiece<T>]> = Vec::new();
         let (mut from, mut filled) = (0, 0);
         for i in 0..pieces.len() {
             filled += pieces[i].2.len();
@@ -407,6 +407,9 @@ impl<T: Float> Params<T> {
         }
     }
 }
+
+/// A stretch of one norm block: ((tensor, block), first index, entries).
+type NormPiece<'a, T> = ((usize, usize), usize, &'a [T]);
 
 /// Entries per block of [`Params::norm_in`]'s partial sums (a multiple of 8,
 /// so blocks start in lane 0).

@@ -342,7 +342,7 @@ mod tests {
 
     #[test]
     fn streams_are_cut_by_the_batch_alone() {
-        assert_eq!(shard_streams(1), [0..1]);
+        assert_eq!(shard_streams(1), vec![0..1]);
         assert_eq!(shard_streams(5), [0..3, 3..5]);
         assert_eq!(shard_streams(64), [0..32, 32..64]);
     }
