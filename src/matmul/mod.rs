@@ -220,7 +220,15 @@ impl<T: Float> Gemm<T> {
                 return gemv::rows_times_rows(alpha, a, b.data(), b.row_stride(), beta, &mut c);
             }
             if b.row_stride() == 1 {
-                return gemv::rows_times_cols(alpha, a, b.data(), b.col_stride(), beta, &mut c);
+                return gemv::rows_times_cols(
+                    kernel_for::<T>(self.kernel),
+                    alpha,
+                    a,
+                    b.data(),
+                    b.col_stride(),
+                    beta,
+                    &mut c,
+                );
             }
         }
         let workers = self.workers(m, k, n);

@@ -2,10 +2,17 @@
 //! baseline it is reported against.
 
 use crate::matrix::Matrix;
-use crate::model::{forward, Params, Workspace};
+use crate::model::{forward, Params, Shards, Workspace};
 
 /// Chunk length used by evaluation (one stream, h carried across chunks).
 pub const EVAL_CHUNK: usize = 256;
+
+/// Streams validation during training scores at once ([`validate`]): fixed,
+/// whatever the thread count, so the schedule sees the same numbers.
+pub const VALID_STREAMS: usize = 16;
+
+/// Steps per chunk of [`validate`] (h carried across chunks).
+pub const VALID_CHUNK: usize = 32;
 
 /// Tokens a text needs before anything in it can be scored: the first token
 /// is only context. Every command that scores text (`eval`, `ngram`,
@@ -33,6 +40,55 @@ pub fn evaluate(params: &Params<f32>, ids: &[u32], ws: &mut Workspace<f32>) -> (
         let loss = forward(params, &ids[start..end], &ids[start + 1..end + 1], 1, state.view(), ws);
         total += loss * (end - start) as f64;
         state.as_mut_slice().copy_from_slice(&ws.last_hidden().data()[..h]);
+    }
+    (n, total / n as f64)
+}
+
+/// Cross-entropy of a model on held-out text as training's validation
+/// computes it: the text cut into [`VALID_STREAMS`] consecutive pieces
+/// scored side by side as one batch (each piece starts from h = 0), the few
+/// predictions left over continuing the last piece. Every token after the
+/// first is predicted once, as in [`evaluate`]; only the 15 restarts of the
+/// hidden state differ from it — on 70k tokens the two agree to ~1e-4
+/// relative — and the batch runs many times faster than one stream.
+/// Returns (predicted tokens, mean nats per token).
+///
+/// # Panics
+/// If `ids` has fewer than [`MIN_SCORED_TOKENS`] tokens.
+pub fn validate(params: &Params<f32>, ids: &[u32], ws: &mut Shards<f32>) -> (usize, f64) {
+    assert!(
+        ids.len() >= MIN_SCORED_TOKENS,
+        "validate: {} tokens, nothing to predict",
+        ids.len()
+    );
+    let h = params.config.hidden;
+    let n = ids.len() - 1;
+    let streams = VALID_STREAMS.min(n);
+    let len = n / streams; // predictions per piece
+    let mut state = Matrix::<f32>::zeros(streams, h);
+    let (mut inputs, mut targets) = (Vec::new(), Vec::new());
+    let mut total = 0.0;
+    for start in (0..len).step_by(VALID_CHUNK) {
+        let steps = VALID_CHUNK.min(len - start);
+        inputs.clear();
+        targets.clear();
+        for t in 0..steps {
+            for s in 0..streams {
+                let at = s * len + start + t; // time-major: row t·B + s
+                inputs.push(ids[at]);
+                targets.push(ids[at + 1]);
+            }
+        }
+        let loss = ws.forward(params, &inputs, &targets, streams, state.view());
+        total += loss * (steps * streams) as f64;
+        state.as_mut_slice().copy_from_slice(ws.last_hidden().data());
+    }
+    let done = streams * len;
+    if done < n {
+        // The rest continues the last piece.
+        let last = Matrix::from_vec(1, h, state.row(streams - 1).to_vec());
+        let loss = ws.forward(params, &ids[done..n], &ids[done + 1..], 1, last.view());
+        total += loss * (n - done) as f64;
     }
     (n, total / n as f64)
 }
@@ -67,6 +123,38 @@ mod tests {
     fn unigram_is_the_add_one_cross_entropy() {
         let want = -((3.0f64 / 6.0).ln() + (2.0f64 / 6.0).ln()) / 2.0;
         assert!((unigram_nats(&[0, 0, 1], &[2, 0, 1], 3) - want).abs() < 1e-15);
+    }
+
+    /// Validation is, by definition, the pieces scored one by one from
+    /// h = 0 (the leftover continuing the last piece), averaged over every
+    /// prediction; and the thread count changes no bit of it.
+    #[test]
+    fn validation_scores_each_piece_from_a_fresh_state() {
+        use crate::matmul::Gemm;
+        use crate::model::Config;
+        use crate::rng::Rng;
+        let params = Params::<f32>::init(&Config::full(11, 6, 9), &mut Rng::new(5));
+        let mut rng = Rng::new(6);
+        for n in [VALID_STREAMS * 3, VALID_STREAMS * VALID_CHUNK + 21, 5] {
+            let ids: Vec<u32> = (0..n + 1).map(|_| rng.below(11) as u32).collect();
+            let streams = VALID_STREAMS.min(n);
+            let len = n / streams;
+            let mut ws = Workspace::new(Gemm::new());
+            let mut want = 0.0;
+            for s in 0..streams {
+                // Piece s: predictions s·len .. (s+1)·len, the last one to n.
+                let end = if s + 1 == streams { n } else { (s + 1) * len };
+                let (k, nats) = evaluate(&params, &ids[s * len..end + 1], &mut ws);
+                want += nats * k as f64;
+            }
+            want /= n as f64;
+            let kernel = Gemm::<f32>::new().kernel();
+            let (count, got) = validate(&params, &ids, &mut Shards::new(kernel, 1));
+            assert_eq!(count, n);
+            assert!((got - want).abs() < 1e-5 * want, "n {n}: {got} vs {want}");
+            let (_, two) = validate(&params, &ids, &mut Shards::new(kernel, 2));
+            assert_eq!(got.to_bits(), two.to_bits(), "n {n}: threads changed the result");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::checkpoint;
-use super::evaluate::evaluate;
+use super::evaluate::validate;
 use super::report::{CsvLog, Progress};
 use super::schedule::{self, Decision};
 use super::state::TrainState;
@@ -20,7 +20,7 @@ use super::step::{take_step, Chunk, NonFinite, Regularization};
 use crate::data::Batches;
 use crate::error::{Error, Result};
 use crate::matmul::Gemm;
-use crate::model::{Model, Params, Shards, Workspace};
+use crate::model::{Model, Params, Shards};
 use crate::rng::Rng;
 
 /// A training job, resolved from the command line.
@@ -60,7 +60,7 @@ struct Trainer {
     job: Job,
     batches: Batches,
     ws: Shards<f32>,
-    eval_ws: Workspace<f32>,
+    valid_ws: Shards<f32>,
     grads: Params<f32>,
     inputs: Vec<u32>,
     targets: Vec<u32>,
@@ -83,10 +83,10 @@ pub fn run(job: Job) -> Result<Outcome> {
         Some(p) => Some(CsvLog::open(p, job.state.step > 0)?),
         None => None,
     };
-    let gemm = || Gemm::new().with_threads(job.threads);
+    let kernel = Gemm::<f32>::new().kernel();
     let mut t = Trainer {
-        ws: Shards::new(gemm().kernel(), job.threads),
-        eval_ws: Workspace::new(gemm()),
+        ws: Shards::new(kernel, job.threads),
+        valid_ws: Shards::new(kernel, job.threads),
         grads: Params::zeros(&job.model.params.config),
         inputs: Vec::new(),
         targets: Vec::new(),
@@ -238,7 +238,7 @@ impl Trainer {
         state.hidden.fill_zero();
         let mut outcome = None;
         if !self.job.valid_ids.is_empty() {
-            let (_, nats) = evaluate(&self.job.model.params, &self.job.valid_ids, &mut self.eval_ws);
+            let (_, nats) = validate(&self.job.model.params, &self.job.valid_ids, &mut self.valid_ws);
             self.progress.line(
                 &format!(
                     "epoch {} valid: ppl {:.3} bits/token {:.4} lr {:.3e}",

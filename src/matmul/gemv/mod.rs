@@ -8,6 +8,10 @@
 //! [`FEW_ROWS`] rows get their own loops. They are memory-bound: each reads
 //! B once, for all the rows.
 
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
+
+use super::kernel::Kernel;
 use super::pack::PackedB;
 use crate::matrix::{MatMut, MatRef};
 use crate::scalar::Float;
@@ -72,8 +76,34 @@ pub(crate) fn rows_times_rows<T: Float>(alpha: T, a: MatRef<T>, b: &[T], rs: usi
 /// `C := α·A·B + β·C` for a few rows of A (each contiguous) with B (`k × n`)
 /// stored with unit row stride: column `j` is `b[j·cs .. j·cs + k]`. Dot
 /// form: each column of B is read once and dotted with every row of A.
-pub(crate) fn rows_times_cols<T: Float>(alpha: T, a: MatRef<T>, b: &[T], cs: usize, beta: T, c: &mut MatMut<T>) {
+/// With `kernel` AVX2 or AVX-512 and f32 operands, the dot products run on
+/// that instruction set ([`x86_64::dots`]).
+pub(crate) fn rows_times_cols<T: Float>(
+    kernel: Kernel,
+    alpha: T,
+    a: MatRef<T>,
+    b: &[T],
+    cs: usize,
+    beta: T,
+    c: &mut MatMut<T>,
+) {
     let (m, k, n) = (a.rows(), a.cols(), c.cols());
+    #[cfg(target_arch = "x86_64")]
+    if let Some(b32) = T::as_f32(b).filter(|_| x86_64::has(kernel)) {
+        let mut row = [0.0f32; 256];
+        for i in 0..m {
+            let x = &a.data()[i * a.row_stride()..i * a.row_stride() + k];
+            let x = T::as_f32(x).expect("T is f32");
+            for j0 in (0..n).step_by(row.len()) {
+                let cols = row.len().min(n - j0);
+                x86_64::dots(kernel, x, &b32[j0 * cs..], cs, &mut row[..cols]);
+                for (j, &v) in row[..cols].iter().enumerate() {
+                    put(&mut c.row_mut(i)[j0 + j], T::from_f64(v as f64), alpha, beta);
+                }
+            }
+        }
+        return;
+    }
     for j in 0..n {
         let col = &b[j * cs..j * cs + k];
         for i in 0..m {

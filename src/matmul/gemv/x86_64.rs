@@ -1,0 +1,212 @@
+//! x86-64 SIMD dot products for the few-rows products ([`super`]): one
+//! output per column of B, four columns at a time, AVX-512F or AVX2 + FMA.
+//!
+//! A one-token step multiplies h by W_h, W_y (and W_x) stored row-major, so
+//! each output is a dot product of h with one contiguous weight row. These
+//! loops stream the rows once, with four independent accumulators (one per
+//! column) so that the loads, not the FMA latency, set the pace.
+//!
+//! As in the micro-kernels, each entry is a `#[target_feature]` function
+//! reached only after the CPU has been checked; every load reads through a
+//! bounds-checked slice (a full vector) or a masked load of its valid lanes.
+#![allow(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+use std::arch::x86_64::*;
+
+use crate::matmul::Kernel;
+
+/// Whether [`dots`] runs for `kernel` on this CPU: AVX2 + FMA or AVX-512F.
+pub fn has(kernel: Kernel) -> bool {
+    match kernel {
+        Kernel::Avx512 => is_x86_feature_detected!("avx512f"),
+        Kernel::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+        _ => false,
+    }
+}
+
+/// `out[j] = Σ_p x[p]·b[j·cs + p]` for `j < out.len()`, on `kernel`'s
+/// instruction set.
+///
+/// # Panics
+/// If `!has(kernel)`, or a column `b[j·cs .. j·cs + x.len()]` is out of
+/// bounds.
+pub fn dots(kernel: Kernel, x: &[f32], b: &[f32], cs: usize, out: &mut [f32]) {
+    let k = x.len();
+    if let Some(last) = out.len().checked_sub(1) {
+        assert!(last * cs + k <= b.len(), "dots: B too short for {} columns", out.len());
+    }
+    assert!(has(kernel), "dots: no {kernel} on this CPU");
+    if kernel == Kernel::Avx512 {
+        // SAFETY: `has` checked AVX-512F.
+        unsafe { dots_avx512(x, b, cs, out) }
+    } else {
+        // SAFETY: `has` checked AVX2 and FMA.
+        unsafe { dots_avx2(x, b, cs, out) }
+    }
+}
+
+/// Lanes `[p, p + 16)` of `s`, the lanes past its end zero.
+///
+/// # Safety
+/// AVX-512F must be enabled in the caller.
+#[inline(always)]
+unsafe fn load16(s: &[f32], p: usize) -> __m512 {
+    let valid = (s.len() - p).min(16);
+    let mask: __mmask16 = if valid == 16 { 0xFFFF } else { (1u16 << valid) - 1 };
+    // SAFETY: AVX-512F is enabled (caller); the masked load touches only the
+    // `valid` lanes from `p`, all inside `s`, and masked-off lanes do not
+    // fault.
+    unsafe { _mm512_maskz_loadu_ps(mask, s[p..].as_ptr()) }
+}
+
+#[target_feature(enable = "avx512f")]
+fn dots_avx512(x: &[f32], b: &[f32], cs: usize, out: &mut [f32]) {
+    let k = x.len();
+    let col = |j: usize| &b[j * cs..j * cs + k];
+    let mut j = 0;
+    while j + 4 <= out.len() {
+        let (c0, c1, c2, c3) = (col(j), col(j + 1), col(j + 2), col(j + 3));
+        // SAFETY: AVX-512F is enabled in this function; loads go through
+        // `load16`, which stays inside each slice.
+        unsafe {
+            let (mut a0, mut a1, mut a2, mut a3) = (
+                _mm512_setzero_ps(),
+                _mm512_setzero_ps(),
+                _mm512_setzero_ps(),
+                _mm512_setzero_ps(),
+            );
+            for p in (0..k).step_by(16) {
+                let xv = load16(x, p);
+                a0 = _mm512_fmadd_ps(xv, load16(c0, p), a0);
+                a1 = _mm512_fmadd_ps(xv, load16(c1, p), a1);
+                a2 = _mm512_fmadd_ps(xv, load16(c2, p), a2);
+                a3 = _mm512_fmadd_ps(xv, load16(c3, p), a3);
+            }
+            out[j] = _mm512_reduce_add_ps(a0);
+            out[j + 1] = _mm512_reduce_add_ps(a1);
+            out[j + 2] = _mm512_reduce_add_ps(a2);
+            out[j + 3] = _mm512_reduce_add_ps(a3);
+        }
+        j += 4;
+    }
+    for (jj, o) in out.iter_mut().enumerate().skip(j) {
+        let c = col(jj);
+        // SAFETY: as above.
+        unsafe {
+            let mut a = _mm512_setzero_ps();
+            for p in (0..k).step_by(16) {
+                a = _mm512_fmadd_ps(load16(x, p), load16(c, p), a);
+            }
+            *o = _mm512_reduce_add_ps(a);
+        }
+    }
+}
+
+/// Eight lanes of `s` from `p` (a full vector; the caller keeps `p + 8 ≤ len`).
+///
+/// # Safety
+/// AVX must be enabled in the caller.
+#[inline(always)]
+unsafe fn load8(s: &[f32], p: usize) -> __m256 {
+    let v = &s[p..p + 8];
+    // SAFETY: AVX is enabled (caller); `v` is exactly the 8 lanes read.
+    unsafe { _mm256_loadu_ps(v.as_ptr()) }
+}
+
+/// Sum of the eight lanes.
+///
+/// # Safety
+/// AVX must be enabled in the caller.
+#[inline(always)]
+unsafe fn sum8(v: __m256) -> f32 {
+    // SAFETY: AVX is enabled (caller); register operations only.
+    unsafe {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps::<1>(s, s));
+        _mm_cvtss_f32(s)
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn dots_avx2(x: &[f32], b: &[f32], cs: usize, out: &mut [f32]) {
+    let k = x.len();
+    let body = k - k % 8;
+    let col = |j: usize| &b[j * cs..j * cs + k];
+    let tail = |c: &[f32]| x[body..].iter().zip(&c[body..]).map(|(a, b)| a * b).sum::<f32>();
+    let mut j = 0;
+    while j + 4 <= out.len() {
+        let (c0, c1, c2, c3) = (col(j), col(j + 1), col(j + 2), col(j + 3));
+        // SAFETY: AVX2 and FMA are enabled in this function; loads go through
+        // `load8` within `body ≤ k`.
+        unsafe {
+            let (mut a0, mut a1, mut a2, mut a3) = (
+                _mm256_setzero_ps(),
+                _mm256_setzero_ps(),
+                _mm256_setzero_ps(),
+                _mm256_setzero_ps(),
+            );
+            for p in (0..body).step_by(8) {
+                let xv = load8(x, p);
+                a0 = _mm256_fmadd_ps(xv, load8(c0, p), a0);
+                a1 = _mm256_fmadd_ps(xv, load8(c1, p), a1);
+                a2 = _mm256_fmadd_ps(xv, load8(c2, p), a2);
+                a3 = _mm256_fmadd_ps(xv, load8(c3, p), a3);
+            }
+            out[j] = sum8(a0) + tail(c0);
+            out[j + 1] = sum8(a1) + tail(c1);
+            out[j + 2] = sum8(a2) + tail(c2);
+            out[j + 3] = sum8(a3) + tail(c3);
+        }
+        j += 4;
+    }
+    for (jj, o) in out.iter_mut().enumerate().skip(j) {
+        let c = col(jj);
+        // SAFETY: as above.
+        unsafe {
+            let mut a = _mm256_setzero_ps();
+            for p in (0..body).step_by(8) {
+                a = _mm256_fmadd_ps(load8(x, p), load8(c, p), a);
+            }
+            *o = sum8(a) + tail(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// Every SIMD kernel this CPU has gives the f64 dot products to f32
+    /// rounding, for lengths around the vector widths and column counts
+    /// around the four-column step.
+    #[test]
+    fn simd_dots_match_f64_dot_products() {
+        let mut rng = Rng::new(3);
+        for kernel in [Kernel::Avx2, Kernel::Avx512] {
+            for k in [1, 7, 8, 9, 15, 16, 17, 33, 512] {
+                for n in [1, 3, 4, 5, 9] {
+                    let cs = k + 3;
+                    let x: Vec<f32> = (0..k).map(|_| rng.uniform() as f32 - 0.5).collect();
+                    let b: Vec<f32> = (0..(n - 1) * cs + k).map(|_| rng.uniform() as f32 - 0.5).collect();
+                    let mut out = vec![f32::NAN; n];
+                    if !has(kernel) {
+                        continue; // this CPU lacks the kernel
+                    }
+                    dots(kernel, &x, &b, cs, &mut out);
+                    for (j, &o) in out.iter().enumerate() {
+                        let want: f64 = (0..k).map(|p| x[p] as f64 * b[j * cs + p] as f64).sum();
+                        let bound: f64 = (0..k).map(|p| (x[p] as f64 * b[j * cs + p] as f64).abs()).sum::<f64>() * 1e-6;
+                        assert!(
+                            (o as f64 - want).abs() <= bound + 1e-12,
+                            "{kernel}: k {k} col {j}: {o} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(!has(Kernel::Portable));
+    }
+}
