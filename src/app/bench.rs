@@ -132,25 +132,40 @@ fn print_thread_scaling(shape: Shape, cases: &[GemmCase], results: &[(f64, f64)]
     }
 }
 
-/// `bench train`: forward + backward + Adam step, tokens per second.
+/// `bench train`: one training step (forward, backward, clipping, the
+/// configuration's optimizer), tokens per second at the fastest and the
+/// median step, and each thread count's speed-up over one thread.
 pub fn bench_train(args: &BenchTrainArgs) -> Result<()> {
     let budget = Duration::from_millis(args.budget_ms);
     for c in TRAIN_CONFIGS {
         let results = time_train_steps(c, args.kernel, &args.threads, budget).expect("kernel is available");
-        for (&t, r) in args.threads.iter().zip(results) {
+        let one = args
+            .threads
+            .iter()
+            .zip(&results)
+            .find(|(&t, _)| t == 1)
+            .map(|(_, r)| r.tokens_per_s);
+        for (&t, r) in args.threads.iter().zip(&results) {
+            let speedup = one.filter(|_| t > 1).map(|one| r.tokens_per_s / one);
             if args.json {
-                let line = Json::object([
+                let mut fields = vec![
                     ("config", Json::from(c.name())),
                     ("threads", Json::from(t)),
                     ("tokens_per_s", Json::from(r.tokens_per_s)),
+                    ("median_tokens_per_s", Json::from(r.median_tokens_per_s)),
                     ("gemm_share", Json::from(r.gemm_share)),
-                ]);
-                println!("{line}");
+                ];
+                if let Some(x) = speedup {
+                    fields.push(("speedup", Json::from(x)));
+                }
+                println!("{}", Json::object(fields));
             } else {
+                let speedup = speedup.map(|x| format!(", {x:.2}× one thread")).unwrap_or_default();
                 println!(
-                    "{:<34} threads {t}: {:>9.0} tokens/s (GEMM {:.0}% of the step)",
+                    "{:<40} threads {t}: {:>9.0} tokens/s (median step {:>9.0}; GEMM {:.0}% of the step{speedup})",
                     c.name(),
                     r.tokens_per_s,
+                    r.median_tokens_per_s,
                     100.0 * r.gemm_share
                 );
             }

@@ -15,25 +15,43 @@ use std::time::{Duration, Instant};
 /// the fastest run of a slice finds the caches as the job itself left them,
 /// not as the previous job did.
 pub fn best_times_interleaved(budget: Duration, min_rounds: usize, jobs: &mut [Job<'_>]) -> Vec<Duration> {
+    times_interleaved(budget, min_rounds, jobs)
+        .into_iter()
+        .map(|t| t.into_iter().min().unwrap_or(Duration::MAX))
+        .collect()
+}
+
+/// Every run's time, per job, from the rounds of [`best_times_interleaved`].
+pub fn times_interleaved(budget: Duration, min_rounds: usize, jobs: &mut [Job<'_>]) -> Vec<Vec<Duration>> {
     const ROUNDS: u32 = 5;
     let slice = budget / (ROUNDS * jobs.len().max(1) as u32);
     let start = Instant::now();
-    let mut best = vec![Duration::MAX; jobs.len()];
+    let mut times = vec![Vec::new(); jobs.len()];
     let mut rounds = 0;
     while rounds < min_rounds || start.elapsed() < budget {
-        for (job, best) in jobs.iter_mut().zip(&mut best) {
+        for (job, times) in jobs.iter_mut().zip(&mut times) {
             let turn = Instant::now();
             let mut runs = 0;
             while runs < 2 || turn.elapsed() < slice {
                 let t = Instant::now();
                 job();
-                *best = (*best).min(t.elapsed());
+                times.push(t.elapsed());
                 runs += 1;
             }
         }
         rounds += 1;
     }
-    best
+    times
+}
+
+/// The median of `times` (the upper one of an even count).
+///
+/// # Panics
+/// If `times` is empty.
+pub fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort_unstable();
+    sorted[sorted.len() / 2]
 }
 
 /// A measured piece of work.
@@ -42,6 +60,13 @@ pub type Job<'a> = Box<dyn FnMut() + 'a>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_time() {
+        let ms = Duration::from_millis;
+        assert_eq!(median(&[ms(5), ms(1), ms(9)]), ms(5));
+        assert_eq!(median(&[ms(4), ms(1), ms(9), ms(2)]), ms(4));
+    }
 
     #[test]
     fn interleaved_timing_takes_turns_and_keeps_each_jobs_best() {
