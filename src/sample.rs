@@ -4,6 +4,7 @@
 use crate::data::jamo::Composer;
 use crate::data::{Level, Vocab};
 use crate::matmul::Gemm;
+use crate::model::step::Stepper;
 use crate::model::{step, Params, StepState};
 use crate::rng::Rng;
 
@@ -28,6 +29,18 @@ pub fn draw(p: &[f32], s: Sampling, rng: &mut Rng) -> u32 {
             }
         }
         return best as u32;
+    }
+    if s.temperature == 1.0 && s.top_k == 0 && s.top_p >= 1.0 {
+        // Plain sampling from p: one pass, nothing to allocate.
+        let total: f64 = p.iter().map(|&x| x as f64).sum();
+        let mut u = rng.uniform() * total;
+        for (i, &x) in p.iter().enumerate() {
+            if u < x as f64 {
+                return i as u32;
+            }
+            u -= x as f64;
+        }
+        return p.iter().rposition(|&x| x > 0.0).unwrap_or(0) as u32;
     }
     // softmax(z / τ) = p^(1/τ) renormalized; work in logs for stability.
     let mut w: Vec<(f64, u32)> = p
@@ -69,45 +82,79 @@ pub fn draw(p: &[f32], s: Sampling, rng: &mut Rng) -> u32 {
     w.last().map(|x| x.1).unwrap_or(0)
 }
 
-/// Feeds tokens one at a time through the model, keeping h.
+/// Feeds tokens one at a time through the model, keeping h: B streams side
+/// by side (one, unless made with [`Generator::streams`]).
 pub struct Generator<'a> {
     params: &'a Params<f32>,
-    gemm: Gemm<f32>,
+    stepper: Stepper<f32>,
     state: StepState<f32>,
 }
 
 impl<'a> Generator<'a> {
+    /// One stream.
     pub fn new(params: &'a Params<f32>) -> Self {
+        Self::streams(params, 1, Gemm::new())
+    }
+
+    /// `b` streams computed on `gemm`.
+    pub fn streams(params: &'a Params<f32>, b: usize, gemm: Gemm<f32>) -> Self {
         Generator {
             params,
-            gemm: Gemm::new(),
-            state: StepState::new(params),
+            stepper: Stepper::new(params, gemm),
+            state: StepState::streams(params, b),
         }
     }
 
-    /// Feed one token: h ← tanh(W_x E\[x\] + W_h h + b_h); p ← softmax(W_y h + b_y).
+    /// Feed one token to the (first) stream: h ← tanh(W_x E\[x\] + W_h h + b_h); p ← softmax(W_y h + b_y).
     pub fn feed(&mut self, token: u32) {
-        step(self.params, token, &mut self.state, &mut self.gemm);
+        self.feed_all(&[token]);
     }
 
-    /// p_t after the last token fed.
+    /// Feed `tokens[i]` to stream i.
+    pub fn feed_all(&mut self, tokens: &[u32]) {
+        step(self.params, &mut self.stepper, tokens, &mut self.state);
+    }
+
+    /// p_t of the (first) stream after the last token fed.
     pub fn probs(&self) -> &[f32] {
-        self.state.p.as_slice()
+        self.state.p.row(0)
+    }
+
+    /// p_t of stream `i`.
+    pub fn probs_of(&self, i: usize) -> &[f32] {
+        self.state.p.row(i)
     }
 
     /// Feed a prime; an empty one starts from a line break (`\n` at char
     /// level, `<eos>` at word level) if the vocabulary has one, so that the
-    /// next token is what starts a line.
+    /// next token is what starts a line. With several streams, the first is
+    /// warmed and the others start from its state.
     pub fn warm_up(&mut self, vocab: &Vocab, prime: &[u32]) {
+        let mut one = Generator {
+            params: self.params,
+            stepper: Stepper::new(
+                self.params,
+                Gemm::with_kernel(self.stepper.kernel()).expect("kernel in use"),
+            ),
+            state: StepState::new(self.params),
+        };
+        let solo = self.state.h.rows() == 1;
+        let g = if solo { &mut *self } else { &mut one };
         for &t in prime {
-            self.feed(t);
+            g.feed(t);
         }
         if prime.is_empty() {
             let start = vocab
                 .id("\n")
                 .or_else(|| vocab.id(crate::data::vocab::EOS))
                 .unwrap_or(0);
-            self.feed(start);
+            g.feed(start);
+        }
+        if !solo {
+            for r in 0..self.state.h.rows() {
+                self.state.h.row_mut(r).copy_from_slice(one.state.h.row(0));
+                self.state.p.row_mut(r).copy_from_slice(one.state.p.row(0));
+            }
         }
     }
 }
@@ -133,35 +180,68 @@ pub fn generate(
     seed: u64,
     mut emit: impl FnMut(&str),
 ) {
-    let mut g = Generator::new(params);
-    let mut rng = Rng::new(seed);
+    generate_samples(params, vocab, prime, len, s, &[seed], Gemm::new(), |_, piece| {
+        emit(piece)
+    });
+}
+
+/// [`generate`] for `seeds.len()` independent samples at once, one stream
+/// each in one batch (so each step is a small GEMM, not N products of a
+/// vector): sample i draws with `Rng::new(seeds[i])`, all start from the
+/// prime, and `emit(i, piece)` receives sample i's text as it comes.
+#[allow(clippy::too_many_arguments)]
+pub fn generate_samples(
+    params: &Params<f32>,
+    vocab: &Vocab,
+    prime: &[u32],
+    len: usize,
+    s: Sampling,
+    seeds: &[u64],
+    gemm: Gemm<f32>,
+    mut emit: impl FnMut(usize, &str),
+) {
+    let n = seeds.len();
+    let mut g = Generator::streams(params, n, gemm);
+    let mut rngs: Vec<Rng> = seeds.iter().map(|&seed| Rng::new(seed)).collect();
     g.warm_up(vocab, prime);
-    let mut composer = (vocab.level == Level::Jamo).then(Composer::default);
-    let mut produced = 0;
+    let mut composers: Vec<Option<Composer>> = (0..n)
+        .map(|_| (vocab.level == Level::Jamo).then(Composer::default))
+        .collect();
+    let mut produced = vec![0; n];
     // A jamo that waits for its syllable produces no character at once;
     // three tokens always produce one, so this bound is never what stops.
     let mut tokens_left = 4 * len + 16;
-    while produced < len && tokens_left > 0 {
+    let mut next = vec![0u32; n];
+    while produced.iter().any(|&p| p < len) && tokens_left > 0 {
         tokens_left -= 1;
-        let next = draw(g.probs(), s, &mut rng);
-        g.feed(next);
-        let piece = vocab.render(next);
-        match composer.as_mut() {
-            None => {
-                produced += 1;
-                emit(&piece);
+        for (i, rng) in rngs.iter_mut().enumerate() {
+            next[i] = draw(g.probs_of(i), s, rng);
+        }
+        g.feed_all(&next);
+        for i in 0..n {
+            if produced[i] >= len {
+                continue; // done: its stream runs on with the others, unread
             }
-            Some(c) => {
-                for ch in piece.chars() {
-                    let out = c.push(ch);
-                    produced += out.chars().count();
-                    emit(&out);
+            let piece = vocab.render(next[i]);
+            match composers[i].as_mut() {
+                None => {
+                    produced[i] += 1;
+                    emit(i, &piece);
+                }
+                Some(c) => {
+                    for ch in piece.chars() {
+                        let out = c.push(ch);
+                        produced[i] += out.chars().count();
+                        emit(i, &out);
+                    }
                 }
             }
         }
     }
-    if let Some(c) = composer.as_mut() {
-        emit(&c.flush());
+    for (i, c) in composers.iter_mut().enumerate() {
+        if let Some(c) = c {
+            emit(i, &c.flush());
+        }
     }
 }
 

@@ -6,6 +6,12 @@
 //! work so that every result is computed the same way whatever the number
 //! of workers.
 
+/// The machine's available parallelism (1 if it cannot be told): the
+/// default `--threads` of `train`, `eval`, `generate` and the demo.
+pub fn available() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
 /// Below this many entries an elementwise pass stays on one thread: a
 /// worker costs about as much to start (~30 µs) as this many adds take.
 pub const MIN_ELEMENTS_PER_WORKER: usize = 1 << 16;

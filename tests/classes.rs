@@ -94,10 +94,10 @@ fn the_factorized_distribution_sums_to_one_and_matches_the_loss() {
         &mut ws,
     );
     let mut s = StepState::new(&params);
-    let mut gemm = Gemm::new();
+    let mut stepper = rnnlm::model::step::Stepper::new(&params, Gemm::new());
     let mut nats = 0.0;
     for t in 0..n {
-        step(&params, tokens[t], &mut s, &mut gemm);
+        step(&params, &mut stepper, &tokens[t..=t], &mut s);
         let total: f64 = s.p.as_slice().iter().sum();
         assert!((total - 1.0).abs() < 1e-9, "step {t}: Σ_w P(w|h) = {total}");
         nats -= s.p.as_slice()[tokens[t + 1] as usize].ln();

@@ -454,3 +454,55 @@ fn rnnlm_blocks_overrides_and_bench_gemm_reports_them() {
         Some(&Json::Array(vec![Json::from(d.mc), Json::from(d.kc), Json::from(d.nc)]))
     );
 }
+
+/// `generate --samples N` draws N samples in one batch: each after its
+/// header `--- sample i ---`, each starting from the prime; sample i is the
+/// one `--seed seed+i` draws alone (for N up to the few-rows path, where
+/// the batch computes each stream exactly as one stream is computed), and a
+/// larger batch (packed products) gives N different samples of the length
+/// asked for.
+#[test]
+fn generate_samples_prints_each_after_its_header() {
+    let dir = tmpdir("samples");
+    let ck = dir.join("m.ckpt");
+    let o = train(&dir, &ck, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let generate = |extra: &[&str]| {
+        let o = run(bin()
+            .args(["generate", "--model"])
+            .arg(&ck)
+            .args(["--prime", "안녕", "--len", "30", "--threads", "1"])
+            .args(extra));
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let batch = generate(&["--samples", "3", "--seed", "5"]);
+    let parts: Vec<&str> = batch.split_inclusive('\n').collect();
+    let mut samples: Vec<String> = Vec::new();
+    for line in parts {
+        match line.strip_prefix("--- sample ") {
+            Some(rest) => {
+                assert_eq!(rest.trim_end(), format!("{} ---", samples.len()), "header {line:?}");
+                samples.push(String::new());
+            }
+            None => samples.last_mut().expect("text after a header").push_str(line),
+        }
+    }
+    assert_eq!(samples.len(), 3, "{batch}");
+    for (i, s) in samples.iter().enumerate() {
+        let alone = generate(&["--seed", &(5 + i).to_string()]);
+        assert_eq!(s, &alone, "sample {i} differs from --seed {}", 5 + i);
+    }
+    let wide = generate(&["--samples", "6"]);
+    let texts: Vec<&str> = wide
+        .split("--- sample ")
+        .skip(1)
+        .map(|s| s.split_once("---\n").unwrap().1)
+        .collect();
+    assert_eq!(texts.len(), 6, "{wide}");
+    for t in &texts {
+        assert!(t.starts_with("안녕") && t.trim_end().chars().count() >= 2 + 15, "{t:?}");
+    }
+    let distinct: std::collections::HashSet<&&str> = texts.iter().collect();
+    assert!(distinct.len() >= 5, "six seeds, hardly any different samples: {wide}");
+}

@@ -75,7 +75,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             eprintln!("wrote {}", path.display());
         }
     }
-    let mut ws = Workspace::new(Gemm::new());
+    let mut ws = Workspace::new(Gemm::new().with_threads(args.threads));
     let (tokens, nats) = evaluate(&model.params, &ids, &mut ws);
     let ln2 = std::f64::consts::LN_2;
     let bits = nats / ln2;
@@ -151,19 +151,48 @@ pub fn generate(args: &GenerateArgs) -> Result<()> {
         .map_err(|e| Error::Usage(format!("--prime: {e}")))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    print!("{}", args.prime);
-    sample::generate(
+    let gemm = Gemm::new().with_threads(args.threads);
+    let Some(n) = args.samples else {
+        // One sample, streamed as it comes.
+        let _ = out.write_all(args.prime.as_bytes());
+        let seeds = [args.seed];
+        // Flushed at line ends and every 50 ms: text appears as it comes
+        // without a system call per token.
+        let mut flushed = std::time::Instant::now();
+        sample::generate_samples(
+            &model.params,
+            &model.vocab,
+            &prime,
+            args.len,
+            args.sampling,
+            &seeds,
+            gemm,
+            |_, t| {
+                let _ = out.write_all(t.as_bytes());
+                if t.contains('\n') || flushed.elapsed().as_millis() >= 50 {
+                    let _ = out.flush();
+                    flushed = std::time::Instant::now();
+                }
+            },
+        );
+        let _ = writeln!(out);
+        return Ok(());
+    };
+    // N samples in one batch; each printed whole after its header.
+    let seeds: Vec<u64> = (0..n as u64).map(|i| args.seed.wrapping_add(i)).collect();
+    let mut texts = vec![args.prime.clone(); n];
+    sample::generate_samples(
         &model.params,
         &model.vocab,
         &prime,
         args.len,
         args.sampling,
-        args.seed,
-        |t| {
-            let _ = out.write_all(t.as_bytes());
-            let _ = out.flush();
-        },
+        &seeds,
+        gemm,
+        |i, t| texts[i].push_str(t),
     );
-    println!();
+    for (i, text) in texts.iter().enumerate() {
+        let _ = writeln!(out, "--- sample {i} ---\n{text}");
+    }
     Ok(())
 }

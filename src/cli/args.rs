@@ -88,7 +88,7 @@ impl TrainArgs {
             lr: f.opt_number("--lr", 0.0, f32::MAX as f64)?,
             clip: f.number("--clip", 0.0, 1e12)?,
             seed: f.u64("--seed")?,
-            threads: f.count("--threads", 1)?,
+            threads: threads(f)?,
             valid: path(f, "--valid"),
             valid_frac: f.number("--valid-frac", 0.0, 0.9)?,
             min_count: f.count("--min-count", 1)?,
@@ -150,6 +150,7 @@ pub struct EvalArgs {
     pub per_token: Option<PathBuf>,
     /// Where to write the surprisal page (HTML).
     pub html: Option<PathBuf>,
+    pub threads: usize,
 }
 
 /// `rnnlm predict`.
@@ -169,6 +170,9 @@ pub struct GenerateArgs {
     pub len: usize,
     pub sampling: Sampling,
     pub seed: u64,
+    /// `--samples N`: N samples, each after a header; `None`: one, no header.
+    pub samples: Option<usize>,
+    pub threads: usize,
 }
 
 /// `rnnlm gradcheck`.
@@ -251,6 +255,11 @@ pub struct DemoArgs {
     pub time: f64,
     pub threads: usize,
     pub out: PathBuf,
+}
+
+/// `--threads` of the working commands: as given, or every core.
+fn threads(f: &Flags) -> Result<usize> {
+    Ok(f.opt_count("--threads", 1)?.unwrap_or_else(crate::workers::available))
 }
 
 /// `--threads` of the bench commands: one count, or 1 and 2.
@@ -342,7 +351,7 @@ impl Command {
         Ok(match name {
             "demo" => Command::Demo(DemoArgs {
                 time: f.number("--time", 1.0, 1e6)?,
-                threads: f.count("--threads", 1)?,
+                threads: threads(f)?,
                 out: required_path(f, "--out")?,
             }),
             "train" => Command::Train(TrainArgs::from_flags(f)?),
@@ -352,6 +361,7 @@ impl Command {
                 json: f.switch("--json"),
                 per_token: path(f, "--per-token"),
                 html: path(f, "--html"),
+                threads: threads(f)?,
             }),
             "predict" => Command::Predict(PredictArgs {
                 model: required_path(f, "--model")?,
@@ -369,6 +379,8 @@ impl Command {
                     top_p: f.number("--top-p", 1e-9, 1.0)?,
                 },
                 seed: f.u64("--seed")?,
+                samples: f.opt_count("--samples", 1)?,
+                threads: threads(f)?,
             }),
             "gradcheck" => Command::Gradcheck(GradcheckArgs {
                 vocab: f.count("--vocab", 2)?,

@@ -76,6 +76,14 @@ fn schedule_rule() -> String {
 }
 
 /// `--lr`'s default per optimizer, written from [`OptimizerKind::default_lr`].
+/// `--threads`' default: every core this process may use.
+fn threads_rule() -> String {
+    format!(
+        "this machine's available parallelism, here {}",
+        crate::workers::available()
+    )
+}
+
 fn lr_rule() -> String {
     OptimizerKind::ALL
         .map(|k| format!("{} {}", k.name(), k.default_lr()))
@@ -105,7 +113,11 @@ pub const TRAIN: Spec = &[
     flag("--lr", Rule(lr_rule), "learning rate"),
     flag("--clip", Value("5"), "clip gradients to this global norm (0 = off)"),
     flag("--seed", Value("1"), "random seed (weights, sampling)"),
-    flag("--threads", Value("1"), "matmul threads"),
+    flag(
+        "--threads",
+        Rule(threads_rule),
+        "threads (results do not depend on it: a run resumes exactly with another count)",
+    ),
     flag("--valid", Unset("none"), "validation text file"),
     flag(
         "--valid-frac",
@@ -174,6 +186,7 @@ pub const EVAL: Spec = &[
         Unset("none"),
         "write the text as a page, each token coloured by its surprisal, top predictions on hover",
     ),
+    flag("--threads", Rule(threads_rule), "threads for the products"),
 ];
 
 pub const PREDICT: Spec = &[
@@ -190,7 +203,13 @@ pub const GENERATE: Spec = &[
     flag("--temperature", Value("1.0"), "softmax temperature (0 = greedy)"),
     flag("--top-k", Value("0"), "sample among the k most likely (0 = all)"),
     flag("--top-p", Value("1.0"), "sample among the smallest set with this mass"),
-    flag("--seed", Value("1"), "random seed"),
+    flag("--seed", Value("1"), "random seed (sample i uses seed + i)"),
+    flag(
+        "--samples",
+        Unset("1, printed without a header"),
+        "draw N independent samples at once, each printed after a line --- sample i ---",
+    ),
+    flag("--threads", Rule(threads_rule), "threads for the products"),
 ];
 
 pub const NGRAM: Spec = &[
@@ -287,7 +306,7 @@ pub const PLOT: Spec = &[
 
 pub const DEMO: Spec = &[
     flag("--time", Value("60"), "training seconds"),
-    flag("--threads", Value("1"), "matmul threads"),
+    flag("--threads", Rule(threads_rule), "threads"),
     flag("--out", Value("rnnlm-demo.ckpt"), "checkpoint to write"),
 ];
 

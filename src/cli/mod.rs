@@ -172,7 +172,9 @@ mod tests {
             (Level::Char, 64, 256, 64, 32, 10)
         );
         assert_eq!((t.steps, t.time, t.optimizer), (None, None, OptimizerKind::Adam));
-        assert_eq!((t.clip, t.seed, t.threads), (5.0, 1, 1));
+        // Threads: every core the process may use.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!((t.clip, t.seed, t.threads), (5.0, 1, cores));
         assert_eq!((t.valid.clone(), t.valid_frac), (None, 0.1));
         assert_eq!((t.min_count, t.max_vocab), (1, 50_000));
         assert_eq!((t.min_improvement, t.patience), (0.003, 3));
@@ -197,6 +199,7 @@ mod tests {
             panic!()
         };
         assert_eq!((g.prime.as_str(), g.len, g.seed), ("", 500, 1));
+        assert_eq!((g.samples, g.threads), (None, cores));
         assert_eq!(
             (g.sampling.temperature, g.sampling.top_k, g.sampling.top_p),
             (1.0, 0, 1.0)
@@ -204,7 +207,7 @@ mod tests {
         let Command::Eval(e) = p("eval --model m --corpus c").unwrap() else {
             panic!()
         };
-        assert!(!e.json);
+        assert_eq!((e.json, e.threads), (false, cores));
         let Command::Ngram(n) = p("ngram --corpus a --eval b").unwrap() else {
             panic!()
         };
@@ -233,7 +236,7 @@ mod tests {
         };
         assert_eq!((b.threads.clone(), b.budget_ms), (vec![1, 2], 1500));
         let Command::Demo(d) = p("").unwrap() else { panic!() };
-        assert_eq!((d.time, d.threads, d.out), (60.0, 1, PathBuf::from("rnnlm-demo.ckpt")));
+        assert_eq!((d.time, d.threads, d.out), (60.0, cores, PathBuf::from("rnnlm-demo.ckpt")));
     }
 
     /// The help shows each default as the table declares it, and the rule

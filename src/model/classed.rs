@@ -210,10 +210,10 @@ pub fn classed_backward<T: Float>(
     }
 }
 
-/// The whole next-word distribution of a classed model for one hidden state
-/// `h` `[H]`: `p[w] = q[c(w)] · softmax over c(w)'s block of (W_y h + b_y)`,
-/// for every w (generation, `predict`). `q` is scratch `[1, C]`, `p` is
-/// `[1, V]`.
+/// The whole next-word distribution of a classed model for each hidden
+/// state, a row of `h` `[B, H]`: `p[w] = q[c(w)] · softmax over c(w)'s
+/// block of (W_y h + b_y)`, for every w (generation, `predict`). `q` is
+/// scratch `[B, C]`, `p` is `[B, V]`.
 pub fn classed_distribution<T: Float>(
     params: &Params<T>,
     h: MatRef<T>,
@@ -225,14 +225,17 @@ pub fn classed_distribution<T: Float>(
     // q = softmax(W_c h + b_c)                                       (eqs. 17, 18)
     gemm.gemm(T::one(), h, params.w_c.view().t(), T::zero(), q.view_mut());
     bias_forward(q.as_mut_slice(), params.b_c.as_slice());
-    softmax_returning_log_z(q.as_mut_slice());
     // u = W_y h + b_y for every word, then a softmax per class block (eqs. 19, 20)
     gemm.gemm(T::one(), h, params.w_y.view().t(), T::zero(), p.view_mut());
     bias_forward(p.as_mut_slice(), params.b_y.as_slice());
-    for kc in 0..classes.count() {
-        let block = &mut p.as_mut_slice()[classes.range(kc)];
-        softmax_returning_log_z(block);
-        let qk = q.as_slice()[kc];
-        block.iter_mut().for_each(|x| *x *= qk);
+    for r in 0..h.rows() {
+        let q = q.row_mut(r);
+        softmax_returning_log_z(q);
+        let p = p.row_mut(r);
+        for (kc, &qk) in q.iter().enumerate() {
+            let block = &mut p[classes.range(kc)];
+            softmax_returning_log_z(block);
+            block.iter_mut().for_each(|x| *x *= qk);
+        }
     }
 }

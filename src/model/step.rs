@@ -1,54 +1,129 @@
-//! One token at a time, B = 1: the forward equations without the chunk
-//! machinery — no packing, no cache, no allocation per token. Generation
-//! feeds each sampled token back through [`step`].
+//! One token per stream at a time: the forward equations without the chunk
+//! machinery — no cache, no allocation per token. Generation feeds each
+//! sampled token back through [`step`], for one stream or a batch of
+//! independent ones (`generate --samples N`).
 //!
-//! With one row, every product is a row vector times a matrix, which
-//! [`Gemm::gemm`] sends to its gemv path: each weight is read once, in place.
+//! With one row (or a few), every product is a row vector times a weight
+//! matrix, which [`Gemm::gemm`] sends to its few-rows path: each weight row
+//! is read once, in place, by SIMD dot products. A larger batch multiplies
+//! by W_hᵀ and W_yᵀ packed once ([`Stepper`]). When the vocabulary is small,
+//! `W_x e` comes from the table `U = E·W_xᵀ` `[V, H]`, as in training
+//! ([`super::InputPath::Table`]): one row copy instead of a D × H product.
 
 use super::classed::classed_distribution;
 use super::layers::{bias_forward, softmax_returning_log_z, tanh_forward};
 use super::params::Params;
-use crate::matmul::Gemm;
+use crate::matmul::gemv::FEW_ROWS;
+use crate::matmul::{Gemm, PackedB};
 use crate::matrix::Matrix;
 use crate::scalar::Float;
 
-/// The recurrent state and the last prediction of one stream.
+/// Vocabularies up to this size get the input table U = E·W_xᵀ: it costs
+/// V·D·H multiply-adds once and V·H floats, and saves D·H per token.
+pub const TABLE_MAX_VOCAB: usize = 4096;
+
+/// The weights of one model prepared for steps: the input table (small
+/// vocabularies), and W_hᵀ, W_yᵀ packed for batches wider than the
+/// few-rows path. Built once per model; valid while the weights do not
+/// change.
+#[derive(Debug)]
+pub struct Stepper<T> {
+    gemm: Gemm<T>,
+    /// U = E·W_xᵀ `[V, H]` (V ≤ [`TABLE_MAX_VOCAB`]).
+    table: Option<Matrix<T>>,
+    /// W_hᵀ and W_yᵀ packed, once a batch needs them.
+    packed: Option<(PackedB<T>, PackedB<T>)>,
+}
+
+impl<T: Float> Stepper<T> {
+    /// Prepare `params` for steps on `gemm` (its kernel and threads are used).
+    pub fn new(params: &Params<T>, mut gemm: Gemm<T>) -> Self {
+        let (v, h) = (params.config.vocab, params.config.hidden);
+        let table = (v <= TABLE_MAX_VOCAB).then(|| {
+            let mut u = Matrix::zeros(v, h);
+            gemm.gemm(
+                T::one(),
+                params.e.view(),
+                params.w_x.view().t(),
+                T::zero(),
+                u.view_mut(),
+            );
+            u
+        });
+        Stepper {
+            gemm,
+            table,
+            packed: None,
+        }
+    }
+
+    /// The kernel the steps run on.
+    pub fn kernel(&self) -> crate::matmul::Kernel {
+        self.gemm.kernel()
+    }
+}
+
+/// The recurrent state and the last prediction of B streams.
 #[derive(Clone, Debug)]
 pub struct StepState<T> {
-    /// h_t `[1, H]`.
+    /// h_t `[B, H]`.
     pub h: Matrix<T>,
-    /// a_t `[1, H]` (scratch).
+    /// a_t `[B, H]` (scratch).
     a: Matrix<T>,
-    /// p_t `[1, V]`: the distribution of the next token.
+    /// p_t `[B, V]`: each stream's distribution of its next token.
     pub p: Matrix<T>,
-    /// q_t `[1, C]`: the class distribution (classed models; scratch).
+    /// q_t `[B, C]`: the class distributions (classed models; scratch).
     q: Matrix<T>,
 }
 
 impl<T: Float> StepState<T> {
-    /// h_0 = 0, p uniform.
+    /// One stream: h_0 = 0, p uniform.
     pub fn new(params: &Params<T>) -> Self {
+        Self::streams(params, 1)
+    }
+
+    /// `b` streams, each with h_0 = 0 and p uniform.
+    pub fn streams(params: &Params<T>, b: usize) -> Self {
         let (v, h) = (params.config.vocab, params.config.hidden);
         StepState {
-            h: Matrix::zeros(1, h),
-            a: Matrix::zeros(1, h),
-            p: Matrix::filled(1, v, T::one() / T::from_usize(v)),
-            q: Matrix::zeros(1, params.config.classes.count()),
+            h: Matrix::zeros(b, h),
+            a: Matrix::zeros(b, h),
+            p: Matrix::filled(b, v, T::one() / T::from_usize(v)),
+            q: Matrix::zeros(b, params.config.classes.count()),
         }
     }
 }
 
-/// Feed token x: advance h and set p to the next-token distribution.
+/// Feed token `tokens[i]` to stream i: advance each h and set each row of p
+/// to that stream's next-token distribution.
 ///
 /// # Panics
-/// If `token >= V`.
-pub fn step<T: Float>(params: &Params<T>, token: u32, s: &mut StepState<T>, gemm: &mut Gemm<T>) {
-    // e = E[x]  (eq. 1)                                              [1, D]
-    let e = params.e.rows_view(token as usize, 1);
-    // a = W_x e + W_h h_{t−1} + b_h  (eq. 2)
-    gemm.gemm(T::one(), e, params.w_x.view().t(), T::zero(), s.a.view_mut());
-    gemm.gemm(T::one(), s.h.view(), params.w_h.view().t(), T::one(), s.a.view_mut());
+/// If a token is ≥ V or `tokens` is not one per stream.
+pub fn step<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &[u32], s: &mut StepState<T>) {
+    let b = s.h.rows();
+    assert_eq!(tokens.len(), b, "step: {} tokens for {b} streams", tokens.len());
+    let Stepper { gemm, table, packed } = stepper;
+    // a = W_x e + b_h, e = E[x]  (eqs. 1, 2)                              [B, H]
+    for (r, &x) in tokens.iter().enumerate() {
+        match table {
+            Some(u) => s.a.row_mut(r).copy_from_slice(u.row(x as usize)),
+            None => {
+                let e = params.e.rows_view(x as usize, 1);
+                gemm.gemm(T::one(), e, params.w_x.view().t(), T::zero(), s.a.rows_view_mut(r, 1));
+            }
+        }
+    }
     bias_forward(s.a.as_mut_slice(), params.b_h.as_slice());
+    let packed = if b > FEW_ROWS {
+        Some(&*packed.get_or_insert_with(|| (gemm.pack_b(params.w_h.view().t()), gemm.pack_b(params.w_y.view().t()))))
+    } else {
+        None
+    };
+    //   + W_h h_{t−1}  (eq. 2)
+    match packed {
+        Some((w_h_t, _)) => gemm.gemm_packed(T::one(), s.h.view(), w_h_t, T::one(), s.a.view_mut()),
+        None => gemm.gemm(T::one(), s.h.view(), params.w_h.view().t(), T::one(), s.a.view_mut()),
+    }
     // h = tanh(a)  (eq. 3)
     tanh_forward(s.a.as_mut_slice());
     std::mem::swap(&mut s.h, &mut s.a);
@@ -57,9 +132,14 @@ pub fn step<T: Float>(params: &Params<T>, token: u32, s: &mut StepState<T>, gemm
         return classed_distribution(params, s.h.view(), &mut s.q, &mut s.p, gemm);
     }
     // z = W_y h + b_y;  p = softmax(z)  (eqs. 4, 5)
-    gemm.gemm(T::one(), s.h.view(), params.w_y.view().t(), T::zero(), s.p.view_mut());
+    match packed {
+        Some((_, w_y_t)) => gemm.gemm_packed(T::one(), s.h.view(), w_y_t, T::zero(), s.p.view_mut()),
+        None => gemm.gemm(T::one(), s.h.view(), params.w_y.view().t(), T::zero(), s.p.view_mut()),
+    }
     bias_forward(s.p.as_mut_slice(), params.b_y.as_slice());
-    softmax_returning_log_z(s.p.as_mut_slice());
+    for r in 0..b {
+        softmax_returning_log_z(s.p.row_mut(r));
+    }
 }
 
 #[cfg(test)]
@@ -84,15 +164,53 @@ mod tests {
             &mut ws,
         );
         let mut s = StepState::new(&params);
-        let mut gemm = Gemm::new();
+        let mut stepper = Stepper::new(&params, Gemm::new());
+        assert!(stepper.table.is_some(), "V = 9 takes the table");
         for (t, &x) in tokens[..n].iter().enumerate() {
-            step(&params, x, &mut s, &mut gemm);
+            step(&params, &mut stepper, &[x], &mut s);
             for (a, b) in s.p.as_slice().iter().zip(ws.probs().row(t)) {
                 assert!((a - b).abs() < 1e-14, "step {t}: p differs: {a} vs {b}");
             }
         }
         for (a, b) in s.h.as_slice().iter().zip(ws.last_hidden().data()) {
             assert!((a - b).abs() < 1e-14);
+        }
+    }
+
+    /// A batch of streams (packed products past the few-rows path, a
+    /// classed model, no input table) steps each stream as it would step
+    /// alone.
+    #[test]
+    fn a_batch_of_streams_steps_each_as_one_stream() {
+        use crate::model::Classes;
+        let cfg = Config {
+            classes: Classes::from_sizes(&[2, 3, 5]),
+            ..Config::full(10, 5, 7)
+        };
+        for table in [true, false] {
+            let params = Params::<f64>::init(&cfg, &mut Rng::new(8));
+            let b = FEW_ROWS + 3;
+            let mut batch = Stepper::new(&params, Gemm::new());
+            if !table {
+                batch.table = None;
+            }
+            let mut s = StepState::streams(&params, b);
+            let mut alone: Vec<(Stepper<f64>, StepState<f64>)> = (0..b)
+                .map(|_| (Stepper::new(&params, Gemm::new()), StepState::new(&params)))
+                .collect();
+            let mut rng = Rng::new(9);
+            for _ in 0..5 {
+                let tokens: Vec<u32> = (0..b).map(|_| rng.below(10) as u32).collect();
+                step(&params, &mut batch, &tokens, &mut s);
+                for (i, (st, one)) in alone.iter_mut().enumerate() {
+                    step(&params, st, &tokens[i..=i], one);
+                    for (a, w) in s.p.row(i).iter().zip(one.p.row(0)) {
+                        assert!((a - w).abs() < 1e-13, "stream {i}: {a} vs {w}");
+                    }
+                    assert!((s.p.row(i).iter().sum::<f64>() - 1.0).abs() < 1e-12);
+                }
+            }
+            assert!(batch.packed.is_some(), "the batch took the packed path");
         }
     }
 }

@@ -46,12 +46,13 @@ pub fn dots(kernel: Kernel, x: &[f32], b: &[f32], cs: usize, out: &mut [f32]) {
     }
 }
 
-/// Lanes `[p, p + 16)` of `s`, the lanes past its end zero.
+/// Lanes `[p, p + 16)` of `s`, the lanes past its end zero (a masked load:
+/// for the last, partial vector of a row).
 ///
 /// # Safety
 /// AVX-512F must be enabled in the caller.
 #[inline(always)]
-unsafe fn load16(s: &[f32], p: usize) -> __m512 {
+unsafe fn load16_tail(s: &[f32], p: usize) -> __m512 {
     let valid = (s.len() - p).min(16);
     let mask: __mmask16 = if valid == 16 { 0xFFFF } else { (1u16 << valid) - 1 };
     // SAFETY: AVX-512F is enabled (caller); the masked load touches only the
@@ -60,15 +61,28 @@ unsafe fn load16(s: &[f32], p: usize) -> __m512 {
     unsafe { _mm512_maskz_loadu_ps(mask, s[p..].as_ptr()) }
 }
 
+/// Sixteen lanes of `s` from `p` (a full vector; the caller keeps
+/// `p + 16 ≤ len`).
+///
+/// # Safety
+/// AVX-512F must be enabled in the caller.
+#[inline(always)]
+unsafe fn load16(s: &[f32], p: usize) -> __m512 {
+    let v = &s[p..p + 16];
+    // SAFETY: AVX-512F is enabled (caller); `v` is exactly the 16 lanes read.
+    unsafe { _mm512_loadu_ps(v.as_ptr()) }
+}
+
 #[target_feature(enable = "avx512f")]
 fn dots_avx512(x: &[f32], b: &[f32], cs: usize, out: &mut [f32]) {
     let k = x.len();
+    let body = k - k % 16;
     let col = |j: usize| &b[j * cs..j * cs + k];
     let mut j = 0;
     while j + 4 <= out.len() {
         let (c0, c1, c2, c3) = (col(j), col(j + 1), col(j + 2), col(j + 3));
-        // SAFETY: AVX-512F is enabled in this function; loads go through
-        // `load16`, which stays inside each slice.
+        // SAFETY: AVX-512F is enabled in this function; full loads stay
+        // below `body ≤ k`, the tail goes through the masked `load16_tail`.
         unsafe {
             let (mut a0, mut a1, mut a2, mut a3) = (
                 _mm512_setzero_ps(),
@@ -76,12 +90,19 @@ fn dots_avx512(x: &[f32], b: &[f32], cs: usize, out: &mut [f32]) {
                 _mm512_setzero_ps(),
                 _mm512_setzero_ps(),
             );
-            for p in (0..k).step_by(16) {
+            for p in (0..body).step_by(16) {
                 let xv = load16(x, p);
                 a0 = _mm512_fmadd_ps(xv, load16(c0, p), a0);
                 a1 = _mm512_fmadd_ps(xv, load16(c1, p), a1);
                 a2 = _mm512_fmadd_ps(xv, load16(c2, p), a2);
                 a3 = _mm512_fmadd_ps(xv, load16(c3, p), a3);
+            }
+            if body < k {
+                let xv = load16_tail(x, body);
+                a0 = _mm512_fmadd_ps(xv, load16_tail(c0, body), a0);
+                a1 = _mm512_fmadd_ps(xv, load16_tail(c1, body), a1);
+                a2 = _mm512_fmadd_ps(xv, load16_tail(c2, body), a2);
+                a3 = _mm512_fmadd_ps(xv, load16_tail(c3, body), a3);
             }
             out[j] = _mm512_reduce_add_ps(a0);
             out[j + 1] = _mm512_reduce_add_ps(a1);
@@ -95,8 +116,11 @@ fn dots_avx512(x: &[f32], b: &[f32], cs: usize, out: &mut [f32]) {
         // SAFETY: as above.
         unsafe {
             let mut a = _mm512_setzero_ps();
-            for p in (0..k).step_by(16) {
+            for p in (0..body).step_by(16) {
                 a = _mm512_fmadd_ps(load16(x, p), load16(c, p), a);
+            }
+            if body < k {
+                a = _mm512_fmadd_ps(load16_tail(x, body), load16_tail(c, body), a);
             }
             *o = _mm512_reduce_add_ps(a);
         }
