@@ -198,9 +198,9 @@ fn one_sgd_step_is_exactly_w_minus_lr_grad() {
 }
 
 /// Dropout masks come from the run's generator in a fixed order, not from
-/// the workers: with dropout, two threads give the checkpoint one thread
-/// gives, byte for byte (the model is large enough for the time loops and
-/// products to be split).
+/// the workers, and each step's streams are cut into shards by B alone
+/// (`model::shards`): with dropout, two threads give the checkpoint one
+/// thread gives, byte for byte.
 #[test]
 fn dropout_results_do_not_depend_on_the_thread_count() {
     let dir = tmpdir("threads");
@@ -231,4 +231,48 @@ fn dropout_results_do_not_depend_on_the_thread_count() {
         std::fs::read(out).unwrap()
     };
     assert!(run("1") == run("2"), "--threads 2 changed the result");
+}
+
+/// A run paused with one thread count resumes exactly with another: three
+/// steps on one thread then three more on two (and the other way round)
+/// write the checkpoint six steps on one thread write, byte for byte.
+#[test]
+fn a_run_paused_with_one_thread_count_resumes_exactly_with_another() {
+    let dir = tmpdir("threads-resume");
+    let corpus = dir.join("c.txt");
+    std::fs::write(&corpus, "the cat sat on the mat. 우리는 달린다.\n".repeat(60)).unwrap();
+    let train = |out: &std::path::Path, steps: &str, threads: &str, resume: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_rnnlm"));
+        c.args(["train", "--quiet", "--embed", "16", "--hidden", "64", "--batch", "6"])
+            .args([
+                "--seq-len",
+                "16",
+                "--steps",
+                steps,
+                "--dropout",
+                "0.2",
+                "--threads",
+                threads,
+            ])
+            .arg("--corpus")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(out);
+        if resume {
+            c.arg("--resume").arg(out);
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let straight = dir.join("straight.ckpt");
+    train(&straight, "6", "1", false);
+    for (first, then) in [("1", "2"), ("2", "1")] {
+        let paused = dir.join(format!("paused-{first}-{then}.ckpt"));
+        train(&paused, "3", first, false);
+        train(&paused, "6", then, true);
+        assert!(
+            std::fs::read(&paused).unwrap() == std::fs::read(&straight).unwrap(),
+            "paused on {first} thread(s), resumed on {then}: the result differs"
+        );
+    }
 }

@@ -236,7 +236,10 @@ mod tests {
         };
         assert_eq!((b.threads.clone(), b.budget_ms), (vec![1, 2], 1500));
         let Command::Demo(d) = p("").unwrap() else { panic!() };
-        assert_eq!((d.time, d.threads, d.out), (60.0, cores, PathBuf::from("rnnlm-demo.ckpt")));
+        assert_eq!(
+            (d.time, d.threads, d.out),
+            (60.0, cores, PathBuf::from("rnnlm-demo.ckpt"))
+        );
     }
 
     /// The help shows each default as the table declares it, and the rule
