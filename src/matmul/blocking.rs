@@ -103,6 +103,15 @@ pub const PAR_MIN_FLOPS: usize = 1 << 26;
 /// 256 Ki floats (1 MiB) takes about as long as starting a worker.
 pub const PAR_MIN_PACK: usize = 1 << 18;
 
+/// A split product whose B has at most this many entries (1 MiB of f32,
+/// what one core's L2 holds beside its working set) has every worker pack
+/// all of B̃ for itself rather than share one packing: one spawn instead of
+/// two, and each worker reads B̃ from its own core's cache. Larger B is
+/// packed once, shared, each worker packing a part. (Measured with `bench
+/// gemm`, AVX-512 on 2 cores: 512³ 1.66× → 1.91× over one thread; 1024³ and
+/// `2048×512·512×10000` are better shared.)
+pub const PACK_EACH_MAX: usize = 1 << 18;
+
 #[cfg(test)]
 mod tests {
     use super::*;

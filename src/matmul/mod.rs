@@ -86,6 +86,8 @@ pub struct Gemm<T> {
     a_bufs: Vec<Vec<T>>,
     /// B̃ for products whose B is not packed ahead.
     b_pack: PackedB<T>,
+    /// One B̃ per extra worker, for products that pack B inside the call.
+    b_packs: Vec<PackedB<T>>,
     /// Time spent in this context's products and packings, when measured.
     timer: Option<std::time::Duration>,
 }
@@ -112,6 +114,7 @@ impl<T: Float> Gemm<T> {
             threads: 1,
             a_bufs: vec![Vec::new()],
             b_pack: PackedB::empty(),
+            b_packs: Vec::new(),
             timer: None,
         }
     }
@@ -232,9 +235,13 @@ impl<T: Float> Gemm<T> {
             }
         }
         let workers = self.workers(m, k, n);
-        let mut packed = std::mem::replace(&mut self.b_pack, PackedB::empty());
         let kernel = kernel_for::<T>(self.kernel);
-        packed.pack(kernel, tile::<T>(kernel).1, self.blocks.kc, b, workers);
+        let (nr, kc) = (tile::<T>(kernel).1, self.blocks.kc);
+        if workers > 1 && k * n <= blocking::PACK_EACH_MAX {
+            return self.run_packing_each(alpha, a, b, beta, c, workers);
+        }
+        let mut packed = std::mem::replace(&mut self.b_pack, PackedB::empty());
+        packed.pack(kernel, nr, kc, b, workers);
         self.run_packed(alpha, a, &packed, beta, c, workers);
         self.b_pack = packed;
     }
@@ -293,30 +300,62 @@ impl<T: Float> Gemm<T> {
         self.run_packed(alpha, a, b, beta, c, workers);
     }
 
-    /// Split C (and A) by rows into `workers` MR-aligned parts — the `ic`
-    /// loop shared out — and run the loops on each with the shared B̃.
+    /// [`Gemm::run_packed`] for a B not packed yet: each worker packs the
+    /// whole of B̃ for itself, then runs the loops on its rows. Packing
+    /// twice costs less than sharing one B̃: the workers start at once (one
+    /// spawn, no wait for a shared packing), and each reads B̃ from its own
+    /// core's cache rather than half of it from the other core's.
+    fn run_packing_each(&mut self, alpha: T, a: MatRef<T>, b: MatRef<T>, beta: T, c: MatMut<T>, workers: usize) {
+        let (kernel, blocks) = (self.kernel, self.blocks);
+        let pack_kernel = kernel_for::<T>(kernel);
+        let nr = tile::<T>(pack_kernel).1;
+        self.b_packs.resize_with(workers, PackedB::empty);
+        let m = a.rows();
+        let mut parts = Vec::with_capacity(workers);
+        let mut rest = c;
+        let mut i0 = 0;
+        for (w, (buf, packed)) in self
+            .a_bufs
+            .iter_mut()
+            .zip(self.b_packs.iter_mut())
+            .take(workers)
+            .enumerate()
+        {
+            let rows = m / workers + usize::from(w < m % workers);
+            let (mine, later) = rest.split_rows(rows);
+            rest = later;
+            parts.push((a.block(i0, 0, rows, a.cols()), mine, buf, packed));
+            i0 += rows;
+        }
+        crate::workers::run_each(parts, |(a_part, c_part, buf, packed)| {
+            packed.pack(pack_kernel, nr, blocks.kc, b, 1);
+            loops::run_loops(kernel, blocks, alpha, a_part, packed, beta, c_part, buf)
+        });
+    }
+
+    /// Split C (and A) by rows into `workers` nearly equal parts — the `ic`
+    /// loop shared out — and run the loops on each with the shared B̃, the
+    /// first part on the calling thread. The parts need not be MR-aligned:
+    /// a part's last tile is an edge tile, which computes every entry with
+    /// the full tile's arithmetic, so the split changes no bit.
     fn run_packed(&mut self, alpha: T, a: MatRef<T>, b: &PackedB<T>, beta: T, c: MatMut<T>, workers: usize) {
         let (kernel, blocks) = (self.kernel, self.blocks);
         if workers == 1 {
             return loops::run_loops(kernel, blocks, alpha, a, b, beta, c, &mut self.a_bufs[0]);
         }
         let m = a.rows();
-        let (mr, _) = tile::<T>(kernel);
-        let rows_per = m.div_ceil(workers).div_ceil(mr) * mr;
-        std::thread::scope(|s| {
-            let mut rest = c;
-            let mut i0 = 0;
-            for buf in self.a_bufs.iter_mut().take(workers) {
-                if i0 >= m {
-                    break;
-                }
-                let rows = rows_per.min(m - i0);
-                let (mine, later) = rest.split_rows(rows);
-                rest = later;
-                let a_part = a.block(i0, 0, rows, a.cols());
-                s.spawn(move || loops::run_loops(kernel, blocks, alpha, a_part, b, beta, mine, buf));
-                i0 += rows;
-            }
+        let mut parts = Vec::with_capacity(workers);
+        let mut rest = c;
+        let mut i0 = 0;
+        for (w, buf) in self.a_bufs.iter_mut().take(workers).enumerate() {
+            let rows = m / workers + usize::from(w < m % workers);
+            let (mine, later) = rest.split_rows(rows);
+            rest = later;
+            parts.push((a.block(i0, 0, rows, a.cols()), mine, buf));
+            i0 += rows;
+        }
+        crate::workers::run_each(parts, |(a_part, c_part, buf)| {
+            loops::run_loops(kernel, blocks, alpha, a_part, b, beta, c_part, buf)
         });
     }
 }

@@ -259,15 +259,8 @@ impl<T: Float> PackedB<T> {
                 pack_b_panels(nr, b.block(pc, 0, kc, n), p0 * nr, dst);
             }
         };
-        if threads == 1 {
-            work.into_iter().for_each(job);
-        } else {
-            std::thread::scope(|s| {
-                for list in work {
-                    s.spawn(move || job(list));
-                }
-            });
-        }
+        // The calling thread packs the first range itself.
+        crate::workers::run_each(work, job);
     }
 }
 
