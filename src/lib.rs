@@ -54,8 +54,9 @@
 //! | [`error`] | the one error type |
 //! | [`workers`] | scoped threads for per-shard and elementwise work |
 //!
-//! `unsafe` is denied everywhere except the two per-ISA SIMD modules, the
-//! micro-kernels (`matmul::kernel::x86_64`) and the fast-math maps
+//! `unsafe` is denied everywhere except the three per-ISA SIMD modules, the
+//! micro-kernels (`matmul::kernel::x86_64`), the dot products of the
+//! few-rows products (`matmul::gemv::x86_64`) and the fast-math maps
 //! (`fastmath::x86_64`), where every block carries a `// SAFETY:` note.
 #![deny(unsafe_code)]
 
