@@ -170,33 +170,6 @@ fn import_refuses_missing_files_wrong_dtype_and_shape() {
     assert!(!out.exists(), "a failed import must not write the output");
 }
 
-/// Train a small model on `text` with `flags` and export it: (checkpoint,
-/// exported folder, corpus).
-fn train_and_export(dir: &Path, text: &str, flags: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
-    let corpus = dir.join("c.txt");
-    std::fs::write(&corpus, text).unwrap();
-    let ck = dir.join("m.ckpt");
-    ok(bin()
-        .args(["train", "--quiet"])
-        .args(flags)
-        .arg("--corpus")
-        .arg(&corpus)
-        .arg("--out")
-        .arg(&ck)
-        .output()
-        .unwrap());
-    let out = dir.join("exported");
-    ok(bin()
-        .arg("export")
-        .arg("--model")
-        .arg(&ck)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap());
-    (ck, out, corpus)
-}
-
 /// `rnnlm import --dir DIR --out OUT`, which must succeed.
 fn import_ok(dir: &Path, out: &Path) {
     ok(bin()

@@ -13,12 +13,7 @@ mod common;
 use common::*;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn ok(o: Output) -> String {
-    assert!(o.status.success(), "{}", stderr(&o));
-    String::from_utf8(o.stdout).unwrap()
-}
+use std::process::Command;
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/pytorch/rnnlm_torch.py")
@@ -31,52 +26,34 @@ fn torch_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Train a small model on `text` with `flags`, export it: (checkpoint, folder).
+/// A small model trained on `text` with `flags`, exported: (checkpoint, folder).
 fn trained(dir: &Path, text: &str, flags: &[&str]) -> (PathBuf, PathBuf) {
-    let corpus = dir.join("c.txt");
-    std::fs::write(&corpus, text).unwrap();
-    let ck = dir.join("m.ckpt");
-    ok(bin()
-        .args([
-            "train",
-            "--quiet",
-            "--embed",
-            "6",
-            "--hidden",
-            "10",
-            "--batch",
-            "4",
-            "--seq-len",
-            "8",
-        ])
-        .args(["--steps", "30"])
-        .args(flags)
-        .arg("--corpus")
-        .arg(&corpus)
-        .arg("--out")
-        .arg(&ck)
-        .output()
-        .unwrap());
-    let out = dir.join("exported");
-    ok(bin()
-        .arg("export")
-        .arg("--model")
-        .arg(&ck)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap());
+    let small = [
+        "--embed",
+        "6",
+        "--hidden",
+        "10",
+        "--batch",
+        "4",
+        "--seq-len",
+        "8",
+        "--steps",
+        "30",
+    ];
+    let (ck, out, _) = train_and_export(dir, text, &[&small[..], flags].concat());
     (ck, out)
 }
 
 fn eval_nats(model: &Path, text: &Path) -> (f64, f64) {
-    let json = ok(bin()
-        .args(["eval", "--json", "--model"])
-        .arg(model)
-        .arg("--corpus")
-        .arg(text)
-        .output()
-        .unwrap());
+    let json = ok_stdout(
+        bin()
+            .args(["eval", "--json", "--model"])
+            .arg(model)
+            .arg("--corpus")
+            .arg(text)
+            .output()
+            .unwrap(),
+    );
     (json_number(&json, "tokens"), json_number(&json, "nats_per_token"))
 }
 
@@ -110,13 +87,15 @@ fn pytorch_modules_loaded_from_an_export_reproduce_eval_and_go_back() {
         std::fs::write(&held, held_out).unwrap();
         let (tokens, ours) = eval_nats(&ck, &held);
 
-        let o = ok(Command::new("python3")
-            .arg(script())
-            .arg("eval")
-            .arg(&out)
-            .arg(&held)
-            .output()
-            .unwrap());
+        let o = ok_stdout(
+            Command::new("python3")
+                .arg(script())
+                .arg("eval")
+                .arg(&out)
+                .arg(&held)
+                .output()
+                .unwrap(),
+        );
         let mut it = o.split_whitespace();
         let theirs_tokens: f64 = it.next().unwrap().parse().unwrap();
         let theirs: f64 = it.next().unwrap().parse().unwrap();
@@ -127,22 +106,26 @@ fn pytorch_modules_loaded_from_an_export_reproduce_eval_and_go_back() {
         );
 
         let back = dir.join("back");
-        ok(Command::new("python3")
-            .arg(script())
-            .arg("back")
-            .arg(&out)
-            .arg(&back)
-            .output()
-            .unwrap());
+        ok_stdout(
+            Command::new("python3")
+                .arg(script())
+                .arg("back")
+                .arg(&out)
+                .arg(&back)
+                .output()
+                .unwrap(),
+        );
         let imported = dir.join("back.ckpt");
-        ok(bin()
-            .arg("import")
-            .arg("--dir")
-            .arg(&back)
-            .arg("--out")
-            .arg(&imported)
-            .output()
-            .unwrap());
+        ok_stdout(
+            bin()
+                .arg("import")
+                .arg("--dir")
+                .arg(&back)
+                .arg("--out")
+                .arg(&imported)
+                .output()
+                .unwrap(),
+        );
         let (_, again) = eval_nats(&imported, &held);
         assert_eq!(
             again.to_bits(),

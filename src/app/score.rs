@@ -152,35 +152,18 @@ pub fn generate(args: &GenerateArgs) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let gemm = Gemm::new().with_threads(args.threads);
-    let Some(n) = args.samples else {
-        // One sample, streamed as it comes.
-        let _ = out.write_all(args.prime.as_bytes());
-        let seeds = [args.seed];
-        // Flushed at line ends and every 50 ms: text appears as it comes
-        // without a system call per token.
-        let mut flushed = std::time::Instant::now();
-        sample::generate_samples(
-            &model.params,
-            &model.vocab,
-            &prime,
-            args.len,
-            args.sampling,
-            &seeds,
-            gemm,
-            |_, t| {
-                let _ = out.write_all(t.as_bytes());
-                if t.contains('\n') || flushed.elapsed().as_millis() >= 50 {
-                    let _ = out.flush();
-                    flushed = std::time::Instant::now();
-                }
-            },
-        );
-        let _ = writeln!(out);
-        return Ok(());
-    };
-    // N samples in one batch; each printed whole after its header.
+    // One sample is streamed as it comes; N samples (one batch) are printed
+    // whole, each after its header.
+    let streamed = args.samples.is_none();
+    let n = args.samples.unwrap_or(1);
     let seeds: Vec<u64> = (0..n as u64).map(|i| args.seed.wrapping_add(i)).collect();
     let mut texts = vec![args.prime.clone(); n];
+    if streamed {
+        let _ = out.write_all(args.prime.as_bytes());
+    }
+    // Flushed at line ends and every 50 ms: text appears as it comes
+    // without a system call per token.
+    let mut flushed = std::time::Instant::now();
     sample::generate_samples(
         &model.params,
         &model.vocab,
@@ -189,8 +172,21 @@ pub fn generate(args: &GenerateArgs) -> Result<()> {
         args.sampling,
         &seeds,
         gemm,
-        |i, t| texts[i].push_str(t),
+        |i, t| {
+            if !streamed {
+                return texts[i].push_str(t);
+            }
+            let _ = out.write_all(t.as_bytes());
+            if t.contains('\n') || flushed.elapsed().as_millis() >= 50 {
+                let _ = out.flush();
+                flushed = std::time::Instant::now();
+            }
+        },
     );
+    if streamed {
+        let _ = writeln!(out);
+        return Ok(());
+    }
     for (i, text) in texts.iter().enumerate() {
         let _ = writeln!(out, "--- sample {i} ---\n{text}");
     }

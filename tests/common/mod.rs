@@ -87,3 +87,40 @@ pub fn eval_json_with(model: &Path, corpus: &Path, extra: &[&std::ffi::OsStr]) -
     assert!(o.status.success(), "{}", stderr(&o));
     String::from_utf8(o.stdout).unwrap()
 }
+
+/// The stdout of a command that must succeed (its stderr in the failure).
+pub fn ok_stdout(o: Output) -> String {
+    assert!(o.status.success(), "{}", stderr(&o));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Train a small model on `text` with `flags` and export it: (checkpoint,
+/// exported folder, corpus).
+pub fn train_and_export(dir: &Path, text: &str, flags: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
+    let corpus = dir.join("c.txt");
+    std::fs::write(&corpus, text).unwrap();
+    let ck = dir.join("m.ckpt");
+    ok_stdout(
+        bin()
+            .args(["train", "--quiet"])
+            .args(flags)
+            .arg("--corpus")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&ck)
+            .output()
+            .unwrap(),
+    );
+    let out = dir.join("exported");
+    ok_stdout(
+        bin()
+            .arg("export")
+            .arg("--model")
+            .arg(&ck)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap(),
+    );
+    (ck, out, corpus)
+}
