@@ -42,7 +42,7 @@
 //! | [`matrix`] | `Matrix<T>` (row-major) and the strided views `MatRef`, `MatMut` |
 //! | [`rng`] | xoshiro256**: the one source of randomness, seeded everywhere |
 //! | [`matmul`] | `C := α·op(A)·op(B) + β·C`: naive, then BLIS-style packed loops around SIMD micro-kernels |
-//! | [`model`] | parameters, layers (forward/backward pairs), the RNN chunk forward and BPTT |
+//! | [`model`] | parameters, layers (forward/backward pairs), the RNN chunk forward and BPTT, a step cut into shards of streams, one-token steps |
 //! | [`gradcheck`] | finite-difference checks of every gradient |
 //! | [`data`] | char / word tokenization, vocabulary, batching into B streams × T steps |
 //! | [`train`] | run settings and state, optimizers, schedule, evaluation, the training loop |
