@@ -161,18 +161,20 @@ impl<T: Float> Shards<T> {
             shard.gather(inputs, targets, batch, h0, self.dropout.as_ref());
         }
         let workers = self.workers();
-        let losses: Vec<f64> = workers::run_each(round_robin(&mut self.shards, workers), |group| {
+        // Each worker returns (shard, loss) for its shards.
+        let losses = workers::run_each(round_robin(self.shards.iter_mut().enumerate(), workers), |group| {
             group
                 .into_iter()
-                .map(|s| forward(params, &s.inputs, &s.targets, s.h0.rows(), s.h0.view(), &mut s.ws))
-                .collect::<Vec<f64>>()
-        })
-        .into_iter()
-        .flatten()
-        .collect();
-        // The losses come back grouped by worker; put them in shard order.
+                .map(|(i, s)| {
+                    (
+                        i,
+                        forward(params, &s.inputs, &s.targets, s.h0.rows(), s.h0.view(), &mut s.ws),
+                    )
+                })
+                .collect::<Vec<(usize, f64)>>()
+        });
         let mut by_shard = vec![0.0; self.shards.len()];
-        for (i, loss) in round_robin_order(self.shards.len(), workers).zip(losses) {
+        for (i, loss) in losses.into_iter().flatten() {
             by_shard[i] = loss;
         }
         ensure(&mut self.h_last, batch, h);
@@ -273,26 +275,22 @@ impl<T: Float> Shard<T> {
                 *x = h0.at(b, j);
             }
         }
-        self.ws.dropout = masks.map(|m| {
-            let gather_rows = |full: &Matrix<T>, cols: usize, into: Option<Matrix<T>>| {
-                let mut out = into
-                    .filter(|o| o.shape() == (self.positions, cols))
-                    .unwrap_or_else(|| Matrix::zeros(self.positions, cols));
-                for (o, i) in rows(inputs.len()).enumerate() {
-                    out.row_mut(o).copy_from_slice(full.row(i));
-                }
-                out
-            };
-            let old = self.ws.dropout.take();
-            let (old_e, old_h) = match old {
-                Some(o) => (Some(o.e), Some(o.h)),
-                None => (None, None),
-            };
-            DropoutMasks {
-                e: gather_rows(&m.e, m.e.cols(), old_e),
-                h: gather_rows(&m.h, m.h.cols(), old_h),
-            }
+        // The shard's rows of the chunk's masks, into the buffers of the last step.
+        let Some(m) = masks else {
+            self.ws.dropout = None;
+            return;
+        };
+        let n = self.positions;
+        let mine = self.ws.dropout.get_or_insert_with(|| DropoutMasks {
+            e: Matrix::zeros(n, m.e.cols()),
+            h: Matrix::zeros(n, m.h.cols()),
         });
+        for (part, full) in [(&mut mine.e, &m.e), (&mut mine.h, &m.h)] {
+            ensure(part, n, full.cols());
+            for (o, i) in rows(inputs.len()).enumerate() {
+                part.row_mut(o).copy_from_slice(full.row(i));
+            }
+        }
     }
 }
 
@@ -310,11 +308,6 @@ fn round_robin<I>(items: impl IntoIterator<Item = I>, workers: usize) -> Vec<Vec
         groups[i % workers].push(item);
     }
     groups
-}
-
-/// The item indices in the order [`round_robin`]'s groups list them.
-fn round_robin_order(items: usize, workers: usize) -> impl Iterator<Item = usize> {
-    (0..workers).flat_map(move |w| (w..items).step_by(workers))
 }
 
 /// `into += from` over `spans`, setting `from` to zero there; the spans are
@@ -345,12 +338,5 @@ mod tests {
         assert_eq!(shard_streams(1), vec![0..1]);
         assert_eq!(shard_streams(5), [0..3, 3..5]);
         assert_eq!(shard_streams(64), [0..32, 32..64]);
-    }
-
-    #[test]
-    fn round_robin_order_lists_items_as_the_groups_do() {
-        let groups = round_robin(0..5, 2);
-        let flat: Vec<usize> = groups.into_iter().flatten().collect();
-        assert_eq!(flat, round_robin_order(5, 2).collect::<Vec<_>>());
     }
 }
