@@ -39,6 +39,14 @@ pub fn run_each<G: Send, R: Send>(groups: Vec<G>, f: impl Fn(G) -> R + Sync) -> 
     })
 }
 
+/// `total` cut into `parts` nearly equal counts, the larger ones first
+/// (7 into 3: 3, 2, 2): how streams and rows are shared out.
+pub fn even_counts(total: usize, parts: usize) -> Vec<usize> {
+    (0..parts)
+        .map(|w| total / parts + usize::from(w < total % parts))
+        .collect()
+}
+
 /// Something that can be cut at an index into two of itself: a slice, or a
 /// pair of equally long ones cut at the same place.
 pub trait Split: Sized {
@@ -111,6 +119,13 @@ pub fn split_pairs<S: Split>(items: Vec<S>, workers: usize, min_per_worker: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn even_counts_differ_by_at_most_one_and_sum_to_the_total() {
+        assert_eq!(even_counts(7, 3), [3, 2, 2]);
+        assert_eq!(even_counts(512, 2), [256, 256]);
+        assert_eq!(even_counts(1, 2), [1, 0]);
+    }
 
     #[test]
     fn groups_come_back_in_order_and_cover_everything() {

@@ -310,23 +310,11 @@ impl<T: Float> Gemm<T> {
         let pack_kernel = kernel_for::<T>(kernel);
         let nr = tile::<T>(pack_kernel).1;
         self.b_packs.resize_with(workers, PackedB::empty);
-        let m = a.rows();
-        let mut parts = Vec::with_capacity(workers);
-        let mut rest = c;
-        let mut i0 = 0;
-        for (w, (buf, packed)) in self
-            .a_bufs
-            .iter_mut()
-            .zip(self.b_packs.iter_mut())
-            .take(workers)
-            .enumerate()
-        {
-            let rows = m / workers + usize::from(w < m % workers);
-            let (mine, later) = rest.split_rows(rows);
-            rest = later;
-            parts.push((a.block(i0, 0, rows, a.cols()), mine, buf, packed));
-            i0 += rows;
-        }
+        let parts: Vec<_> = row_parts(a, c, workers)
+            .into_iter()
+            .zip(self.a_bufs.iter_mut().zip(self.b_packs.iter_mut()))
+            .map(|((a_part, c_part), (buf, packed))| (a_part, c_part, buf, packed))
+            .collect();
         crate::workers::run_each(parts, |(a_part, c_part, buf, packed)| {
             packed.pack(pack_kernel, nr, blocks.kc, b, 1);
             loops::run_loops(kernel, blocks, alpha, a_part, packed, beta, c_part, buf)
@@ -343,21 +331,27 @@ impl<T: Float> Gemm<T> {
         if workers == 1 {
             return loops::run_loops(kernel, blocks, alpha, a, b, beta, c, &mut self.a_bufs[0]);
         }
-        let m = a.rows();
-        let mut parts = Vec::with_capacity(workers);
-        let mut rest = c;
-        let mut i0 = 0;
-        for (w, buf) in self.a_bufs.iter_mut().take(workers).enumerate() {
-            let rows = m / workers + usize::from(w < m % workers);
-            let (mine, later) = rest.split_rows(rows);
-            rest = later;
-            parts.push((a.block(i0, 0, rows, a.cols()), mine, buf));
-            i0 += rows;
-        }
+        let parts: Vec<_> = row_parts(a, c, workers)
+            .into_iter()
+            .zip(self.a_bufs.iter_mut())
+            .map(|((a_part, c_part), buf)| (a_part, c_part, buf))
+            .collect();
         crate::workers::run_each(parts, |(a_part, c_part, buf)| {
             loops::run_loops(kernel, blocks, alpha, a_part, b, beta, c_part, buf)
         });
     }
+}
+
+/// A and C cut by rows into `workers` nearly equal parts, paired.
+fn row_parts<'a, T: Float>(a: MatRef<'a, T>, c: MatMut<'a, T>, workers: usize) -> Vec<(MatRef<'a, T>, MatMut<'a, T>)> {
+    let mut parts = Vec::with_capacity(workers);
+    let (mut rest, mut i0) = (c, 0);
+    for rows in crate::workers::even_counts(a.rows(), workers) {
+        let (mine, later) = rest.split_rows(rows);
+        parts.push((a.block(i0, 0, rows, a.cols()), mine));
+        (rest, i0) = (later, i0 + rows);
+    }
+    parts
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 use crate::matmul::{Gemm, PackedB};
 use crate::matrix::{MatMut, MatRef};
 use crate::scalar::Float;
+use crate::workers::even_counts;
 
 use super::layers::{tanh_backward, tanh_forward};
 
@@ -29,13 +30,6 @@ pub fn workers(threads: usize, batch: usize, hidden: usize, steps: usize) -> usi
     } else {
         threads.min(batch)
     }
-}
-
-/// Rows of each worker: B split as evenly as possible.
-fn row_counts(batch: usize, workers: usize) -> Vec<usize> {
-    (0..workers)
-        .map(|w| batch / workers + usize::from(w < batch % workers))
-        .collect()
 }
 
 /// Cut every `[B, H]` block of `data` into the workers' row ranges:
@@ -71,7 +65,7 @@ fn run_workers<T: Float, J: FnOnce(&mut Gemm<T>) + Send>(gemms: &mut [Gemm<T>], 
 /// blocks 1..=T, the input part `W_x e_t + b_h` of a_t; on return block t is
 /// h_t. `w_h_t` is W_hᵀ packed; one single-threaded `Gemm` per worker.
 pub fn forward_steps<T: Float>(hs: &mut [T], batch: usize, hidden: usize, w_h_t: &PackedB<T>, gemms: &mut [Gemm<T>]) {
-    let rows = row_counts(batch, gemms.len());
+    let rows = even_counts(batch, gemms.len());
     let jobs: Vec<_> = split_streams(hs, batch, hidden, &rows)
         .into_iter()
         .zip(rows)
@@ -105,7 +99,7 @@ pub fn backward_steps<T: Float>(
     w_h: &PackedB<T>,
     gemms: &mut [Gemm<T>],
 ) {
-    let rows = row_counts(batch, gemms.len());
+    let rows = even_counts(batch, gemms.len());
     let mut h_parts: Vec<Vec<&[T]>> = rows.iter().map(|_| Vec::new()).collect();
     for block in hs.chunks(batch * hidden) {
         let mut r0 = 0;
@@ -151,7 +145,6 @@ mod tests {
 
     #[test]
     fn rows_split_evenly_and_blocks_are_cut_per_worker() {
-        assert_eq!(row_counts(7, 3), [3, 2, 2]);
         let mut data: Vec<u32> = (0..2 * 5 * 2).collect(); // 2 blocks of [5, 2]
         let parts = split_streams(&mut data, 5, 2, &[3, 2]);
         assert_eq!(&*parts[0][1], &[10, 11, 12, 13, 14, 15]);

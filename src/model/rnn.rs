@@ -191,7 +191,7 @@ impl<T: Float> Workspace<T> {
 }
 
 /// Resize `m` to `rows × cols` unless it already is (no allocation then).
-fn ensure<T: Float>(m: &mut Matrix<T>, rows: usize, cols: usize) {
+pub(super) fn ensure<T: Float>(m: &mut Matrix<T>, rows: usize, cols: usize) {
     if m.shape() != (rows, cols) {
         m.resize_zeroed(rows, cols);
     }

@@ -22,7 +22,7 @@
 use std::ops::Range;
 
 use super::params::{Params, TouchedRows};
-use super::rnn::{backward_scaled, forward, DropoutMasks, Workspace};
+use super::rnn::{backward_scaled, ensure, forward, DropoutMasks, Workspace};
 use crate::matmul::{Gemm, Kernel};
 use crate::matrix::{MatRef, Matrix};
 use crate::scalar::Float;
@@ -37,11 +37,10 @@ pub const SHARDS: usize = 2;
 /// The streams of each shard: B cut into `min(SHARDS, B)` contiguous,
 /// nearly equal ranges.
 pub fn shard_streams(batch: usize) -> Vec<Range<usize>> {
-    let count = SHARDS.min(batch).max(1);
     let mut start = 0;
-    (0..count)
-        .map(|s| {
-            let len = batch / count + usize::from(s < batch % count);
+    workers::even_counts(batch, SHARDS.min(batch).max(1))
+        .into_iter()
+        .map(|len| {
             start += len;
             start - len..start
         })
@@ -291,13 +290,6 @@ impl<T: Float> Shard<T> {
                 part.row_mut(o).copy_from_slice(full.row(i));
             }
         }
-    }
-}
-
-/// Resize `m` to `rows × cols` unless it already is.
-fn ensure<T: Float>(m: &mut Matrix<T>, rows: usize, cols: usize) {
-    if m.shape() != (rows, cols) {
-        m.resize_zeroed(rows, cols);
     }
 }
 

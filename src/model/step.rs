@@ -31,8 +31,9 @@ pub struct Stepper<T> {
     gemm: Gemm<T>,
     /// U = E·W_xᵀ `[V, H]` (V ≤ [`TABLE_MAX_VOCAB`]).
     table: Option<Matrix<T>>,
-    /// W_hᵀ and W_yᵀ packed, once a batch needs them.
-    packed: Option<(PackedB<T>, PackedB<T>)>,
+    /// W_hᵀ and (full softmax only: a classed model multiplies by W_y a
+    /// class at a time) W_yᵀ packed, once a batch needs them.
+    packed: Option<(PackedB<T>, Option<PackedB<T>>)>,
 }
 
 impl<T: Float> Stepper<T> {
@@ -115,7 +116,14 @@ pub fn step<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &[u3
     }
     bias_forward(s.a.as_mut_slice(), params.b_h.as_slice());
     let packed = if b > FEW_ROWS {
-        Some(&*packed.get_or_insert_with(|| (gemm.pack_b(params.w_h.view().t()), gemm.pack_b(params.w_y.view().t()))))
+        Some(&*packed.get_or_insert_with(|| {
+            let w_y_t = params
+                .config
+                .classes
+                .is_none()
+                .then(|| gemm.pack_b(params.w_y.view().t()));
+            (gemm.pack_b(params.w_h.view().t()), w_y_t)
+        }))
     } else {
         None
     };
@@ -131,10 +139,10 @@ pub fn step<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &[u3
         // p[w] = q[c(w)] · softmax within c(w)'s block  (eqs. 17–20)
         return classed_distribution(params, s.h.view(), &mut s.q, &mut s.p, gemm);
     }
-    // z = W_y h + b_y;  p = softmax(z)  (eqs. 4, 5)
+    // z = W_y h + b_y;  p = softmax(z)  (eqs. 4, 5)                     [B, V]
     match packed {
-        Some((_, w_y_t)) => gemm.gemm_packed(T::one(), s.h.view(), w_y_t, T::zero(), s.p.view_mut()),
-        None => gemm.gemm(T::one(), s.h.view(), params.w_y.view().t(), T::zero(), s.p.view_mut()),
+        Some((_, Some(w_y_t))) => gemm.gemm_packed(T::one(), s.h.view(), w_y_t, T::zero(), s.p.view_mut()),
+        _ => gemm.gemm(T::one(), s.h.view(), params.w_y.view().t(), T::zero(), s.p.view_mut()),
     }
     bias_forward(s.p.as_mut_slice(), params.b_y.as_slice());
     for r in 0..b {
