@@ -282,3 +282,89 @@ fn init_adds_keeps_and_drops_classes() {
         (0, 0)
     );
 }
+
+/// `--class-method exchange` on a text of two word kinds that alternate
+/// ("the dog a cat …", each word about equally frequent): the next word's
+/// kind is certain from the previous word, so two classes come out as the
+/// two kinds. `--resume` keeps them, and an unknown method is a usage error
+/// that names the flag.
+#[test]
+fn exchange_classes_find_the_kinds_of_words() {
+    let dir = tmpdir("exchange-classes");
+    let corpus = dir.join("c.txt");
+    let (det, noun) = (["the", "a", "one", "this"], ["dog", "cat", "man", "house"]);
+    let mut state = 12345u32;
+    let mut next = || {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        (state >> 16) as usize % 4
+    };
+    let mut words = Vec::new();
+    for _ in 0..600 {
+        words.push(det[next()]);
+        words.push(noun[next()]);
+    }
+    std::fs::write(&corpus, words.join(" ") + "\n").unwrap();
+    let run = |extra: &[&str]| {
+        bin()
+            .args(["train", "--quiet", "--level", "word", "--embed", "4", "--hidden", "6"])
+            .args([
+                "--batch",
+                "2",
+                "--seq-len",
+                "5",
+                "--steps",
+                "2",
+                "--classes",
+                "2",
+                "--valid-frac",
+                "0",
+            ])
+            .args(extra)
+            .arg("--corpus")
+            .arg(&corpus)
+            .output()
+            .unwrap()
+    };
+    let out = dir.join("x.ckpt");
+    let o = run(&["--class-method", "exchange", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let model = checkpoint::load(&out).unwrap().model;
+    let classes = &model.params.config.classes;
+    assert_eq!(classes.count(), 2);
+    let class = |w: &str| classes.class_of(model.vocab.id(w).unwrap() as usize);
+    assert!(
+        det.iter().all(|w| class(w) == class(det[0])),
+        "{:?}",
+        model.vocab.tokens()
+    );
+    assert!(
+        noun.iter().all(|w| class(w) == class(noun[0])),
+        "{:?}",
+        model.vocab.tokens()
+    );
+    assert_ne!(class(det[0]), class(noun[0]));
+
+    let resumed = dir.join("r.ckpt");
+    let o = bin()
+        .args(["train", "--quiet", "--valid-frac", "0", "--steps", "3", "--resume"])
+        .arg(&out)
+        .arg("--corpus")
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&resumed)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again = checkpoint::load(&resumed).unwrap().model;
+    assert_eq!((&again.vocab, &again.params.config.classes), (&model.vocab, classes));
+
+    let o = run(&[
+        "--class-method",
+        "brown",
+        "--out",
+        dir.join("no.ckpt").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--class-method: 'brown'"), "{}", stderr(&o));
+    assert!(!dir.join("no.ckpt").exists());
+}

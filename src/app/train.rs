@@ -11,7 +11,7 @@ use crate::data::{Batches, Vocab};
 use crate::error::{Error, Result};
 use crate::io::fs::read_text;
 use crate::matmul::Gemm;
-use crate::model::{Config, Model, Params, Workspace};
+use crate::model::{ClassMethod, Config, Model, Params, Workspace};
 use crate::rng::Rng;
 use crate::sample::{self, Sampling};
 use crate::train::checkpoint;
@@ -194,7 +194,26 @@ fn start(args: &TrainArgs, train_text: &str) -> Result<(Model, TrainState)> {
     };
     if let Some(classes) = set_classes {
         let ids = model.vocab.encode(train_text).map_err(|e| in_file(&args.corpus, e))?;
-        model.set_classes(classes, &ids, &mut rng);
+        if args.class_method == ClassMethod::Exchange && !args.quiet {
+            eprintln!(
+                "exchange clustering: {classes} classes over {} training tokens…",
+                ids.len()
+            );
+        }
+        let clock = std::time::Instant::now();
+        let report = model
+            .set_classes(classes, args.class_method, &ids, &mut rng)
+            .map_err(|e| Error::Usage(format!("--class-method exchange: {e}")))?;
+        if let (Some(r), false) = (report, args.quiet) {
+            eprintln!(
+                "exchange clustering: {} rounds, {} moves, {:.4} → {:.4} nats per bigram, {:.1} s",
+                r.rounds,
+                r.moves,
+                r.start_objective,
+                r.end_objective,
+                clock.elapsed().as_secs_f64()
+            );
+        }
     }
     let state = TrainState::fresh(settings, &model.params);
     Ok((model, state))

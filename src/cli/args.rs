@@ -9,6 +9,7 @@ use crate::bench::Shape;
 use crate::data::Level;
 use crate::error::{Error, Result};
 use crate::matmul::Kernel;
+use crate::model::ClassMethod;
 use crate::sample::Sampling;
 use crate::train::schedule::Schedule;
 use crate::train::OptimizerKind;
@@ -36,6 +37,7 @@ pub struct TrainArgs {
     pub hidden: usize,
     /// `None`: the default rule ([`TrainArgs::class_count`]).
     pub classes: Option<usize>,
+    pub class_method: ClassMethod,
     pub seq_len: usize,
     pub batch: usize,
     pub epochs: usize,
@@ -79,6 +81,11 @@ impl TrainArgs {
             embed: f.count("--embed", 1)?,
             hidden: f.count("--hidden", 1)?,
             classes: f.opt_count("--classes", 0)?,
+            class_method: {
+                let name = f.required("--class-method")?;
+                ClassMethod::parse(name)
+                    .ok_or_else(|| Error::Usage(format!("--class-method: '{name}' is not frequency or exchange")))?
+            },
             seq_len: f.count("--seq-len", 1)?,
             batch: f.count("--batch", 1)?,
             epochs: f.count("--epochs", 1)?,

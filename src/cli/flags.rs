@@ -104,6 +104,11 @@ pub const TRAIN: Spec = &[
         Rule(classes_rule),
         "output classes C, by √-frequency (0 = the full softmax)",
     ),
+    flag(
+        "--class-method",
+        Value("frequency"),
+        "frequency (√-frequency bins) | exchange (the bins improved by exchange clustering on bigrams)",
+    ),
     flag("--seq-len", Value("64"), "BPTT chunk length T"),
     flag("--batch", Value("32"), "parallel streams B"),
     flag("--epochs", Value("10"), "maximum epochs"),

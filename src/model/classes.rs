@@ -19,6 +19,32 @@
 
 use std::ops::Range;
 
+/// How `--class-method` assigns words to classes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClassMethod {
+    /// √-frequency bins ([`assign`]): Mikolov's toolkit's default.
+    #[default]
+    Frequency,
+    /// The bins, improved by exchange clustering on the training bigrams
+    /// ([`super::exchange`]).
+    Exchange,
+}
+
+impl ClassMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClassMethod::Frequency => "frequency",
+            ClassMethod::Exchange => "exchange",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [ClassMethod::Frequency, ClassMethod::Exchange]
+            .into_iter()
+            .find(|m| m.name() == s)
+    }
+}
+
 /// The class structure of the output layer: none (the full softmax), or C
 /// classes as contiguous id ranges.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -10,6 +10,7 @@
 //! | [`params`] | `E W_x W_h b_h W_y b_y W_c b_c`: shapes, init, the gradient layout |
 //! | [`layers`] | embedding, bias, tanh, softmax–cross-entropy: forward/backward pairs |
 //! | [`classes`] | word classes of the class-factored output layer, and their assignment |
+//! | [`exchange`] | classes by exchange clustering on the training bigrams (`--class-method exchange`) |
 //! | [`classed`] | the class-factored output layer: forward/backward pair, full distribution |
 //! | [`recurrence`] | the loops over time, streams split across workers |
 //! | [`rnn`] | the chunk forward (teacher forcing) and backward (BPTT), workspaces |
@@ -18,6 +19,7 @@
 
 pub mod classed;
 pub mod classes;
+pub mod exchange;
 pub mod layers;
 pub mod params;
 pub mod recurrence;
@@ -25,7 +27,7 @@ pub mod rnn;
 pub mod shards;
 pub mod step;
 
-pub use classes::Classes;
+pub use classes::{ClassMethod, Classes};
 pub use params::{row_ranges, Config, Params, Span, TouchedRows, TENSOR_NAMES};
 
 use crate::data::Vocab;
@@ -50,22 +52,44 @@ impl Model {
         self.vocab = Vocab::from_tokens(self.vocab.level, tokens);
     }
 
-    /// Give the model `classes` output classes counted on `train_ids` (its
-    /// own ids): the vocabulary is reordered so that each class is a
-    /// contiguous block ([`classes::assign`]), W_c and b_c start fresh from
-    /// `rng`. `classes = 0` drops the classes (the full softmax).
-    pub fn set_classes(&mut self, classes: usize, train_ids: &[u32], rng: &mut crate::rng::Rng) {
-        self.params.set_classes(Classes::none(), rng);
+    /// Give the model `classes` output classes found by `method` on
+    /// `train_ids` (its own ids): the vocabulary is reordered so that each
+    /// class is a contiguous block ([`classes::assign`],
+    /// [`exchange::exchange`]), W_c and b_c start fresh from `rng`.
+    /// `classes = 0` drops the classes (the full softmax). Returns the
+    /// exchange clustering's report, if it ran.
+    ///
+    /// # Errors
+    /// As [`exchange::exchange`] (the model is unchanged then).
+    pub fn set_classes(
+        &mut self,
+        classes: usize,
+        method: ClassMethod,
+        train_ids: &[u32],
+        rng: &mut crate::rng::Rng,
+    ) -> Result<Option<exchange::Report>, String> {
         if classes == 0 {
-            return;
+            self.params.set_classes(Classes::none(), rng);
+            return Ok(None);
         }
-        let mut counts = vec![0u64; self.vocab.len()];
-        for &t in train_ids {
-            counts[t as usize] += 1;
-        }
-        let (order, assigned) = classes::assign(&counts, classes);
+        let (order, assigned, report) = match method {
+            ClassMethod::Frequency => {
+                let mut counts = vec![0u64; self.vocab.len()];
+                for &t in train_ids {
+                    counts[t as usize] += 1;
+                }
+                let (order, assigned) = classes::assign(&counts, classes);
+                (order, assigned, None)
+            }
+            ClassMethod::Exchange => {
+                let (order, assigned, report) = exchange::exchange(train_ids, self.vocab.len(), classes)?;
+                (order, assigned, Some(report))
+            }
+        };
+        self.params.set_classes(Classes::none(), rng);
         self.reorder_vocab(&order);
         self.params.set_classes(assigned, rng);
+        Ok(report)
     }
 }
 pub use rnn::{backward, backward_scaled, forward, DropoutMasks, ForwardCache, InputPath, Workspace};
