@@ -325,10 +325,10 @@ mod tests {
         let mut sorted = order.clone();
         sorted.sort();
         assert_eq!(sorted, (0..8).collect::<Vec<u32>>(), "order is a permutation");
-        let kind_of_class: Vec<u32> = (0..2).map(|c| order[classes.range(c).start] / 4).collect();
         for c in 0..2 {
+            let kind = order[classes.range(c).start] / 4;
             for i in classes.range(c) {
-                assert_eq!(order[i] / 4, kind_of_class[c], "word {} in class {c}", order[i]);
+                assert_eq!(order[i] / 4, kind, "word {} in class {c}", order[i]);
             }
         }
         assert!(report.end_objective > report.start_objective);
