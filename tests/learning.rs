@@ -20,11 +20,16 @@ fn corpus(name: &str) -> PathBuf {
 /// driven by the last 10% of train.txt, held out by `--valid-frac`: the
 /// graded file plays no part in training.
 fn rnn_nats(dir: &Path, out: &Path, epochs: &str, seed: &str, classes: &str) -> f64 {
+    rnn_nats_with(dir, out, epochs, seed, &["--classes", classes])
+}
+
+/// As [`rnn_nats`], with any flags for the classes.
+fn rnn_nats_with(dir: &Path, out: &Path, epochs: &str, seed: &str, class_flags: &[&str]) -> f64 {
     let o = bin()
         .args([
             "train", "--quiet", "--level", "word", "--embed", "16", "--hidden", "32", "--batch", "16",
         ])
-        .args(["--classes", classes])
+        .args(class_flags)
         .args(["--seq-len", "32", "--lr", "0.01", "--epochs", epochs, "--seed", seed])
         .args(["--valid-frac", "0.1"])
         .arg("--corpus")
@@ -85,16 +90,18 @@ fn the_committed_samples_are_what_synth_writes() {
 /// The sticky HMM: n-grams see a few tokens of evidence about the hidden
 /// state, the RNN can accumulate all of it. Four epochs (about 400k tokens)
 /// reach within 5% of the true cross-entropy and beat unigram and KN2 — with
-/// the full softmax and with ⌈√V⌉ = 6 output classes alike.
+/// the full softmax and with ⌈√V⌉ = 6 output classes alike, by √-frequency
+/// bins or by exchange clustering.
 #[test]
 fn rnn_gets_within_five_percent_of_the_hmm_entropy() {
     let dir = corpus("synth-hmm");
     let (truth, unigram, kn2, kn3) = baselines(&dir);
-    for classes in ["0", "6"] {
-        let out = tmpdir(&format!("hmm-{classes}")).join("m.ckpt");
-        let rnn = rnn_nats(&dir, &out, "4", "1", classes);
+    for (classes, method) in [("0", "frequency"), ("6", "frequency"), ("6", "exchange")] {
+        let out = tmpdir(&format!("hmm-{classes}-{method}")).join("m.ckpt");
+        let flags = ["--classes", classes, "--class-method", method];
+        let rnn = rnn_nats_with(&dir, &out, "4", "1", &flags);
         eprintln!(
-            "hmm: truth {truth:.4}  unigram {unigram:.4}  KN2 {kn2:.4}  KN3 {kn3:.4}  rnn (classes {classes}) {rnn:.4} nats/token"
+            "hmm: truth {truth:.4}  unigram {unigram:.4}  KN2 {kn2:.4}  KN3 {kn3:.4}  rnn (classes {classes}, {method}) {rnn:.4} nats/token"
         );
         assert!(
             rnn >= truth - 0.02,
