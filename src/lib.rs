@@ -28,7 +28,9 @@
 //! ```
 //!
 //! and training may drop entries of e_t and of h_t where it enters the output
-//! layer (dropout, eqs. 27–30).
+//! layer (dropout, eqs. 27–30). The classes are √-frequency bins, or those
+//! bins improved by exchange clustering on the training bigrams
+//! (`model::exchange`).
 //!
 //! ## Module map
 //!
