@@ -56,8 +56,13 @@ impl TrainConfig {
             cdf[i] += cdf[i - 1];
         }
         let total = cdf[v - 1];
+        // Inverse CDF: one uniform draw per token, then the first rank whose
+        // cumulative weight reaches it.
         let stream = (0..n)
-            .map(|_| cdf.partition_point(|&c| c < rng.uniform() * total).min(v - 1) as u32)
+            .map(|_| {
+                let u = rng.uniform() * total;
+                cdf.partition_point(|&c| c < u).min(v - 1) as u32
+            })
             .collect();
         let classes = if self.classes == 0 {
             Classes::none()
@@ -215,4 +220,38 @@ pub fn time_train_steps(
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word stream follows Zipf's law, P(rank i) = (1/(i+1)) / H_V: the
+    /// two most frequent ranks and a mid rank come out at their
+    /// probabilities (within 5 standard deviations), and rank 0 is twice as
+    /// frequent as rank 1.
+    #[test]
+    fn word_streams_follow_zipfs_law() {
+        let c = config("word", 1000, 8, 4, 2, 10, OptimizerKind::Sgd);
+        let n = 200_000;
+        let (stream, classes) = c.data(n, &mut Rng::new(9));
+        assert_eq!(classes.vocab(), 1000);
+        let mut counts = vec![0usize; 1000];
+        for &t in &stream {
+            counts[t as usize] += 1;
+        }
+        let harmonic: f64 = (1..=1000).map(|i| 1.0 / i as f64).sum();
+        for rank in [0usize, 1, 49] {
+            let p = 1.0 / ((rank + 1) as f64 * harmonic);
+            let sd = (n as f64 * p * (1.0 - p)).sqrt();
+            let got = counts[rank] as f64;
+            assert!(
+                (got - n as f64 * p).abs() < 5.0 * sd,
+                "rank {rank}: {got} drawn, {:.0} expected",
+                n as f64 * p
+            );
+        }
+        let ratio = counts[0] as f64 / counts[1] as f64;
+        assert!((ratio - 2.0).abs() < 0.1, "rank 0 / rank 1 = {ratio}");
+    }
 }
