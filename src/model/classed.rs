@@ -9,13 +9,15 @@
 //! scores are one GEMM over its gathered hidden rows against its contiguous
 //! block of W_y; the class scores are one GEMM over all positions.
 
+use std::ops::Range;
+
 use super::classes::Classes;
 use super::layers::{
     bias_backward, bias_forward, softmax_returning_log_z, softmax_xent_backward, softmax_xent_forward,
 };
 use super::params::Params;
 use crate::matmul::Gemm;
-use crate::matrix::{MatRef, Matrix};
+use crate::matrix::{MatMut, MatRef, Matrix};
 use crate::scalar::Float;
 
 /// What the classed forward keeps for backward. Sized once per shape and
@@ -40,6 +42,10 @@ pub struct ClassedCache<T> {
     pub r: Vec<Matrix<T>>,
     /// dG `[N, H]` (backward scratch): the word part of dh in `order`.
     dg: Matrix<T>,
+    /// Leave ∂L/∂W_y and ∂L/∂b_y to [`classed_word_weights_backward`]
+    /// (a sharded step computes them for all its shards at once); dU and
+    /// G stay here for it.
+    pub defer_word_weights: bool,
 }
 
 impl<T: Float> Default for ClassedCache<T> {
@@ -54,6 +60,7 @@ impl<T: Float> Default for ClassedCache<T> {
             g: e(),
             r: Vec::new(),
             dg: e(),
+            defer_word_weights: false,
         }
     }
 }
@@ -188,10 +195,12 @@ pub fn classed_backward<T: Float>(
         let du = r.view(); //                                                [n_K, |K|]
         let g_k = cache.g.rows_view(rows.start, rows.len()); //             [n_K, H]
 
-        // dW_y[K] += dUᵀ G_K ;  db_y[K] += colsum(dU)                   (eq. 25)
-        let dw_k = grads.w_y.rows_view_mut(ids.start, ids.len());
-        gemm.gemm(T::one(), du.t(), g_k, T::one(), dw_k);
-        bias_backward(&mut grads.b_y.as_mut_slice()[ids.clone()], du);
+        if !cache.defer_word_weights {
+            // dW_y[K] += dUᵀ G_K ;  db_y[K] += colsum(dU)               (eq. 25)
+            let dw_k = grads.w_y.rows_view_mut(ids.start, ids.len());
+            gemm.gemm(T::one(), du.t(), g_k, T::one(), dw_k);
+            bias_backward(&mut grads.b_y.as_mut_slice()[ids.clone()], du);
+        }
         // dG_K = dU W_y[K]                                       (eq. 26, word part)
         let w_k = params.w_y.rows_view(ids.start, ids.len());
         gemm.gemm(
@@ -206,6 +215,50 @@ pub fn classed_backward<T: Float>(
     for (i, &pos) in cache.order.iter().enumerate() {
         for (d, &g) in dh.row_mut(pos as usize).iter_mut().zip(cache.dg.row(i)) {
             *d += g;
+        }
+    }
+}
+
+/// The word weights' gradient of the classes `kinds` for several
+/// backwards that deferred it ([`ClassedCache::defer_word_weights`]), one
+/// cache after the other for each class:
+///
+/// ```text
+///   dW_y[K] += dU_Kᵀ G_K ;  db_y[K] += colsum(dU_K)     for each cache, in order   (eq. 25)
+/// ```
+///
+/// `w_y` `[rows, H]` and `b_y` `[rows]` hold the gradient's rows of these
+/// classes, from the first id of class `kinds.start` on. Each class's block
+/// is written once per step whatever the number of shards, and the result
+/// depends only on the caches' order, not on how classes are dealt to
+/// workers.
+pub fn classed_word_weights_backward<T: Float>(
+    caches: &[&ClassedCache<T>],
+    classes: &Classes,
+    kinds: Range<usize>,
+    w_y: &mut [T],
+    b_y: &mut [T],
+    gemm: &mut Gemm<T>,
+) {
+    let first = if kinds.is_empty() {
+        0
+    } else {
+        classes.range(kinds.start).start
+    };
+    let h = if b_y.is_empty() { 0 } else { w_y.len() / b_y.len() };
+    for kc in kinds {
+        let ids = classes.range(kc);
+        let local = ids.start - first..ids.end - first;
+        for cache in caches {
+            let rows = cache.rows[kc]..cache.rows[kc + 1];
+            if rows.is_empty() {
+                continue;
+            }
+            let du = cache.r[kc].view(); //                                   [n_K, |K|]
+            let g_k = cache.g.rows_view(rows.start, rows.len()); //          [n_K, H]
+            let dw_k = MatMut::from_slice(&mut w_y[local.start * h..local.end * h], ids.len(), h);
+            gemm.gemm(T::one(), du.t(), g_k, T::one(), dw_k);
+            bias_backward(&mut b_y[local.clone()], du);
         }
     }
 }

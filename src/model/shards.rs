@@ -17,10 +17,15 @@
 //! numbers are the same to the bit either way, so a run paused with one
 //! thread count resumes exactly with another (on the same SIMD kernel).
 //! Shard 0 writes into the caller's gradient; the others' buffers are added
-//! into it over the rows they touched, and zeroed as they are read.
+//! into it over the rows they touched, and zeroed as they are read. A
+//! classed model's dW_y and db_y are the exception: they are taken after
+//! the shards' backward, class by class over all shards in shard order,
+//! straight into the caller's gradient (`docs/bptt.md` section 3), so each
+//! touched block of W_y's gradient is written once per step.
 
 use std::ops::Range;
 
+use super::classed::classed_word_weights_backward;
 use super::params::{Params, TouchedRows};
 use super::rnn::{backward_scaled, ensure, forward, DropoutMasks, Workspace};
 use crate::matmul::{Gemm, Kernel};
@@ -200,6 +205,12 @@ impl<T: Float> Shards<T> {
         assert!(self.positions > 0, "backward before forward");
         let scale = T::one() / T::from_usize(self.positions); // 1/N (eq. 7)
         let workers = self.workers();
+        // A classed model's word weights get their gradient for all shards
+        // at once, below: each touched block of dW_y is written once.
+        let classed = !params.config.classes.is_none();
+        for s in &mut self.shards {
+            s.ws.cache.classed.defer_word_weights = classed;
+        }
         let (first, rest) = self.shards.split_first_mut().expect("at least one shard");
         let mut pairs: Vec<(&mut Workspace<T>, &mut Params<T>)> = vec![(&mut first.ws, grads)];
         for s in rest.iter_mut() {
@@ -213,11 +224,17 @@ impl<T: Float> Shards<T> {
                 backward_scaled(params, g, ws, scale);
             }
         });
+        if classed {
+            word_weights_backward(&mut self.shards, params, grads, workers);
+        }
+        let (first, rest) = self.shards.split_first_mut().expect("at least one shard");
         // g += g_s, shard by shard, over the rows shard s wrote; g_s ← 0.
+        // (A classed model's dW_y and db_y are already whole in g.)
         let mut touched = first.ws.touched().clone();
         for s in rest.iter_mut() {
             let own = s.grads.as_mut().expect("own buffer");
-            let spans = own.spans(s.ws.touched());
+            let mut spans = own.spans(s.ws.touched());
+            spans.retain(|(ti, _)| !(classed && (*ti == W_Y || *ti == B_Y)));
             add_into_and_zero(grads, own, &spans, self.threads);
             touched = touched.union(s.ws.touched());
         }
@@ -300,6 +317,56 @@ fn round_robin<I>(items: impl IntoIterator<Item = I>, workers: usize) -> Vec<Vec
         groups[i % workers].push(item);
     }
     groups
+}
+
+/// Indices of W_y and b_y in [`Params::tensors`] order.
+const W_Y: usize = 4;
+const B_Y: usize = 5;
+
+/// dW_y and db_y of a classed model for all shards (eq. 25, summed over the
+/// shards' positions): the classes are dealt to `workers` in contiguous
+/// runs of about equal rows, and each class's block takes every shard's
+/// product in shard order ([`classed_word_weights_backward`]), so neither
+/// the dealing nor the thread count changes a bit.
+fn word_weights_backward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, grads: &mut Params<T>, workers: usize) {
+    let classes = &params.config.classes;
+    let (c, v, h) = (classes.count(), classes.vocab(), params.config.hidden);
+    // Class runs: run i ends at the first class whose end passes i·V/workers.
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..=workers {
+        let mut end = start;
+        while end < c && (i == workers || classes.range(end).end <= i * v / workers) {
+            end += 1;
+        }
+        runs.push(start..end);
+        start = end;
+    }
+    let mut caches = Vec::new();
+    let mut gemms = Vec::new();
+    for s in shards.iter_mut() {
+        let super::rnn::Workspace { gemm, cache, .. } = &mut s.ws;
+        caches.push(&cache.classed);
+        gemms.push(gemm);
+    }
+    let mut w_y = grads.w_y.as_mut_slice();
+    let mut b_y = grads.b_y.as_mut_slice();
+    let mut jobs = Vec::new();
+    for (run, gemm) in runs.into_iter().zip(gemms) {
+        let rows = if run.is_empty() {
+            0
+        } else {
+            classes.range(run.end - 1).end - classes.range(run.start).start
+        };
+        let (w, w_rest) = std::mem::take(&mut w_y).split_at_mut(rows * h);
+        let (b, b_rest) = std::mem::take(&mut b_y).split_at_mut(rows);
+        (w_y, b_y) = (w_rest, b_rest);
+        jobs.push((run, w, b, gemm));
+    }
+    let caches = &caches;
+    workers::run_each(jobs, |(run, w, b, gemm)| {
+        classed_word_weights_backward(caches, classes, run, w, b, gemm);
+    });
 }
 
 /// `into += from` over `spans`, setting `from` to zero there; the spans are
