@@ -42,10 +42,15 @@ pub struct ClassedCache<T> {
     pub r: Vec<Matrix<T>>,
     /// dG `[N, H]` (backward scratch): the word part of dh in `order`.
     dg: Matrix<T>,
-    /// Leave ∂L/∂W_y and ∂L/∂b_y to [`classed_word_weights_backward`]
-    /// (a sharded step computes them for all its shards at once); dU and
-    /// G stay here for it.
-    pub defer_word_weights: bool,
+    /// Leave the word part to a phase over all shards at once: forward
+    /// leaves the word scores and their loss to [`classed_words_forward`],
+    /// backward leaves ∂L/∂W_y and ∂L/∂b_y to
+    /// [`classed_word_weights_backward`] (dU and G stay here for them).
+    pub defer_words: bool,
+    /// −Σ ln q[k]: the class part of the loss of the last forward.
+    q_loss: f64,
+    /// −Σ ln r[y] of each class's positions, last forward `[C]`.
+    losses: Vec<f64>,
 }
 
 impl<T: Float> Default for ClassedCache<T> {
@@ -60,7 +65,9 @@ impl<T: Float> Default for ClassedCache<T> {
             g: e(),
             r: Vec::new(),
             dg: e(),
-            defer_word_weights: false,
+            defer_words: false,
+            q_loss: 0.0,
+            losses: Vec::new(),
         }
     }
 }
@@ -107,7 +114,7 @@ pub fn classed_forward<T: Float>(
     ensure(&mut cache.q, n, c); //                                           [N, C]
     gemm.gemm(T::one(), h_all, params.w_c.view().t(), T::zero(), cache.q.view_mut());
     bias_forward(cache.q.as_mut_slice(), params.b_c.as_slice());
-    let mut loss = softmax_xent_forward(&mut cache.q, &cache.k, gemm.threads());
+    let loss = softmax_xent_forward(&mut cache.q, &cache.k, gemm.threads());
 
     // Group the positions by target class (a counting sort: stable).
     group_by_class(cache, targets, classes);
@@ -118,21 +125,107 @@ pub fn classed_forward<T: Float>(
 
     // Per class K: u = W_y[K] h + b_y[K] ;  r = softmax(u) ;  −ln r[y]  (eqs. 19–21)
     cache.r.resize_with(c, || Matrix::zeros(0, 0));
-    for kc in 0..c {
-        let (ids, rows) = (classes.range(kc), cache.rows[kc]..cache.rows[kc + 1]);
-        let r = &mut cache.r[kc];
+    cache.losses.clear();
+    cache.losses.resize(c, 0.0);
+    cache.q_loss = loss;
+    if !cache.defer_words {
+        let words = WordsOf {
+            r: &mut cache.r,
+            losses: &mut cache.losses,
+            g: &cache.g,
+            rows: &cache.rows,
+            local: &cache.local,
+        };
+        words_forward(words, 0..c, params, gemm);
+    }
+    cache.loss()
+}
+
+/// One cache's word part, split so that classes can go to different
+/// workers: `r` and `losses` hold the classes of one run.
+pub struct WordsOf<'a, T> {
+    r: &'a mut [Matrix<T>],
+    losses: &'a mut [f64],
+    g: &'a Matrix<T>,
+    rows: &'a [usize],
+    local: &'a [u32],
+}
+
+/// Per class K of `kinds`: u = W_y[K] h + b_y[K] ;  r = softmax(u) ;
+/// −ln r[y] over the class's positions                            (eqs. 19–21)
+fn words_forward<T: Float>(w: WordsOf<T>, kinds: Range<usize>, params: &Params<T>, gemm: &mut Gemm<T>) {
+    let classes = &params.config.classes;
+    for (i, kc) in kinds.enumerate() {
+        let (ids, rows) = (classes.range(kc), w.rows[kc]..w.rows[kc + 1]);
+        let r = &mut w.r[i];
         // Shapes change every chunk; the product below overwrites r (β = 0).
         r.reshape_for_overwrite(rows.len(), ids.len()); //                   [n_K, |K|]
+        w.losses[i] = 0.0;
         if rows.is_empty() {
             continue;
         }
-        let g_k = cache.g.rows_view(rows.start, rows.len()); //             [n_K, H]
+        let g_k = w.g.rows_view(rows.start, rows.len()); //                 [n_K, H]
         let w_k = params.w_y.rows_view(ids.start, ids.len()); //            [|K|, H]
         gemm.gemm(T::one(), g_k, w_k.t(), T::zero(), r.view_mut());
         bias_forward(r.as_mut_slice(), &params.b_y.as_slice()[ids.clone()]);
-        loss += softmax_xent_forward(r, &cache.local[rows], 1);
+        w.losses[i] = softmax_xent_forward(r, &w.local[rows], 1);
     }
-    loss
+}
+
+/// The word part of several forwards that deferred it
+/// ([`ClassedCache::defer_words`]), for the classes `kinds`: `parts` holds
+/// each cache's share of those classes ([`ClassedCache::split_words`]), and
+/// each class's block of W_y scores every cache's positions in a row, while
+/// it is in cache. Each cache's numbers are those its own forward would
+/// have computed.
+pub fn classed_words_forward<T: Float>(
+    mut parts: Vec<WordsOf<T>>,
+    kinds: Range<usize>,
+    params: &Params<T>,
+    gemm: &mut Gemm<T>,
+) {
+    let a = kinds.start;
+    for kc in kinds {
+        for part in &mut parts {
+            let one = WordsOf {
+                r: &mut part.r[kc - a..kc - a + 1],
+                losses: &mut part.losses[kc - a..kc - a + 1],
+                g: part.g,
+                rows: part.rows,
+                local: part.local,
+            };
+            words_forward(one, kc..kc + 1, params, gemm);
+        }
+    }
+}
+
+impl<T> ClassedCache<T> {
+    /// The word part of the last forward, cut at the classes of `runs`
+    /// (contiguous, from class 0 on): one share per run, for
+    /// [`classed_words_forward`].
+    pub fn split_words(&mut self, runs: &[Range<usize>]) -> Vec<WordsOf<'_, T>> {
+        let (mut r, mut losses) = (&mut self.r[..], &mut self.losses[..]);
+        let mut out = Vec::new();
+        for run in runs {
+            let (r_run, r_rest) = std::mem::take(&mut r).split_at_mut(run.len());
+            let (l_run, l_rest) = std::mem::take(&mut losses).split_at_mut(run.len());
+            (r, losses) = (r_rest, l_rest);
+            out.push(WordsOf {
+                r: r_run,
+                losses: l_run,
+                g: &self.g,
+                rows: &self.rows,
+                local: &self.local,
+            });
+        }
+        out
+    }
+
+    /// The last forward's Σ −ln P(y | h) in nats: the class part, then each
+    /// class's word part in class order (eq. 21 without the 1/N).
+    pub fn loss(&self) -> f64 {
+        self.losses.iter().fold(self.q_loss, |sum, &l| sum + l)
+    }
 }
 
 /// Stable counting sort of the positions by the class of their target:
@@ -195,7 +288,7 @@ pub fn classed_backward<T: Float>(
         let du = r.view(); //                                                [n_K, |K|]
         let g_k = cache.g.rows_view(rows.start, rows.len()); //             [n_K, H]
 
-        if !cache.defer_word_weights {
+        if !cache.defer_words {
             // dW_y[K] += dUᵀ G_K ;  db_y[K] += colsum(dU)               (eq. 25)
             let dw_k = grads.w_y.rows_view_mut(ids.start, ids.len());
             gemm.gemm(T::one(), du.t(), g_k, T::one(), dw_k);
@@ -220,7 +313,7 @@ pub fn classed_backward<T: Float>(
 }
 
 /// The word weights' gradient of the classes `kinds` for several
-/// backwards that deferred it ([`ClassedCache::defer_word_weights`]), one
+/// backwards that deferred it ([`ClassedCache::defer_words`]), one
 /// cache after the other for each class:
 ///
 /// ```text

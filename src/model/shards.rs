@@ -18,14 +18,15 @@
 //! thread count resumes exactly with another (on the same SIMD kernel).
 //! Shard 0 writes into the caller's gradient; the others' buffers are added
 //! into it over the rows they touched, and zeroed as they are read. A
-//! classed model's dW_y and db_y are the exception: they are taken after
-//! the shards' backward, class by class over all shards in shard order,
-//! straight into the caller's gradient (`docs/bptt.md` section 3), so each
+//! classed model's word part goes over all shards at once, class by class
+//! (`docs/bptt.md` section 3): forward scores every shard's positions with
+//! a block of W_y in a row, and backward takes dW_y and db_y after the
+//! shards, in shard order, straight into the caller's gradient, so each
 //! touched block of W_y's gradient is written once per step.
 
 use std::ops::Range;
 
-use super::classed::classed_word_weights_backward;
+use super::classed::{classed_word_weights_backward, classed_words_forward, ClassedCache};
 use super::params::{Params, TouchedRows};
 use super::rnn::{backward_scaled, ensure, forward, DropoutMasks, Workspace};
 use crate::matmul::{Gemm, Kernel};
@@ -165,6 +166,12 @@ impl<T: Float> Shards<T> {
             shard.gather(inputs, targets, batch, h0, self.dropout.as_ref());
         }
         let workers = self.workers();
+        // A classed model's word scores are taken for all shards at once,
+        // below: each block of W_y is read once for both.
+        let classed = !params.config.classes.is_none();
+        for s in &mut self.shards {
+            s.ws.cache.classed.defer_words = classed;
+        }
         // Each worker returns (shard, loss) for its shards.
         let losses = workers::run_each(round_robin(self.shards.iter_mut().enumerate(), workers), |group| {
             group
@@ -180,6 +187,12 @@ impl<T: Float> Shards<T> {
         let mut by_shard = vec![0.0; self.shards.len()];
         for (i, loss) in losses.into_iter().flatten() {
             by_shard[i] = loss;
+        }
+        if classed {
+            words_forward(&mut self.shards, params, workers);
+            for (s, l) in self.shards.iter().zip(&mut by_shard) {
+                *l = s.ws.cache.classed.loss() / s.positions as f64; // as forward's own (eq. 21)
+            }
         }
         ensure(&mut self.h_last, batch, h);
         for s in &self.shards {
@@ -208,9 +221,6 @@ impl<T: Float> Shards<T> {
         // A classed model's word weights get their gradient for all shards
         // at once, below: each touched block of dW_y is written once.
         let classed = !params.config.classes.is_none();
-        for s in &mut self.shards {
-            s.ws.cache.classed.defer_word_weights = classed;
-        }
         let (first, rest) = self.shards.split_first_mut().expect("at least one shard");
         let mut pairs: Vec<(&mut Workspace<T>, &mut Params<T>)> = vec![(&mut first.ws, grads)];
         for s in rest.iter_mut() {
@@ -330,18 +340,8 @@ const B_Y: usize = 5;
 /// the dealing nor the thread count changes a bit.
 fn word_weights_backward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, grads: &mut Params<T>, workers: usize) {
     let classes = &params.config.classes;
-    let (c, v, h) = (classes.count(), classes.vocab(), params.config.hidden);
-    // Class runs: run i ends at the first class whose end passes i·V/workers.
-    let mut runs = Vec::new();
-    let mut start = 0;
-    for i in 1..=workers {
-        let mut end = start;
-        while end < c && (i == workers || classes.range(end).end <= i * v / workers) {
-            end += 1;
-        }
-        runs.push(start..end);
-        start = end;
-    }
+    let h = params.config.hidden;
+    let runs = class_runs(classes, workers);
     let mut caches = Vec::new();
     let mut gemms = Vec::new();
     for s in shards.iter_mut() {
@@ -366,6 +366,49 @@ fn word_weights_backward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, 
     let caches = &caches;
     workers::run_each(jobs, |(run, w, b, gemm)| {
         classed_word_weights_backward(caches, classes, run, w, b, gemm);
+    });
+}
+
+/// The classes dealt to `workers` in contiguous runs of about equal rows of
+/// W_y: run i ends at the first class whose end passes i·V/workers.
+fn class_runs(classes: &super::Classes, workers: usize) -> Vec<Range<usize>> {
+    let (c, v) = (classes.count(), classes.vocab());
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..=workers {
+        let mut end = start;
+        while end < c && (i == workers || classes.range(end).end <= i * v / workers) {
+            end += 1;
+        }
+        runs.push(start..end);
+        start = end;
+    }
+    runs
+}
+
+/// The word scores of a classed model for all shards (eqs. 19–21): the
+/// classes are dealt to `workers` ([`class_runs`]), and each class's block
+/// of W_y scores every shard's positions in a row
+/// ([`classed_words_forward`]). Each shard gets the numbers its own forward
+/// would have computed.
+fn words_forward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, workers: usize) {
+    let runs = class_runs(&params.config.classes, workers);
+    // Per shard, its cache split into the runs' classes.
+    let mut gemms = Vec::new();
+    let mut caches: Vec<&mut ClassedCache<T>> = Vec::new();
+    for s in shards.iter_mut() {
+        let super::rnn::Workspace { gemm, cache, .. } = &mut s.ws;
+        gemms.push(gemm);
+        caches.push(&mut cache.classed);
+    }
+    let mut shares: Vec<_> = caches.into_iter().map(|c| c.split_words(&runs).into_iter()).collect();
+    let mut jobs = Vec::new();
+    for (run, gemm) in runs.iter().zip(gemms) {
+        let mine: Vec<_> = shares.iter_mut().map(|s| s.next().expect("a share per run")).collect();
+        jobs.push((run.clone(), mine, gemm));
+    }
+    workers::run_each(jobs, |(run, mine, gemm)| {
+        classed_words_forward(mine, run, params, gemm);
     });
 }
 
