@@ -341,7 +341,7 @@ const B_Y: usize = 5;
 fn word_weights_backward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, grads: &mut Params<T>, workers: usize) {
     let classes = &params.config.classes;
     let h = params.config.hidden;
-    let runs = class_runs(classes, workers);
+    let runs = class_runs(shards, classes, workers);
     let mut caches = Vec::new();
     let mut gemms = Vec::new();
     for s in shards.iter_mut() {
@@ -369,15 +369,33 @@ fn word_weights_backward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, 
     });
 }
 
-/// The classes dealt to `workers` in contiguous runs of about equal rows of
-/// W_y: run i ends at the first class whose end passes i·V/workers.
-fn class_runs(classes: &super::Classes, workers: usize) -> Vec<Range<usize>> {
-    let (c, v) = (classes.count(), classes.vocab());
+/// The classes dealt to `workers` in contiguous runs of about equal work:
+/// a class with n positions over all shards costs |K|·(n + 16) (its block
+/// is read, and multiplied by n rows), one with none costs nothing; run i
+/// ends at the first class whose cumulative cost passes i/workers of the
+/// total. Only the speed depends on this.
+fn class_runs<T>(shards: &[Shard<T>], classes: &super::Classes, workers: usize) -> Vec<Range<usize>> {
+    let c = classes.count();
+    let cost: Vec<usize> = (0..c)
+        .map(|k| {
+            let n: usize = shards
+                .iter()
+                .map(|s| s.ws.cache.classed.rows[k + 1] - s.ws.cache.classed.rows[k])
+                .sum();
+            if n == 0 {
+                0
+            } else {
+                classes.range(k).len() * (n + 16)
+            }
+        })
+        .collect();
+    let total: usize = cost.iter().sum();
     let mut runs = Vec::new();
-    let mut start = 0;
+    let (mut start, mut done) = (0, 0);
     for i in 1..=workers {
         let mut end = start;
-        while end < c && (i == workers || classes.range(end).end <= i * v / workers) {
+        while end < c && (i == workers || done + cost[end] <= i * total / workers) {
+            done += cost[end];
             end += 1;
         }
         runs.push(start..end);
@@ -392,7 +410,7 @@ fn class_runs(classes: &super::Classes, workers: usize) -> Vec<Range<usize>> {
 /// ([`classed_words_forward`]). Each shard gets the numbers its own forward
 /// would have computed.
 fn words_forward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, workers: usize) {
-    let runs = class_runs(&params.config.classes, workers);
+    let runs = class_runs(shards, &params.config.classes, workers);
     // Per shard, its cache split into the runs' classes.
     let mut gemms = Vec::new();
     let mut caches: Vec<&mut ClassedCache<T>> = Vec::new();
