@@ -129,21 +129,25 @@ pub fn classed_forward<T: Float>(
     cache.losses.resize(c, 0.0);
     cache.q_loss = loss;
     if !cache.defer_words {
-        let words = WordsOf {
+        let mut words = WordsOf {
+            first: 0,
             r: &mut cache.r,
             losses: &mut cache.losses,
             g: &cache.g,
             rows: &cache.rows,
             local: &cache.local,
         };
-        words_forward(words, 0..c, params, gemm);
+        for kc in 0..c {
+            words.score(kc, params, gemm);
+        }
     }
     cache.loss()
 }
 
-/// One cache's word part, split so that classes can go to different
-/// workers: `r` and `losses` hold the classes of one run.
+/// A cache's word part for a run of classes from `first` on (`r` and
+/// `losses` hold those classes), so that runs can go to different workers.
 pub struct WordsOf<'a, T> {
+    first: usize,
     r: &'a mut [Matrix<T>],
     losses: &'a mut [f64],
     g: &'a Matrix<T>,
@@ -151,24 +155,23 @@ pub struct WordsOf<'a, T> {
     local: &'a [u32],
 }
 
-/// Per class K of `kinds`: u = W_y[K] h + b_y[K] ;  r = softmax(u) ;
-/// −ln r[y] over the class's positions                            (eqs. 19–21)
-fn words_forward<T: Float>(w: WordsOf<T>, kinds: Range<usize>, params: &Params<T>, gemm: &mut Gemm<T>) {
-    let classes = &params.config.classes;
-    for (i, kc) in kinds.enumerate() {
-        let (ids, rows) = (classes.range(kc), w.rows[kc]..w.rows[kc + 1]);
-        let r = &mut w.r[i];
+impl<T: Float> WordsOf<'_, T> {
+    /// Class K = `kc`: u = W_y[K] h + b_y[K] ;  r = softmax(u) ;  −ln r[y]
+    /// over the class's positions                                  (eqs. 19–21)
+    fn score(&mut self, kc: usize, params: &Params<T>, gemm: &mut Gemm<T>) {
+        let (ids, rows) = (params.config.classes.range(kc), self.rows[kc]..self.rows[kc + 1]);
+        let (r, loss) = (&mut self.r[kc - self.first], &mut self.losses[kc - self.first]);
         // Shapes change every chunk; the product below overwrites r (β = 0).
         r.reshape_for_overwrite(rows.len(), ids.len()); //                   [n_K, |K|]
-        w.losses[i] = 0.0;
+        *loss = 0.0;
         if rows.is_empty() {
-            continue;
+            return;
         }
-        let g_k = w.g.rows_view(rows.start, rows.len()); //                 [n_K, H]
+        let g_k = self.g.rows_view(rows.start, rows.len()); //              [n_K, H]
         let w_k = params.w_y.rows_view(ids.start, ids.len()); //            [|K|, H]
         gemm.gemm(T::one(), g_k, w_k.t(), T::zero(), r.view_mut());
         bias_forward(r.as_mut_slice(), &params.b_y.as_slice()[ids.clone()]);
-        w.losses[i] = softmax_xent_forward(r, &w.local[rows], 1);
+        *loss = softmax_xent_forward(r, &self.local[rows], 1);
     }
 }
 
@@ -184,17 +187,9 @@ pub fn classed_words_forward<T: Float>(
     params: &Params<T>,
     gemm: &mut Gemm<T>,
 ) {
-    let a = kinds.start;
     for kc in kinds {
         for part in &mut parts {
-            let one = WordsOf {
-                r: &mut part.r[kc - a..kc - a + 1],
-                losses: &mut part.losses[kc - a..kc - a + 1],
-                g: part.g,
-                rows: part.rows,
-                local: part.local,
-            };
-            words_forward(one, kc..kc + 1, params, gemm);
+            part.score(kc, params, gemm);
         }
     }
 }
@@ -211,6 +206,7 @@ impl<T> ClassedCache<T> {
             let (l_run, l_rest) = std::mem::take(&mut losses).split_at_mut(run.len());
             (r, losses) = (r_rest, l_rest);
             out.push(WordsOf {
+                first: run.start,
                 r: r_run,
                 losses: l_run,
                 g: &self.g,
