@@ -334,8 +334,8 @@ const W_Y: usize = 4;
 const B_Y: usize = 5;
 
 /// dW_y and db_y of a classed model for all shards (eq. 25, summed over the
-/// shards' positions): the classes are dealt to `workers` in contiguous
-/// runs of about equal rows, and each class's block takes every shard's
+/// shards' positions): the classes are dealt to `workers` ([`class_runs`]),
+/// and each class's block takes every shard's
 /// product in shard order ([`classed_word_weights_backward`]), so neither
 /// the dealing nor the thread count changes a bit.
 fn word_weights_backward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, grads: &mut Params<T>, workers: usize) {
