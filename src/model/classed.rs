@@ -323,18 +323,18 @@ pub fn classed_backward<T: Float>(
 /// workers.
 pub fn classed_word_weights_backward<T: Float>(
     caches: &[&ClassedCache<T>],
-    classes: &Classes,
+    params: &Params<T>,
     kinds: Range<usize>,
     w_y: &mut [T],
     b_y: &mut [T],
     gemm: &mut Gemm<T>,
 ) {
+    let (classes, h) = (&params.config.classes, params.config.hidden);
     let first = if kinds.is_empty() {
         0
     } else {
         classes.range(kinds.start).start
     };
-    let h = if b_y.is_empty() { 0 } else { w_y.len() / b_y.len() };
     for kc in kinds {
         let ids = classes.range(kc);
         let local = ids.start - first..ids.end - first;

@@ -95,6 +95,18 @@ pub type Span = (usize, Range<usize>);
 /// Names of the tensors, in [`Params::tensors`] order.
 pub const TENSOR_NAMES: [&str; 8] = ["E", "W_x", "W_h", "b_h", "W_y", "b_y", "W_c", "b_c"];
 
+/// Each tensor's index in [`TENSOR_NAMES`] and [`Params::tensors`] order.
+pub mod tensor {
+    pub const E: usize = 0;
+    pub const W_X: usize = 1;
+    pub const W_H: usize = 2;
+    pub const B_H: usize = 3;
+    pub const W_Y: usize = 4;
+    pub const B_Y: usize = 5;
+    pub const W_C: usize = 6;
+    pub const B_C: usize = 7;
+}
+
 /// The learned weights (or, with the same layout, their gradients).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Params<T> {
@@ -292,8 +304,8 @@ impl<T: Float> Params<T> {
         let mut out = Vec::new();
         for (ti, t) in self.tensors().iter().enumerate() {
             let subset = match ti {
-                0 => rows.e.as_ref(),
-                4 => rows.w_y.as_ref(),
+                tensor::E => rows.e.as_ref(),
+                tensor::W_Y => rows.w_y.as_ref(),
                 _ => None,
             };
             match subset {

@@ -27,7 +27,7 @@
 use std::ops::Range;
 
 use super::classed::{classed_word_weights_backward, classed_words_forward, ClassedCache};
-use super::params::{Params, TouchedRows};
+use super::params::{tensor, Params, TouchedRows};
 use super::rnn::{backward_scaled, ensure, forward, DropoutMasks, Workspace};
 use crate::matmul::{Gemm, Kernel};
 use crate::matrix::{MatRef, Matrix};
@@ -244,7 +244,7 @@ impl<T: Float> Shards<T> {
         for s in rest.iter_mut() {
             let own = s.grads.as_mut().expect("own buffer");
             let mut spans = own.spans(s.ws.touched());
-            spans.retain(|(ti, _)| !(classed && (*ti == W_Y || *ti == B_Y)));
+            spans.retain(|(ti, _)| !(classed && (*ti == tensor::W_Y || *ti == tensor::B_Y)));
             add_into_and_zero(grads, own, &spans, self.threads);
             touched = touched.union(s.ws.touched());
         }
@@ -329,18 +329,13 @@ fn round_robin<I>(items: impl IntoIterator<Item = I>, workers: usize) -> Vec<Vec
     groups
 }
 
-/// Indices of W_y and b_y in [`Params::tensors`] order.
-const W_Y: usize = 4;
-const B_Y: usize = 5;
-
 /// dW_y and db_y of a classed model for all shards (eq. 25, summed over the
 /// shards' positions): the classes are dealt to `workers` ([`class_runs`]),
 /// and each class's block takes every shard's
 /// product in shard order ([`classed_word_weights_backward`]), so neither
 /// the dealing nor the thread count changes a bit.
 fn word_weights_backward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, grads: &mut Params<T>, workers: usize) {
-    let classes = &params.config.classes;
-    let h = params.config.hidden;
+    let (classes, h) = (&params.config.classes, params.config.hidden);
     let runs = class_runs(shards, classes, workers);
     let mut caches = Vec::new();
     let mut gemms = Vec::new();
@@ -365,7 +360,7 @@ fn word_weights_backward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, 
     }
     let caches = &caches;
     workers::run_each(jobs, |(run, w, b, gemm)| {
-        classed_word_weights_backward(caches, classes, run, w, b, gemm);
+        classed_word_weights_backward(caches, params, run, w, b, gemm);
     });
 }
 

@@ -17,7 +17,7 @@
 use super::optim::{clip_factor, Optimizer};
 use crate::matrix::MatRef;
 use crate::model::layers::dropout_mask;
-use crate::model::{DropoutMasks, Params, Shards, TouchedRows};
+use crate::model::{tensor, DropoutMasks, Params, Shards, TouchedRows};
 use crate::rng::Rng;
 
 /// Regularization of a training step: dropout (its masks drawn from `rng`)
@@ -35,7 +35,7 @@ pub struct Regularization<'a> {
 
 /// The weight matrices weight decay applies to, by [`Params::tensors`] index:
 /// E, W_x, W_h, W_y, W_c.
-const WEIGHT_MATRICES: [usize; 5] = [0, 1, 2, 4, 6];
+const WEIGHT_MATRICES: [usize; 5] = [tensor::E, tensor::W_X, tensor::W_H, tensor::W_Y, tensor::W_C];
 
 /// A chunk of B streams × T steps, time-major (`[T·B]` each), and the
 /// hidden state it starts from `[B, H]`.
