@@ -283,6 +283,11 @@ fn shards_give_the_chunk_gradient_and_threads_change_no_bit() {
             let l = shards.forward(&params, inputs, targets, b, h0.view());
             shards.backward(&params, &mut g);
             assert!((l - loss).abs() < 1e-12, "loss {l} vs {loss}");
+            // Shards for eval skip backward's share of the word part: same loss.
+            let mut eval = Shards::for_eval(kernel, 1);
+            eval.dropout = masks.clone();
+            let le = eval.forward(&params, inputs, targets, b, h0.view());
+            assert_eq!(le.to_bits(), l.to_bits(), "eval shards' loss");
             let hl = Matrix::from_vec(b, 128, shards.last_hidden().data().to_vec());
             assert!(hl.max_abs_diff(&h_last) < 1e-12);
             for (name, (a, w)) in rnnlm::model::TENSOR_NAMES
@@ -317,4 +322,19 @@ fn shards_give_the_chunk_gradient_and_threads_change_no_bit() {
             }
         }
     }
+}
+
+#[test]
+#[should_panic(expected = "Shards::for_eval")]
+fn shards_for_eval_refuse_a_backward() {
+    use rnnlm::model::{Classes, Shards};
+    let cfg = Config {
+        classes: Classes::from_sizes(&[3, 7]),
+        ..Config::full(10, 4, 8)
+    };
+    let params = Params::<f64>::init(&cfg, &mut Rng::new(1));
+    let mut s = Shards::for_eval(Gemm::<f64>::new().kernel(), 1);
+    let ids: Vec<u32> = (0..9).map(|i| i % 10).collect();
+    s.forward(&params, &ids[..8], &ids[1..], 2, Matrix::<f64>::zeros(2, 8).view());
+    s.backward(&params, &mut Params::zeros(&cfg));
 }

@@ -42,11 +42,15 @@ pub struct ClassedCache<T> {
     pub r: Vec<Matrix<T>>,
     /// dG `[N, H]` (backward scratch): the word part of dh in `order`.
     dg: Matrix<T>,
-    /// Leave the word part to a phase over all shards at once: forward
-    /// leaves the word scores and their loss to [`classed_words_forward`],
-    /// backward leaves ∂L/∂W_y and ∂L/∂b_y to
-    /// [`classed_word_weights_backward`] (dU and G stay here for them).
+    /// Leave the word part to phases over all shards at once: forward
+    /// leaves the word scores and their loss to [`classed_words_forward`]
+    /// (which, for a training step, also turns them into dU and dG while
+    /// each block of W_y is in cache), backward leaves ∂L/∂W_y and ∂L/∂b_y
+    /// to [`classed_word_weights_backward`] (dU and G stay here for them).
     pub defer_words: bool,
+    /// The deferred word part's dU (in `r`) and dG are ready: set by
+    /// [`ClassedCache::split_words`] when given backward's scale.
+    words_backward_done: bool,
     /// −Σ ln q[k]: the class part of the loss of the last forward.
     q_loss: f64,
     /// −Σ ln r[y] of each class's positions, last forward `[C]`.
@@ -66,6 +70,7 @@ impl<T: Float> Default for ClassedCache<T> {
             r: Vec::new(),
             dg: e(),
             defer_words: false,
+            words_backward_done: false,
             q_loss: 0.0,
             losses: Vec::new(),
         }
@@ -128,6 +133,7 @@ pub fn classed_forward<T: Float>(
     cache.losses.clear();
     cache.losses.resize(c, 0.0);
     cache.q_loss = loss;
+    cache.words_backward_done = false;
     if !cache.defer_words {
         let mut words = WordsOf {
             first: 0,
@@ -136,6 +142,7 @@ pub fn classed_forward<T: Float>(
             g: &cache.g,
             rows: &cache.rows,
             local: &cache.local,
+            backward: None,
         };
         for kc in 0..c {
             words.score(kc, params, gemm);
@@ -153,11 +160,16 @@ pub struct WordsOf<'a, T> {
     g: &'a Matrix<T>,
     rows: &'a [usize],
     local: &'a [u32],
+    /// For a training step: backward's scale 1/N and the run's rows of dG
+    /// (from the run's first grouped position on).
+    backward: Option<(T, &'a mut [T])>,
 }
 
 impl<T: Float> WordsOf<'_, T> {
     /// Class K = `kc`: u = W_y[K] h + b_y[K] ;  r = softmax(u) ;  −ln r[y]
     /// over the class's positions                                  (eqs. 19–21)
+    /// and, for a training step, the word part of backward with the same
+    /// block of W_y: r becomes dU, and dG_K = dU W_y[K]        (eqs. 23, 26)
     fn score(&mut self, kc: usize, params: &Params<T>, gemm: &mut Gemm<T>) {
         let (ids, rows) = (params.config.classes.range(kc), self.rows[kc]..self.rows[kc + 1]);
         let (r, loss) = (&mut self.r[kc - self.first], &mut self.losses[kc - self.first]);
@@ -171,7 +183,22 @@ impl<T: Float> WordsOf<'_, T> {
         let w_k = params.w_y.rows_view(ids.start, ids.len()); //            [|K|, H]
         gemm.gemm(T::one(), g_k, w_k.t(), T::zero(), r.view_mut());
         bias_forward(r.as_mut_slice(), &params.b_y.as_slice()[ids.clone()]);
-        *loss = softmax_xent_forward(r, &self.local[rows], 1);
+        *loss = softmax_xent_forward(r, &self.local[rows.clone()], 1);
+        if let Some((scale, dg)) = &mut self.backward {
+            // dU = (r − onehot(y)) / N on the class's words              (eq. 23)
+            softmax_xent_backward(r, &self.local[rows.clone()], *scale, 1);
+            // dG_K = dU W_y[K]                                    (eq. 26, word part)
+            let h = params.config.hidden;
+            let first = self.rows[self.first];
+            let dg_k = &mut dg[(rows.start - first) * h..(rows.end - first) * h];
+            gemm.gemm(
+                T::one(),
+                r.view(),
+                w_k,
+                T::zero(),
+                MatMut::from_slice(dg_k, rows.len(), h),
+            );
+        }
     }
 }
 
@@ -194,17 +221,31 @@ pub fn classed_words_forward<T: Float>(
     }
 }
 
-impl<T> ClassedCache<T> {
+impl<T: Float> ClassedCache<T> {
     /// The word part of the last forward, cut at the classes of `runs`
     /// (contiguous, from class 0 on): one share per run, for
-    /// [`classed_words_forward`].
-    pub fn split_words(&mut self, runs: &[Range<usize>]) -> Vec<WordsOf<'_, T>> {
+    /// [`classed_words_forward`]. With `backward_scale` = Some(1/N) the
+    /// shares also take the word part of backward (dU and dG), which
+    /// [`classed_backward`] then finds done.
+    pub fn split_words(&mut self, runs: &[Range<usize>], backward_scale: Option<T>) -> Vec<WordsOf<'_, T>> {
+        self.words_backward_done = backward_scale.is_some();
+        let h = self.g.cols();
+        if backward_scale.is_some() {
+            ensure(&mut self.dg, self.order.len(), h); //                      [N, H]
+        }
         let (mut r, mut losses) = (&mut self.r[..], &mut self.losses[..]);
+        let mut dg = self.dg.as_mut_slice();
         let mut out = Vec::new();
         for run in runs {
             let (r_run, r_rest) = std::mem::take(&mut r).split_at_mut(run.len());
             let (l_run, l_rest) = std::mem::take(&mut losses).split_at_mut(run.len());
             (r, losses) = (r_rest, l_rest);
+            let backward = backward_scale.map(|scale| {
+                let n = self.rows[run.end] - self.rows[run.start];
+                let (mine, rest) = std::mem::take(&mut dg).split_at_mut(n * h);
+                dg = rest;
+                (scale, mine)
+            });
             out.push(WordsOf {
                 first: run.start,
                 r: r_run,
@@ -212,6 +253,7 @@ impl<T> ClassedCache<T> {
                 g: &self.g,
                 rows: &self.rows,
                 local: &self.local,
+                backward,
             });
         }
         out
@@ -272,8 +314,15 @@ pub fn classed_backward<T: Float>(
     // dh = W_cᵀ ds, all positions at once: dH = dS W_c          (eq. 26, class part)
     gemm.gemm(T::one(), ds, params.w_c.view(), T::zero(), dh.view_mut());
 
+    if cache.defer_words {
+        // dU and dG came with the word scores (classed_words_forward).
+        assert!(
+            cache.words_backward_done,
+            "classed_backward: the deferred word part was scored without its backward (split_words without a scale)"
+        );
+    }
     ensure(&mut cache.dg, n, h); //                                          [N, H]
-    for kc in 0..classes.count() {
+    for kc in (0..classes.count()).filter(|_| !cache.defer_words) {
         let (ids, rows) = (classes.range(kc), cache.rows[kc]..cache.rows[kc + 1]);
         if rows.is_empty() {
             continue;
@@ -284,12 +333,10 @@ pub fn classed_backward<T: Float>(
         let du = r.view(); //                                                [n_K, |K|]
         let g_k = cache.g.rows_view(rows.start, rows.len()); //             [n_K, H]
 
-        if !cache.defer_words {
-            // dW_y[K] += dUᵀ G_K ;  db_y[K] += colsum(dU)               (eq. 25)
-            let dw_k = grads.w_y.rows_view_mut(ids.start, ids.len());
-            gemm.gemm(T::one(), du.t(), g_k, T::one(), dw_k);
-            bias_backward(&mut grads.b_y.as_mut_slice()[ids.clone()], du);
-        }
+        // dW_y[K] += dUᵀ G_K ;  db_y[K] += colsum(dU)                   (eq. 25)
+        let dw_k = grads.w_y.rows_view_mut(ids.start, ids.len());
+        gemm.gemm(T::one(), du.t(), g_k, T::one(), dw_k);
+        bias_backward(&mut grads.b_y.as_mut_slice()[ids.clone()], du);
         // dG_K = dU W_y[K]                                       (eq. 26, word part)
         let w_k = params.w_y.rows_view(ids.start, ids.len());
         gemm.gemm(

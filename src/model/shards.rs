@@ -20,7 +20,8 @@
 //! into it over the rows they touched, and zeroed as they are read. A
 //! classed model's word part goes over all shards at once, class by class
 //! (`docs/bptt.md` section 3): forward scores every shard's positions with
-//! a block of W_y in a row, and backward takes dW_y and db_y after the
+//! a block of W_y in a row (and, in training, takes dU and dG = dU·W_y[K]
+//! with the same block), and backward takes dW_y and db_y after the
 //! shards, in shard order, straight into the caller's gradient, so each
 //! touched block of W_y's gradient is written once per step.
 
@@ -85,10 +86,16 @@ pub struct Shards<T> {
     /// (training only; set by the caller each step, `None` for none): each
     /// shard takes its streams' rows.
     pub dropout: Option<DropoutMasks<T>>,
+    /// Every forward is followed by a backward ([`Shards::new`]), so a
+    /// classed model's forward takes the word part of backward too, while
+    /// each block of W_y is in cache; [`Shards::for_eval`]'s forwards
+    /// don't, and cannot be followed by a backward.
+    training: bool,
 }
 
 impl<T: Float> Shards<T> {
-    /// Shards computing with `kernel` on `threads` threads in all.
+    /// Shards for training steps (each forward followed by a backward),
+    /// computing with `kernel` on `threads` threads in all.
     pub fn new(kernel: Kernel, threads: usize) -> Self {
         Shards {
             kernel,
@@ -98,6 +105,16 @@ impl<T: Float> Shards<T> {
             touched: TouchedRows::all(),
             positions: 0,
             dropout: None,
+            training: true,
+        }
+    }
+
+    /// Shards for forwards alone (validation): as [`Shards::new`], but a
+    /// forward does no backward work and [`Shards::backward`] panics.
+    pub fn for_eval(kernel: Kernel, threads: usize) -> Self {
+        Shards {
+            training: false,
+            ..Shards::new(kernel, threads)
         }
     }
 
@@ -189,7 +206,10 @@ impl<T: Float> Shards<T> {
             by_shard[i] = loss;
         }
         if classed {
-            words_forward(&mut self.shards, params, workers);
+            // A training step also takes dU and dG here (eqs. 23, 26), with
+            // backward's scale 1/N (eq. 7).
+            let scale = self.training.then(|| T::one() / T::from_usize(n));
+            words_forward(&mut self.shards, params, workers, scale);
             for (s, l) in self.shards.iter().zip(&mut by_shard) {
                 *l = s.ws.cache.classed.loss() / s.positions as f64; // as forward's own (eq. 21)
             }
@@ -216,6 +236,7 @@ impl<T: Float> Shards<T> {
     /// received gradient.
     pub fn backward(&mut self, params: &Params<T>, grads: &mut Params<T>) {
         assert!(self.positions > 0, "backward before forward");
+        assert!(self.training, "backward on shards built for eval (Shards::for_eval)");
         let scale = T::one() / T::from_usize(self.positions); // 1/N (eq. 7)
         let workers = self.workers();
         // A classed model's word weights get their gradient for all shards
@@ -403,8 +424,10 @@ fn class_runs<T>(shards: &[Shard<T>], classes: &super::Classes, workers: usize) 
 /// classes are dealt to `workers` ([`class_runs`]), and each class's block
 /// of W_y scores every shard's positions in a row
 /// ([`classed_words_forward`]). Each shard gets the numbers its own forward
-/// would have computed.
-fn words_forward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, workers: usize) {
+/// would have computed. With `backward_scale` = Some(1/N), the same visit
+/// of each block also takes the word part of backward: dU and dG_K = dU
+/// W_y[K] (eqs. 23, 26), each shard's own numbers again.
+fn words_forward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, workers: usize, backward_scale: Option<T>) {
     let runs = class_runs(shards, &params.config.classes, workers);
     // Per shard, its cache split into the runs' classes.
     let mut gemms = Vec::new();
@@ -414,7 +437,10 @@ fn words_forward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, workers:
         gemms.push(gemm);
         caches.push(&mut cache.classed);
     }
-    let mut shares: Vec<_> = caches.into_iter().map(|c| c.split_words(&runs).into_iter()).collect();
+    let mut shares: Vec<_> = caches
+        .into_iter()
+        .map(|c| c.split_words(&runs, backward_scale).into_iter())
+        .collect();
     let mut jobs = Vec::new();
     for (run, gemm) in runs.iter().zip(gemms) {
         let mine: Vec<_> = shares.iter_mut().map(|s| s.next().expect("a share per run")).collect();

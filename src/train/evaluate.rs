@@ -151,10 +151,10 @@ mod tests {
             }
             want /= n as f64;
             let kernel = Gemm::<f32>::new().kernel();
-            let (count, got) = validate(&params, &ids, &mut Shards::new(kernel, 1));
+            let (count, got) = validate(&params, &ids, &mut Shards::for_eval(kernel, 1));
             assert_eq!(count, n);
             assert!((got - want).abs() < 1e-5 * want, "n {n}: {got} vs {want}");
-            let (_, two) = validate(&params, &ids, &mut Shards::new(kernel, 2));
+            let (_, two) = validate(&params, &ids, &mut Shards::for_eval(kernel, 2));
             assert_eq!(got.to_bits(), two.to_bits(), "n {n}: threads changed the result");
         }
     }

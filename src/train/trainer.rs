@@ -86,7 +86,7 @@ pub fn run(job: Job) -> Result<Outcome> {
     let kernel = Gemm::<f32>::new().kernel();
     let mut t = Trainer {
         ws: Shards::new(kernel, job.threads),
-        valid_ws: Shards::new(kernel, job.threads),
+        valid_ws: Shards::for_eval(kernel, job.threads),
         grads: Params::zeros(&job.model.params.config),
         inputs: Vec::new(),
         targets: Vec::new(),
