@@ -357,7 +357,7 @@ fn round_robin<I>(items: impl IntoIterator<Item = I>, workers: usize) -> Vec<Vec
 /// the dealing nor the thread count changes a bit.
 fn word_weights_backward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, grads: &mut Params<T>, workers: usize) {
     let (classes, h) = (&params.config.classes, params.config.hidden);
-    let runs = class_runs(shards, classes, workers);
+    let runs = class_runs(shards, classes, workers, 0);
     let mut caches = Vec::new();
     let mut gemms = Vec::new();
     for s in shards.iter_mut() {
@@ -386,11 +386,17 @@ fn word_weights_backward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, 
 }
 
 /// The classes dealt to `workers` in contiguous runs of about equal work:
-/// a class with n positions over all shards costs |K|·(n + 16) (its block
-/// is read, and multiplied by n rows), one with none costs nothing; run i
-/// ends at the first class whose cumulative cost passes i/workers of the
-/// total. Only the speed depends on this.
-fn class_runs<T>(shards: &[Shard<T>], classes: &super::Classes, workers: usize) -> Vec<Range<usize>> {
+/// a class with n positions over all shards costs |K|·(n + 16) +
+/// `per_position`·n (its block is read and multiplied by n rows, and each
+/// position has costs of its own), one with none costs nothing; run i ends
+/// at the first class whose cumulative cost passes i/workers of the total.
+/// Only the speed depends on this.
+fn class_runs<T>(
+    shards: &[Shard<T>],
+    classes: &super::Classes,
+    workers: usize,
+    per_position: usize,
+) -> Vec<Range<usize>> {
     let c = classes.count();
     let cost: Vec<usize> = (0..c)
         .map(|k| {
@@ -401,7 +407,7 @@ fn class_runs<T>(shards: &[Shard<T>], classes: &super::Classes, workers: usize) 
             if n == 0 {
                 0
             } else {
-                classes.range(k).len() * (n + 16)
+                classes.range(k).len() * (n + 16) + per_position * n
             }
         })
         .collect();
@@ -428,7 +434,11 @@ fn class_runs<T>(shards: &[Shard<T>], classes: &super::Classes, workers: usize) 
 /// of each block also takes the word part of backward: dU and dG_K = dU
 /// W_y[K] (eqs. 23, 26), each shard's own numbers again.
 fn words_forward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, workers: usize, backward_scale: Option<T>) {
-    let runs = class_runs(shards, &params.config.classes, workers);
+    // A position costs the forward phase about as much as 64 more words in
+    // its class: its softmax over the class, with dU, and its row of dG.
+    // Without this term the first worker, which gets the frequent words'
+    // small classes, took 1.4–1.8× the second's time at V = 10k.
+    let runs = class_runs(shards, &params.config.classes, workers, 64);
     // Per shard, its cache split into the runs' classes.
     let mut gemms = Vec::new();
     let mut caches: Vec<&mut ClassedCache<T>> = Vec::new();
