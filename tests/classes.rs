@@ -368,3 +368,48 @@ fn exchange_classes_find_the_kinds_of_words() {
     assert!(stderr(&o).contains("--class-method: 'brown'"), "{}", stderr(&o));
     assert!(!dir.join("no.ckpt").exists());
 }
+
+/// The blocks of ∂L/∂W_y whose squares the class phase summed while it
+/// wrote them stand in for reading those entries again: with them, the
+/// gradient norm over the touched rows equals the norm over every entry of
+/// the gradient to the bit, on one thread and on two (whose workers split
+/// the classes, so some blocks straddle two workers and are left out).
+#[test]
+fn norm_blocks_taken_in_the_class_phase_give_the_whole_norm() {
+    use rnnlm::model::{Shards, TouchedRows};
+    // V = 846, H = 64: W_y has 54144 entries, three whole norm blocks and a part.
+    let config = Config {
+        classes: Classes::from_sizes(&[1, 5, 40, 200, 600]),
+        ..Config::full(846, 16, 64)
+    };
+    let params = Params::<f32>::init(&config, &mut Rng::new(6));
+    let mut rng = Rng::new(7);
+    let (b, t) = (8, 30);
+    let stream: Vec<u32> = (0..(t + 1) * b).map(|_| rng.below(846) as u32).collect();
+    let (inputs, targets) = (&stream[..t * b], &stream[b..]);
+    let h0 = Matrix::zeros(b, 64);
+    let mut kept = Vec::new();
+    for threads in [1, 2] {
+        let mut ws = Shards::new(Gemm::<f32>::new().kernel(), threads);
+        let mut g = Params::zeros(&config);
+        ws.forward(&params, inputs, targets, b, h0.view());
+        ws.backward(&params, &mut g);
+        let blocks = ws.norm_blocks();
+        assert!(blocks.iter().all(|(key, _)| key.0 == rnnlm::model::tensor::W_Y));
+        kept.push(blocks.len());
+        let touched = g.spans(ws.touched());
+        let fused = g.norm_with(&touched, blocks, threads);
+        let whole = g.norm_in(&g.spans(&TouchedRows::all()), 1);
+        assert_eq!(
+            fused.to_bits(),
+            whole.to_bits(),
+            "{threads} threads: {fused} vs {whole}"
+        );
+        // A block's sums stand in for its entries: change one and the norm moves.
+        let mut moved = blocks.to_vec();
+        moved[0].1[3] += 1.0;
+        assert!(g.norm_with(&touched, &moved, threads) > whole);
+    }
+    assert_eq!(kept[0], 3, "one worker keeps the three whole blocks");
+    assert!(kept[1] < kept[0], "two workers leave the straddled block out");
+}

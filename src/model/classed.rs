@@ -15,7 +15,7 @@ use super::classes::Classes;
 use super::layers::{
     bias_backward, bias_forward, softmax_returning_log_z, softmax_xent_backward, softmax_xent_forward,
 };
-use super::params::Params;
+use super::params::{BlockSquares, Params};
 use crate::matmul::Gemm;
 use crate::matrix::{MatMut, MatRef, Matrix};
 use crate::scalar::Float;
@@ -367,7 +367,8 @@ pub fn classed_backward<T: Float>(
 /// classes, from the first id of class `kinds.start` on. Each class's block
 /// is written once per step whatever the number of shards, and the result
 /// depends only on the caches' order, not on how classes are dealt to
-/// workers.
+/// workers. Each finished block's squares go into `squares` (for the
+/// gradient norm) while the block is in cache.
 pub fn classed_word_weights_backward<T: Float>(
     caches: &[&ClassedCache<T>],
     params: &Params<T>,
@@ -375,6 +376,7 @@ pub fn classed_word_weights_backward<T: Float>(
     w_y: &mut [T],
     b_y: &mut [T],
     gemm: &mut Gemm<T>,
+    squares: &mut BlockSquares,
 ) {
     let (classes, h) = (&params.config.classes, params.config.hidden);
     let first = if kinds.is_empty() {
@@ -395,6 +397,9 @@ pub fn classed_word_weights_backward<T: Float>(
             let dw_k = MatMut::from_slice(&mut w_y[local.start * h..local.end * h], ids.len(), h);
             gemm.gemm(T::one(), du.t(), g_k, T::one(), dw_k);
             bias_backward(&mut b_y[local.clone()], du);
+        }
+        if caches.iter().any(|c| c.rows[kc + 1] > c.rows[kc]) {
+            squares.add(ids.start * h, &w_y[local.start * h..local.end * h]);
         }
     }
 }

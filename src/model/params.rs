@@ -360,6 +360,15 @@ impl<T: Float> Params<T> {
     /// sparse step give the whole tensors' sum to the bit (zeros add
     /// nothing, and an all-zero block adds +0).
     pub fn norm_in(&self, spans: &[Span], threads: usize) -> f64 {
+        self.norm_with(spans, &[], threads)
+    }
+
+    /// [`Params::norm_in`], with the blocks in `done` (ascending keys)
+    /// already summed elsewhere, by [`BlockSquares`] over the same entries
+    /// while they were in cache: their entries are not read again, and
+    /// the result is the same to the bit.
+    pub fn norm_with(&self, spans: &[Span], done: &[NormBlock], threads: usize) -> f64 {
+        let is_done = |key: &(usize, usize)| done.binary_search_by_key(key, |b| b.0).is_ok();
         // Cut the spans at block boundaries: (block key, first index, entries).
         let mut pieces: Vec<NormPiece<T>> = Vec::new();
         for span in spans {
@@ -368,7 +377,10 @@ impl<T: Float> Params<T> {
             let mut at = range.start;
             while at < range.end {
                 let end = ((at / NORM_BLOCK + 1) * NORM_BLOCK).min(range.end);
-                pieces.push(((*ti, at / NORM_BLOCK), at, &x[at - range.start..end - range.start]));
+                let key = (*ti, at / NORM_BLOCK);
+                if !is_done(&key) {
+                    pieces.push((key, at, &x[at - range.start..end - range.start]));
+                }
                 at = end;
             }
         }
@@ -387,17 +399,20 @@ impl<T: Float> Params<T> {
             }
         }
         let blocks = crate::workers::run_each(runs, |run| {
-            let mut out: Vec<[f64; 8]> = Vec::new();
+            let mut out: Vec<NormBlock> = Vec::new();
             for (i, (key, start, x)) in run.iter().enumerate() {
                 if i == 0 || run[i - 1].0 != *key {
-                    out.push([0.0; 8]);
+                    out.push((*key, [0.0; 8]));
                 }
-                add_squares(out.last_mut().expect("a block"), *start, x);
+                add_squares(&mut out.last_mut().expect("a block").1, *start, x);
             }
             out
         });
+        // The blocks in key order (both lists are ascending), then the lanes.
+        let mut all: Vec<&NormBlock> = blocks.iter().flatten().chain(done).collect();
+        all.sort_by_key(|b| b.0);
         let mut lanes = [0.0f64; 8];
-        for block in blocks.iter().flatten() {
+        for (_, block) in all {
             for (l, b) in lanes.iter_mut().zip(block) {
                 *l += b;
             }
@@ -422,6 +437,67 @@ impl<T: Float> Params<T> {
 
 /// A stretch of one norm block: ((tensor, block), first index, entries).
 type NormPiece<'a, T> = ((usize, usize), usize, &'a [T]);
+
+/// One block's partial sums of squares: ((tensor, block), its eight lanes).
+pub type NormBlock = ((usize, usize), [f64; 8]);
+
+/// The sums of squares of one tensor's blocks of [`NORM_BLOCK`] entries,
+/// taken stretch by stretch as the entries are written, in ascending
+/// order — for [`Params::norm_with`]. A block is finished once a stretch
+/// at or past its end arrives (or at [`BlockSquares::finish`]); only the
+/// blocks inside `within` (entries) are kept, since a block part of which
+/// lies outside also has entries summed by someone else.
+#[derive(Debug)]
+pub struct BlockSquares {
+    tensor: usize,
+    within: Range<usize>,
+    open: Option<NormBlock>,
+    /// The finished blocks, ascending.
+    pub blocks: Vec<NormBlock>,
+}
+
+impl BlockSquares {
+    /// For tensor `tensor`, keeping the blocks inside entries `within`.
+    pub fn new(tensor: usize, within: Range<usize>) -> Self {
+        BlockSquares {
+            tensor,
+            within,
+            open: None,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// Add the squares of `x`, entries `start..start + x.len()` of the
+    /// tensor, at or after every stretch added before.
+    pub fn add<T: Float>(&mut self, start: usize, x: &[T]) {
+        let mut at = start;
+        while at < start + x.len() {
+            let block = at / NORM_BLOCK;
+            let end = ((block + 1) * NORM_BLOCK).min(start + x.len());
+            if self.open.as_ref().is_some_and(|b| b.0 .1 != block) {
+                self.close();
+            }
+            let open = self.open.get_or_insert(((self.tensor, block), [0.0; 8]));
+            add_squares(&mut open.1, at, &x[at - start..end - start]);
+            at = end;
+        }
+    }
+
+    /// Finish the last block; returns the kept blocks.
+    pub fn finish(mut self) -> Vec<NormBlock> {
+        self.close();
+        self.blocks
+    }
+
+    fn close(&mut self) {
+        if let Some(b) = self.open.take() {
+            let entries = b.0 .1 * NORM_BLOCK..(b.0 .1 + 1) * NORM_BLOCK;
+            if entries.start >= self.within.start && entries.end <= self.within.end {
+                self.blocks.push(b);
+            }
+        }
+    }
+}
 
 /// Entries per block of [`Params::norm_in`]'s partial sums (a multiple of 8,
 /// so blocks start in lane 0).

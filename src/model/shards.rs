@@ -28,7 +28,7 @@
 use std::ops::Range;
 
 use super::classed::{classed_word_weights_backward, classed_words_forward, ClassedCache};
-use super::params::{tensor, Params, TouchedRows};
+use super::params::{tensor, BlockSquares, NormBlock, Params, TouchedRows};
 use super::rnn::{backward_scaled, ensure, forward, DropoutMasks, Workspace};
 use crate::matmul::{Gemm, Kernel};
 use crate::matrix::{MatRef, Matrix};
@@ -82,6 +82,9 @@ pub struct Shards<T> {
     touched: TouchedRows,
     /// B·T of the last forward.
     positions: usize,
+    /// The blocks of ∂L/∂W_y whose squares the last backward summed as it
+    /// wrote them (a classed model's; see [`Shards::norm_blocks`]).
+    norm_blocks: Vec<NormBlock>,
     /// Dropout masks for the whole chunk for the next forward and backward
     /// (training only; set by the caller each step, `None` for none): each
     /// shard takes its streams' rows.
@@ -104,6 +107,7 @@ impl<T: Float> Shards<T> {
             h_last: Matrix::zeros(0, 0),
             touched: TouchedRows::all(),
             positions: 0,
+            norm_blocks: Vec::new(),
             dropout: None,
             training: true,
         }
@@ -255,9 +259,11 @@ impl<T: Float> Shards<T> {
                 backward_scaled(params, g, ws, scale);
             }
         });
-        if classed {
-            word_weights_backward(&mut self.shards, params, grads, workers);
-        }
+        self.norm_blocks = if classed {
+            word_weights_backward(&mut self.shards, params, grads, workers)
+        } else {
+            Vec::new()
+        };
         let (first, rest) = self.shards.split_first_mut().expect("at least one shard");
         // g += g_s, shard by shard, over the rows shard s wrote; g_s ← 0.
         // (A classed model's dW_y and db_y are already whole in g.)
@@ -270,6 +276,14 @@ impl<T: Float> Shards<T> {
             touched = touched.union(s.ws.touched());
         }
         self.touched = touched;
+    }
+
+    /// Blocks of the gradient whose sums of squares the last backward took
+    /// while writing them, for [`Params::norm_with`] (blocks of ∂L/∂W_y
+    /// inside one worker's classes, for a classed model; none otherwise).
+    /// They hold as long as the gradient is not changed after backward.
+    pub fn norm_blocks(&self) -> &[NormBlock] {
+        &self.norm_blocks
     }
 
     /// h_T of the last forward `[B, H]`: the next chunk's h_0.
@@ -354,8 +368,14 @@ fn round_robin<I>(items: impl IntoIterator<Item = I>, workers: usize) -> Vec<Vec
 /// shards' positions): the classes are dealt to `workers` ([`class_runs`]),
 /// and each class's block takes every shard's
 /// product in shard order ([`classed_word_weights_backward`]), so neither
-/// the dealing nor the thread count changes a bit.
-fn word_weights_backward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, grads: &mut Params<T>, workers: usize) {
+/// the dealing nor the thread count changes a bit. Returns the blocks of
+/// dW_y whose squares the workers summed (those inside one worker's rows).
+fn word_weights_backward<T: Float>(
+    shards: &mut [Shard<T>],
+    params: &Params<T>,
+    grads: &mut Params<T>,
+    workers: usize,
+) -> Vec<NormBlock> {
     let (classes, h) = (&params.config.classes, params.config.hidden);
     let runs = class_runs(shards, classes, workers, 0);
     let mut caches = Vec::new();
@@ -374,15 +394,23 @@ fn word_weights_backward<T: Float>(shards: &mut [Shard<T>], params: &Params<T>, 
         } else {
             classes.range(run.end - 1).end - classes.range(run.start).start
         };
+        let first = if run.is_empty() {
+            0
+        } else {
+            classes.range(run.start).start
+        };
         let (w, w_rest) = std::mem::take(&mut w_y).split_at_mut(rows * h);
         let (b, b_rest) = std::mem::take(&mut b_y).split_at_mut(rows);
         (w_y, b_y) = (w_rest, b_rest);
-        jobs.push((run, w, b, gemm));
+        let squares = BlockSquares::new(tensor::W_Y, first * h..(first + rows) * h);
+        jobs.push((run, w, b, gemm, squares));
     }
     let caches = &caches;
-    workers::run_each(jobs, |(run, w, b, gemm)| {
-        classed_word_weights_backward(caches, params, run, w, b, gemm);
+    let blocks = workers::run_each(jobs, |(run, w, b, gemm, mut squares)| {
+        classed_word_weights_backward(caches, params, run, w, b, gemm, &mut squares);
+        squares.finish()
     });
+    blocks.into_iter().flatten().collect()
 }
 
 /// The classes dealt to `workers` in contiguous runs of about equal work:

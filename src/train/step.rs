@@ -4,7 +4,9 @@
 //! ```text
 //!   L = forward(chunk) ; backward           on fixed shards of the streams, side by side (model::shards);
 //!                                           gradients add into `grads`, which is all zero on entry
-//!   ‖g‖ over the entries backward wrote     in fixed blocks, whatever the thread count (Params::norm_in)
+//!   ‖g‖ over the entries backward wrote     in fixed blocks, whatever the thread count (Params::norm_in);
+//!                                           blocks of dW_y summed as the class phase wrote them are
+//!                                           not read again (Shards::norm_blocks, Params::norm_with)
 //!   update W with g·min(1, clip/‖g‖),       split across the threads entry by entry;
 //!     zeroing g as it is used               so `grads` is all zero again on return
 //! ```
@@ -116,7 +118,14 @@ pub fn take_step(
     }
     let threads = ws.threads();
     let written = grads.spans(&touched);
-    let grad_norm = grads.norm_in(&written, threads);
+    // Blocks whose squares backward summed while writing them are taken as
+    // they are (the same bits), unless weight decay changed them since.
+    let done = if reg.weight_decay > 0.0 {
+        &[][..]
+    } else {
+        ws.norm_blocks()
+    };
+    let grad_norm = grads.norm_with(&written, done, threads);
     if !grad_norm.is_finite() {
         grads.fill_zero_in(&written);
         return Err(NonFinite::GradientNorm(grad_norm));
