@@ -20,7 +20,7 @@
 //! into it over the rows they touched, and zeroed as they are read. A
 //! classed model's word part goes over all shards at once, class by class
 //! (`docs/bptt.md` section 3): forward scores every shard's positions with
-//! a block of W_y in a row (and, in training, takes dU and dG = dU·W_y[K]
+//! a block of W_y in a row (and, in training, takes dU and dG = dU·W_y\[K\]
 //! with the same block), and backward takes dW_y and db_y after the
 //! shards, in shard order, straight into the caller's gradient, so each
 //! touched block of W_y's gradient is written once per step.
