@@ -63,7 +63,7 @@ impl TouchedRows {
     /// The rows either of the two covers.
     pub fn union(&self, other: &TouchedRows) -> TouchedRows {
         let both = |a: &Option<Vec<Range<usize>>>, b: &Option<Vec<Range<usize>>>| match (a, b) {
-            (Some(a), Some(b)) => Some(row_ranges(a.iter().chain(b).flat_map(Clone::clone))),
+            (Some(a), Some(b)) => Some(range_union(a.iter().chain(b).cloned())),
             _ => None,
         };
         TouchedRows {
@@ -83,6 +83,21 @@ pub fn row_ranges(rows: impl IntoIterator<Item = usize>) -> Vec<Range<usize>> {
         match out.last_mut() {
             Some(last) if last.end == r => last.end = r + 1,
             _ => out.push(r..r + 1),
+        }
+    }
+    out
+}
+
+/// Sorted disjoint ranges covering the rows of `ranges` (any order,
+/// overlaps allowed): [`row_ranges`] of their rows, without listing each row.
+pub fn range_union(ranges: impl IntoIterator<Item = Range<usize>>) -> Vec<Range<usize>> {
+    let mut sorted: Vec<Range<usize>> = ranges.into_iter().filter(|r| !r.is_empty()).collect();
+    sorted.sort_unstable_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for r in sorted {
+        match out.last_mut() {
+            Some(last) if last.end >= r.start => last.end = last.end.max(r.end),
+            _ => out.push(r),
         }
     }
     out
@@ -523,4 +538,27 @@ fn add_squares<T: Float>(lanes: &mut [f64; 8], start: usize, x: &[T]) {
         }
     }
     one_by_one(lanes, 0, tail);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The union of ranges is the row cover of their rows, for ranges in
+    /// any order, overlapping, touching, nested and empty.
+    #[test]
+    fn range_union_covers_the_rows_of_its_ranges() {
+        let mut rng = Rng::new(3);
+        for _ in 0..200 {
+            let ranges: Vec<Range<usize>> = (0..rng.below(12))
+                .map(|_| {
+                    let start = rng.below(60);
+                    start..start + rng.below(9)
+                })
+                .collect();
+            let want = row_ranges(ranges.iter().flat_map(Clone::clone));
+            assert_eq!(range_union(ranges.iter().cloned()), want, "{ranges:?}");
+        }
+        assert_eq!(range_union([4..6, 0..2, 2..3, 5..9, 7..7]), vec![0..3, 4..9]);
+    }
 }

@@ -11,7 +11,7 @@
 
 use super::classed::{classed_backward, classed_forward, ClassedCache};
 use super::layers::*;
-use super::params::{row_ranges, Params, TouchedRows};
+use super::params::{range_union, row_ranges, Params, TouchedRows};
 use super::recurrence;
 use crate::matmul::{Gemm, PackedB};
 use crate::matrix::{MatRef, Matrix};
@@ -461,6 +461,6 @@ pub fn backward_scaled<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: 
     touched.w_y = (!cfg.classes.is_none()).then(|| {
         let classed = &cache.classed;
         let used = (0..cfg.classes.count()).filter(|&k| classed.rows[k + 1] > classed.rows[k]);
-        row_ranges(used.flat_map(|k| cfg.classes.range(k)))
+        range_union(used.map(|k| cfg.classes.range(k)))
     });
 }
