@@ -234,36 +234,25 @@ unsafe fn k_step<V: Lanes, const MR: usize, const NV: usize>(acc: &mut [[V; NV];
 }
 
 /// A ragged edge tile (`rows` ≤ MR valid rows, `cols` ≤ NR = 2·N valid
-/// columns) into `scratch` (row stride NR, α = 1, β = 0): only as many
-/// registers as cover the valid part — `R1`, `R2` or MR rows, one or two
-/// registers wide — instead of the whole tile. Each computed entry is the
-/// same chain of FMAs as in the full tile, so the numbers are the same.
-///
-/// # Safety
-/// As for [`tile_kernel`].
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn edge_tile<V: Lanes, const R1: usize, const R2: usize, const MR: usize, const NR: usize>(
-    rows: usize,
-    cols: usize,
-    kc: usize,
-    a: &[f32],
-    b: &[f32],
-    scratch: &mut [f32],
-) {
-    debug_assert!(R1 < R2 && R2 < MR && NR == 2 * V::N && rows <= MR && cols <= NR);
-    let narrow = cols <= V::N;
-    // SAFETY: the caller enabled V's instructions.
-    unsafe {
-        match (rows <= R1, rows <= R2, narrow) {
-            (true, _, true) => tile_kernel::<V, R1, 1, MR, NR>(kc, 1.0, a, b, 0.0, scratch, NR),
-            (true, _, false) => tile_kernel::<V, R1, 2, MR, NR>(kc, 1.0, a, b, 0.0, scratch, NR),
-            (false, true, true) => tile_kernel::<V, R2, 1, MR, NR>(kc, 1.0, a, b, 0.0, scratch, NR),
-            (false, true, false) => tile_kernel::<V, R2, 2, MR, NR>(kc, 1.0, a, b, 0.0, scratch, NR),
-            (false, false, true) => tile_kernel::<V, MR, 1, MR, NR>(kc, 1.0, a, b, 0.0, scratch, NR),
-            (false, false, false) => tile_kernel::<V, MR, 2, MR, NR>(kc, 1.0, a, b, 0.0, scratch, NR),
+/// columns) into `scratch` (row stride NR, α = 1, β = 0): exactly `rows`
+/// rows of accumulators, one or two registers wide, instead of the whole
+/// tile (a 10-row tile is 20 FMAs a step of p, not 24). Each computed entry
+/// is the same chain of FMAs as in the full tile, so the numbers are the
+/// same. Expands to a match over the row counts listed (1 to MR), each arm
+/// a [`tile_kernel`] of that many rows: an unsafe expression with
+/// [`tile_kernel`]'s safety contract.
+macro_rules! edge_tile {
+    ($v:ty, $mr:literal, $nr:literal, [$($r:literal)+], $rows:expr, $cols:expr, $kc:expr, $a:expr, $b:expr, $s:expr) => {{
+        let (rows, cols) = ($rows, $cols);
+        debug_assert!((1..=$mr).contains(&rows) && (1..=$nr).contains(&cols));
+        match (rows, cols <= $nr / 2) {
+            $(
+                ($r, true) => tile_kernel::<$v, $r, 1, $mr, $nr>($kc, 1.0, $a, $b, 0.0, $s, $nr),
+                ($r, false) => tile_kernel::<$v, $r, 2, $mr, $nr>($kc, 1.0, $a, $b, 0.0, $s, $nr),
+            )+
+            _ => unreachable!("an edge tile of {rows} rows"),
         }
-    }
+    }};
 }
 
 // ---------------------------------------------------------------- AVX2 + FMA
@@ -354,11 +343,11 @@ impl Lanes for __m512 {
     }
 }
 
-/// An AVX2 edge tile: 2, 4 or 6 rows, 8 or 16 columns ([`edge_tile`]).
+/// An AVX2 edge tile: 1 to 6 rows, 8 or 16 columns ([`edge_tile`]).
 #[target_feature(enable = "avx2,fma")]
 fn avx2_edge(rows: usize, cols: usize, kc: usize, a: &[f32], b: &[f32], scratch: &mut [f32]) {
     // SAFETY: this function is compiled with AVX2 and FMA.
-    unsafe { edge_tile::<__m256, 2, 4, 6, 16>(rows, cols, kc, a, b, scratch) }
+    unsafe { edge_tile!(__m256, 6, 16, [1 2 3 4 5 6], rows, cols, kc, a, b, scratch) }
 }
 
 /// The AVX-512F 12 × 32 f32 micro-kernel: 12 rows × 2 zmm accumulators.
@@ -369,11 +358,11 @@ fn avx512_12x32(kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut 
     unsafe { tile_kernel::<__m512, 12, 2, 12, 32>(kc, alpha, a, b, beta, c, ldc) }
 }
 
-/// An AVX-512 edge tile: 4, 8 or 12 rows, 16 or 32 columns ([`edge_tile`]).
+/// An AVX-512 edge tile: 1 to 12 rows, 16 or 32 columns ([`edge_tile`]).
 #[target_feature(enable = "avx512f")]
 fn avx512_edge(rows: usize, cols: usize, kc: usize, a: &[f32], b: &[f32], scratch: &mut [f32]) {
     // SAFETY: this function is compiled with AVX-512F.
-    unsafe { edge_tile::<__m512, 4, 8, 12, 32>(rows, cols, kc, a, b, scratch) }
+    unsafe { edge_tile!(__m512, 12, 32, [1 2 3 4 5 6 7 8 9 10 11 12], rows, cols, kc, a, b, scratch) }
 }
 
 // ------------------------------------------------------- peak FMA throughput
@@ -493,7 +482,7 @@ mod tests {
         }
         fn edge_kernel(self, rows: usize, cols: usize, kc: usize, a: &[f32], b: &[f32], scratch: &mut [f32]) {
             // SAFETY: `Emulated` is plain Rust; it needs no CPU feature.
-            unsafe { edge_tile::<Emulated<16>, 4, 8, 12, 32>(rows, cols, kc, a, b, scratch) }
+            unsafe { edge_tile!(Emulated<16>, 12, 32, [1 2 3 4 5 6 7 8 9 10 11 12], rows, cols, kc, a, b, scratch) }
         }
     }
 
