@@ -314,15 +314,16 @@ pub fn classed_backward<T: Float>(
     // dh = W_cᵀ ds, all positions at once: dH = dS W_c          (eq. 26, class part)
     gemm.gemm(T::one(), ds, params.w_c.view(), T::zero(), dh.view_mut());
 
-    if cache.defer_words {
-        // dU and dG came with the word scores (classed_words_forward).
-        assert!(
-            cache.words_backward_done,
-            "classed_backward: the deferred word part was scored without its backward (split_words without a scale)"
-        );
-    }
+    // The word part, class by class — unless it was deferred: then dU and
+    // dG came with the word scores (classed_words_forward), and dW_y, db_y
+    // are left to classed_word_weights_backward.
+    assert!(
+        !cache.defer_words || cache.words_backward_done,
+        "classed_backward: the deferred word part was scored without its backward (split_words without a scale)"
+    );
+    let classes_here = if cache.defer_words { 0 } else { classes.count() };
     ensure(&mut cache.dg, n, h); //                                          [N, H]
-    for kc in (0..classes.count()).filter(|_| !cache.defer_words) {
+    for kc in 0..classes_here {
         let (ids, rows) = (classes.range(kc), cache.rows[kc]..cache.rows[kc + 1]);
         if rows.is_empty() {
             continue;
