@@ -16,14 +16,19 @@ pub fn bench_gemm(args: &BenchGemmArgs) -> Result<()> {
         for &k in &args.kernels {
             if let Some(g) = Gemm::<f32>::with_kernel(k).filter(|_| k != Kernel::Naive) {
                 let b = g.blocks();
-                println!("{k} blocks: MC {} KC {} NC {}", b.mc, b.kc, b.nc);
+                say!("{k} blocks: MC {} KC {} NC {}", b.mc, b.kc, b.nc);
             }
         }
         print_micro_kernels(args);
-        println!("peak: the FMA peak for the kernel's instructions on as many cores, timed in the same rounds");
-        println!(
+        say!("peak: the FMA peak for the kernel's instructions on as many cores, timed in the same rounds");
+        say!(
             "{:>22} {:>9} {:>7} {:>9} {:>9} {:>7}",
-            "m × k · k × n", "kernel", "threads", "GFLOP/s", "peak", "% peak"
+            "m × k · k × n",
+            "kernel",
+            "threads",
+            "GFLOP/s",
+            "peak",
+            "% peak"
         );
     }
     for &shape in &args.shapes {
@@ -53,7 +58,7 @@ fn print_micro_kernels(args: &BenchGemmArgs) {
     for &k in &args.kernels {
         let budget = Duration::from_millis(args.budget_ms.min(500));
         if let Some((g, peak)) = time_micro_kernel(k, budget) {
-            println!(
+            say!(
                 "{k} micro-kernel alone, operands in L1: {g:.1} GFLOP/s, {:.1}% of {peak:.1}",
                 100.0 * g / peak
             );
@@ -97,10 +102,10 @@ fn print_gemm_case(args: &BenchGemmArgs, shape: Shape, case: &GemmCase, gflops: 
             ("prepacked", Json::from(args.prepacked)),
             ("blocks", blocks),
         ]);
-        println!("{line}");
+        say!("{line}");
     } else {
         let dims = format!("{}×{}·{}×{}", shape.m, shape.k, shape.k, shape.n);
-        println!("{dims:>22} {k:>9} {t:>7} {gflops:>9.1} {peak:>9.1} {pct:>6.1}%");
+        say!("{dims:>22} {k:>9} {t:>7} {gflops:>9.1} {peak:>9.1} {pct:>6.1}%");
     }
 }
 
@@ -115,13 +120,15 @@ fn print_thread_scaling(shape: Shape, cases: &[GemmCase], results: &[(f64, f64)]
         let split = Gemm::<f32>::with_kernel(case.kernel)
             .map(|g| g.with_threads(case.threads).workers(shape.m, shape.k, shape.n) > 1);
         if split == Some(false) {
-            println!(
+            say!(
                 "{:>22} {:>9} {} threads: not split (too small to pay for starting threads)",
-                "", case.kernel, case.threads
+                "",
+                case.kernel,
+                case.threads
             );
             continue;
         }
-        println!(
+        say!(
             "{:>22} {:>9} {} threads: {:.2}× one thread (FMA peak: {:.2}×)",
             "",
             case.kernel,
@@ -158,10 +165,10 @@ pub fn bench_train(args: &BenchTrainArgs) -> Result<()> {
                 if let Some(x) = speedup {
                     fields.push(("speedup", Json::from(x)));
                 }
-                println!("{}", Json::object(fields));
+                say!("{}", Json::object(fields));
             } else {
                 let speedup = speedup.map(|x| format!(", {x:.2}× one thread")).unwrap_or_default();
-                println!(
+                say!(
                     "{:<40} threads {t}: {:>9.0} tokens/s (median step {:>9.0}; GEMM {:.0}% of the step{speedup})",
                     c.name(),
                     r.tokens_per_s,

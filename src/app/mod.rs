@@ -10,6 +10,16 @@
 //! | [`plot`] | `plot`: learning curves as SVG |
 //! | [`bench`](mod@bench) | `bench gemm`, `bench train` |
 
+/// `println!` to stdout that never panics: when the reader has gone away
+/// (`rnnlm … | head`) the line is dropped and the command carries on, so
+/// a run still finishes and saves what it was asked to; any other write
+/// error is reported on stderr.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::app::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 pub mod bench;
 pub mod plot;
 pub mod score;
@@ -23,12 +33,23 @@ use crate::cli::Command;
 use crate::error::{Error, Result};
 use crate::matmul::Kernel;
 
+/// Write to stdout for [`say!`] (and `print!`-like uses): a closed pipe is
+/// ignored, other errors are reported on stderr.
+pub(crate) fn write_stdout(args: std::fmt::Arguments) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("rnnlm: warning: stdout: {e}");
+        }
+    }
+}
+
 /// Run a command to completion.
 pub fn run(cmd: Command) -> Result<()> {
     warn_about_kernel_env();
     match cmd {
         Command::Help(text) => {
-            print!("{text}");
+            write_stdout(format_args!("{text}"));
             Ok(())
         }
         Command::Demo(args) => train::demo(&args),

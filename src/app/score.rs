@@ -97,16 +97,16 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
                 ("bits_per_char", Json::from(n / ln2)),
             ]);
         }
-        println!("{}", Json::object(fields));
+        say!("{}", Json::object(fields));
     } else {
-        println!("tokens          {tokens}");
-        println!("oov             {oov} (skipped)");
-        println!("nats/token      {nats:.6}");
-        println!("perplexity      {:.4}", nats.exp());
-        println!("bits/token      {bits:.6}");
+        say!("tokens          {tokens}");
+        say!("oov             {oov} (skipped)");
+        say!("nats/token      {nats:.6}");
+        say!("perplexity      {:.4}", nats.exp());
+        say!("bits/token      {bits:.6}");
         if let Some((c, n)) = per_char {
-            println!("chars           {c}");
-            println!("bits/char       {:.6}", n / ln2);
+            say!("chars           {c}");
+            say!("bits/char       {:.6}", n / ln2);
         }
     }
     Ok(())
@@ -133,10 +133,10 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
             })
             .collect();
         let report = Json::object([("prime", Json::from(args.prime.as_str())), ("next", Json::Array(next))]);
-        println!("{report}");
+        say!("{report}");
     } else {
         for (id, p) in next {
-            println!("{p:.6}  {:?}", model.vocab.token(id));
+            say!("{p:.6}  {:?}", model.vocab.token(id));
         }
     }
     Ok(())

@@ -33,9 +33,9 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
         dropout: 0.0,
     };
     let report = case.build().check();
-    print!("{report}");
+    crate::app::write_stdout(format_args!("{report}"));
     let worst = report.max_rel_error();
-    println!(
+    say!(
         "max relative error {worst:.3e} (threshold {:.0e})",
         gradcheck::THRESHOLD
     );
@@ -103,14 +103,14 @@ pub fn ngram(args: &NgramArgs) -> Result<()> {
             ("unigram_bits_per_token", Json::from(unigram / ln2)),
             ("oov", Json::from(oov)),
         ]);
-        println!("{report}");
+        say!("{report}");
     } else {
-        println!("tokens              {}", test.len() - 1);
-        println!("oov                 {oov} (skipped)");
-        println!("KN{order} nats/token      {nats:.6}");
-        println!("KN{order} perplexity      {:.4}", nats.exp());
-        println!("KN{order} bits/token      {:.6}", nats / ln2);
-        println!(
+        say!("tokens              {}", test.len() - 1);
+        say!("oov                 {oov} (skipped)");
+        say!("KN{order} nats/token      {nats:.6}");
+        say!("KN{order} perplexity      {:.4}", nats.exp());
+        say!("KN{order} bits/token      {:.6}", nats / ln2);
+        say!(
             "unigram perplexity  {:.4} ({:.4} bits/token)",
             unigram.exp(),
             unigram / ln2

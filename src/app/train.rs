@@ -367,14 +367,14 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     let (log, curve) = (args.out.with_extension("csv"), args.out.with_extension("svg"));
     train_args.log = Some(log.clone());
     let trained = train_job(&train_args)?;
-    println!("{}", trained.report);
-    println!("saved {}", args.out.display());
+    say!("{}", trained.report);
+    say!("saved {}", args.out.display());
     super::plot::plot(&[log.display().to_string()], &curve)?;
-    println!("learning curve: {} (its data: {})", curve.display(), log.display());
+    say!("learning curve: {} (its data: {})", curve.display(), log.display());
     if let Some((rnn, unigram)) = trained.valid_nats {
         let v = trained.model.vocab.len();
         let kn5 = KneserNey::train(&trained.train_ids, 5, v).cross_entropy(&trained.valid_ids);
-        println!(
+        say!(
             "\non the same validation split ({} tokens):  perplexity  bits/token",
             trained.valid_ids.len() - 1
         );
@@ -384,13 +384,13 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
             ("Kneser-Ney 5-gram", kn5),
             ("this RNN", rnn),
         ] {
-            println!("  {name:<38} {:>10.3} {:>11.4}", nats.exp(), nats / ln2);
+            say!("  {name:<38} {:>10.3} {:>11.4}", nats.exp(), nats / ln2);
         }
     }
     let model = trained.model;
     for (temp, prime) in [(0.5, "The "), (0.8, "The "), (0.8, "우리는 ")] {
         let prime_ids = model.vocab.encode_prime(prime).unwrap_or_default();
-        println!("\n--- sample, temperature {temp}, prime {prime:?} ---");
+        say!("\n--- sample, temperature {temp}, prime {prime:?} ---");
         let mut text = prime.to_string();
         let s = Sampling {
             temperature: temp,
@@ -398,19 +398,19 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
             top_p: 1.0,
         };
         sample::generate(&model.params, &model.vocab, &prime_ids, 300, s, 7, |t| text.push_str(t));
-        println!("{text}");
+        say!("{text}");
     }
     let prime = "The cat ";
-    println!(
+    say!(
         "\n--- what comes after {prime:?}: rnnlm predict --model {} --prime {prime:?} --top 5 ---",
         args.out.display()
     );
     let mut g = sample::Generator::new(&model.params);
     g.warm_up(&model.vocab, &model.vocab.encode_prime(prime).unwrap_or_default());
     for (id, p) in sample::top_k(g.probs(), 5) {
-        println!("{p:.4}  {:?}", model.vocab.token(id));
+        say!("{p:.4}  {:?}", model.vocab.token(id));
     }
-    println!(
+    say!(
         "\nnext: rnnlm generate --model {} --prime \"The \" --temperature 0.7",
         args.out.display()
     );
