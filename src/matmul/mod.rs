@@ -11,6 +11,7 @@
 //! | [`loops`] | LOOP 5 `jc` → LOOP 4 `pc` → LOOP 3 `ic` → LOOP 2 `jr` → LOOP 1 `ir` |
 //! | [`kernel`] | the `MR × NR` micro-kernels and the run-time choice between them |
 //! | [`gemv`] | the single-row fast path (generation: batch of one) |
+//! | [`shallow`] | products of depth ≤ 4: C row by row, no packing (a class's dW_y) |
 //!
 //! `op(X)` is X or Xᵀ: pass `x.view()` or `x.view().t()` — a transposed view
 //! only swaps strides, packing reads it either way.
@@ -27,6 +28,7 @@ pub mod kernel;
 pub mod loops;
 pub mod naive;
 pub mod pack;
+pub mod shallow;
 
 pub use blocking::Blocks;
 pub use kernel::{kernel_for, tile, Kernel, MicroKernel};
@@ -233,6 +235,10 @@ impl<T: Float> Gemm<T> {
                     &mut c,
                 );
             }
+        }
+        let (alpha_one, beta_01) = (alpha == T::one(), beta == T::zero() || beta == T::one());
+        if k <= shallow::SHALLOW_K && alpha_one && beta_01 && b.col_stride() == 1 {
+            return shallow::shallow_rows(self.kernel, a, b, beta == T::one(), c);
         }
         let workers = self.workers(m, k, n);
         let kernel = kernel_for::<T>(self.kernel);

@@ -58,6 +58,21 @@ pub trait MicroKernel<T: Float>: Copy + Send + Sync {
         debug_assert!(rows <= Self::MR && cols <= Self::NR);
         self.micro_kernel(kc, T::one(), a, b, T::zero(), scratch, Self::NR);
     }
+
+    /// One row of C of a product too shallow to pay for packing
+    /// ([`crate::matmul::shallow`]), with α = 1:
+    ///
+    /// ```text
+    ///   c[j] := Σ_p a[p]·b[p·ldb + j]   (+ c[j] when `add`, β = 1)     p = 0 .. a.len()
+    /// ```
+    ///
+    /// Each entry must be the same chain of operations as in the tile
+    /// kernel — the sum from zero in p order, then the add of C — so that a
+    /// product gives the same bits on either path.
+    ///
+    /// # Panics
+    /// If a row `b[p·ldb .. p·ldb + c.len()]` is out of bounds.
+    fn shallow_row(self, a: &[T], b: &[T], ldb: usize, add: bool, c: &mut [T]);
 }
 
 /// Which multiplication code runs.

@@ -65,4 +65,21 @@ impl<T: Float> MicroKernel<T> for Portable {
         row_store(&mut c[2 * ldc..], &c2, alpha, beta);
         row_store(&mut c[3 * ldc..], &c3, alpha, beta);
     }
+
+    fn shallow_row(self, a: &[T], b: &[T], ldb: usize, add: bool, c: &mut [T]) {
+        let n = c.len();
+        // Eight columns at a time, as `row_update` and `row_store` do them.
+        for (j0, out) in (0..n).step_by(8).zip(c.chunks_mut(8)) {
+            let mut acc = [T::zero(); 8];
+            for (p, &ap) in a.iter().enumerate() {
+                let row = &b[p * ldb + j0..p * ldb + j0 + out.len()];
+                for (x, &bv) in acc.iter_mut().zip(row) {
+                    *x += ap * bv;
+                }
+            }
+            for (o, &x) in out.iter_mut().zip(&acc) {
+                *o = if add { x + *o } else { x }; // row_store with α = 1, β = 1 or 0
+            }
+        }
+    }
 }

@@ -72,6 +72,12 @@ impl MicroKernel<f32> for Avx2Fma {
         // SAFETY: as for `micro_kernel`.
         unsafe { avx2_edge(rows, cols, kc, a, b, scratch) }
     }
+
+    #[inline]
+    fn shallow_row(self, a: &[f32], b: &[f32], ldb: usize, add: bool, c: &mut [f32]) {
+        // SAFETY: as for `micro_kernel`.
+        unsafe { avx2_shallow_row(a, b, ldb, add, c) }
+    }
 }
 
 impl MicroKernel<f32> for Avx512 {
@@ -89,6 +95,12 @@ impl MicroKernel<f32> for Avx512 {
     fn edge_kernel(self, rows: usize, cols: usize, kc: usize, a: &[f32], b: &[f32], scratch: &mut [f32]) {
         // SAFETY: as for `micro_kernel`.
         unsafe { avx512_edge(rows, cols, kc, a, b, scratch) }
+    }
+
+    #[inline]
+    fn shallow_row(self, a: &[f32], b: &[f32], ldb: usize, add: bool, c: &mut [f32]) {
+        // SAFETY: as for `micro_kernel`.
+        unsafe { avx512_shallow_row(a, b, ldb, add, c) }
     }
 }
 
@@ -255,6 +267,49 @@ macro_rules! edge_tile {
     }};
 }
 
+/// [`MicroKernel::shallow_row`] on `V`'s lanes: each entry's sum is the
+/// tile kernel's chain of FMAs from zero in p order ([`k_step`]), then C is
+/// added as the tile's store adds it (`fma(1, c, 1·acc)` is `c + acc`); the
+/// columns past the last whole register take the same chain one at a time.
+///
+/// # Safety
+/// As for [`tile_kernel`].
+#[inline(always)]
+unsafe fn shallow_row_lanes<V: Lanes>(a: &[f32], b: &[f32], ldb: usize, add: bool, c: &mut [f32]) {
+    let n = c.len();
+    let body = n - n % V::N;
+    if let Some(last) = a.len().checked_sub(1) {
+        assert!(
+            last * ldb + n <= b.len(),
+            "shallow_row: B too short for {} rows",
+            a.len()
+        );
+    }
+    // SAFETY: the caller enabled V's instructions; the rest is safe code.
+    unsafe {
+        for j in (0..body).step_by(V::N) {
+            let mut acc = V::zero();
+            for (p, &ap) in a.iter().enumerate() {
+                acc = V::splat(ap).mul_add(V::load(&b[p * ldb + j..]), acc);
+            }
+            let out = &mut c[j..j + V::N];
+            let value = if add {
+                V::splat(1.0).mul_add(V::load(out), acc)
+            } else {
+                acc
+            };
+            value.store(out);
+        }
+    }
+    for (j, out) in c.iter_mut().enumerate().skip(body) {
+        let mut acc = 0.0f32;
+        for (p, &ap) in a.iter().enumerate() {
+            acc = ap.mul_add(b[p * ldb + j], acc);
+        }
+        *out = if add { *out + acc } else { acc };
+    }
+}
+
 // ---------------------------------------------------------------- AVX2 + FMA
 
 impl Lanes for __m256 {
@@ -350,6 +405,13 @@ fn avx2_edge(rows: usize, cols: usize, kc: usize, a: &[f32], b: &[f32], scratch:
     unsafe { edge_tile!(__m256, 6, 16, [1 2 3 4 5 6], rows, cols, kc, a, b, scratch) }
 }
 
+/// [`MicroKernel::shallow_row`] with AVX2 + FMA ([`shallow_row_lanes`]).
+#[target_feature(enable = "avx2,fma")]
+fn avx2_shallow_row(a: &[f32], b: &[f32], ldb: usize, add: bool, c: &mut [f32]) {
+    // SAFETY: this function is compiled with AVX2 and FMA.
+    unsafe { shallow_row_lanes::<__m256>(a, b, ldb, add, c) }
+}
+
 /// The AVX-512F 12 × 32 f32 micro-kernel: 12 rows × 2 zmm accumulators.
 #[target_feature(enable = "avx512f")]
 fn avx512_12x32(kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut [f32], ldc: usize) {
@@ -363,6 +425,13 @@ fn avx512_12x32(kc: usize, alpha: f32, a: &[f32], b: &[f32], beta: f32, c: &mut 
 fn avx512_edge(rows: usize, cols: usize, kc: usize, a: &[f32], b: &[f32], scratch: &mut [f32]) {
     // SAFETY: this function is compiled with AVX-512F.
     unsafe { edge_tile!(__m512, 12, 32, [1 2 3 4 5 6 7 8 9 10 11 12], rows, cols, kc, a, b, scratch) }
+}
+
+/// [`MicroKernel::shallow_row`] with AVX-512F ([`shallow_row_lanes`]).
+#[target_feature(enable = "avx512f")]
+fn avx512_shallow_row(a: &[f32], b: &[f32], ldb: usize, add: bool, c: &mut [f32]) {
+    // SAFETY: this function is compiled with AVX-512F.
+    unsafe { shallow_row_lanes::<__m512>(a, b, ldb, add, c) }
 }
 
 // ------------------------------------------------------- peak FMA throughput
@@ -484,6 +553,10 @@ mod tests {
             // SAFETY: `Emulated` is plain Rust; it needs no CPU feature.
             unsafe { edge_tile!(Emulated<16>, 12, 32, [1 2 3 4 5 6 7 8 9 10 11 12], rows, cols, kc, a, b, scratch) }
         }
+        fn shallow_row(self, a: &[f32], b: &[f32], ldb: usize, add: bool, c: &mut [f32]) {
+            // SAFETY: `Emulated` is plain Rust; it needs no CPU feature.
+            unsafe { shallow_row_lanes::<Emulated<16>>(a, b, ldb, add, c) }
+        }
     }
 
     fn ints(rows: usize, cols: usize, rng: &mut Rng) -> Matrix<f32> {
@@ -543,6 +616,44 @@ mod tests {
             }
         }
         assert_eq!(checked, 9 * 6 * 7 * 4 * 3);
+    }
+
+    /// A shallow row is the tile kernel's row to the bit, for every depth
+    /// up to `SHALLOW_K`, β = 0 and 1 — on the emulated 12×32 lanes (so the
+    /// AVX-512 logic is checked where the CPU lacks it), and on the CPU's
+    /// own kernels where it has them.
+    #[test]
+    fn shallow_rows_equal_the_tile_kernels_rows_to_the_bit() {
+        fn check<K: MicroKernel<f32>>(k: K, name: &str) {
+            let mut rng = Rng::new(11);
+            for kc in 1..=crate::matmul::shallow::SHALLOW_K {
+                for add in [false, true] {
+                    let a: Vec<f32> = (0..K::MR * kc).map(|_| rng.uniform() as f32 - 0.5).collect();
+                    let b: Vec<f32> = (0..K::NR * kc).map(|_| rng.uniform() as f32 - 0.5).collect();
+                    let c0: Vec<f32> = (0..K::MR * K::NR).map(|_| rng.uniform() as f32 - 0.5).collect();
+                    let mut tile = c0.clone();
+                    k.micro_kernel(kc, 1.0, &a, &b, if add { 1.0 } else { 0.0 }, &mut tile, K::NR);
+                    for i in 0..K::MR {
+                        // Row i of the packed Ã sliver: a(i, p) = a[p·MR + i].
+                        let a_row: Vec<f32> = (0..kc).map(|p| a[p * K::MR + i]).collect();
+                        let mut row = c0[i * K::NR..(i + 1) * K::NR].to_vec();
+                        k.shallow_row(&a_row, &b, K::NR, add, &mut row);
+                        let want = &tile[i * K::NR..(i + 1) * K::NR];
+                        assert!(
+                            row.iter().zip(want).all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "{name}: k {kc}, add {add}, row {i} differs"
+                        );
+                    }
+                }
+            }
+        }
+        check(Avx512Shape, "emulated 12×32");
+        if let Some(k) = Avx512::detect() {
+            check(k, "avx512");
+        }
+        if let Some(k) = Avx2Fma::detect() {
+            check(k, "avx2");
+        }
     }
 
     /// Every edge variant computes its rows and columns with the full
