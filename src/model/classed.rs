@@ -380,26 +380,24 @@ pub fn classed_word_weights_backward<T: Float>(
     squares: &mut BlockSquares,
 ) {
     let (classes, h) = (&params.config.classes, params.config.hidden);
-    let first = if kinds.is_empty() {
-        0
-    } else {
-        classes.range(kinds.start).start
-    };
+    let first = classes.ids_of(kinds.clone()).start;
     for kc in kinds {
         let ids = classes.range(kc);
         let local = ids.start - first..ids.end - first;
+        let mut touched = false;
         for cache in caches {
             let rows = cache.rows[kc]..cache.rows[kc + 1];
             if rows.is_empty() {
                 continue;
             }
+            touched = true;
             let du = cache.r[kc].view(); //                                   [n_K, |K|]
             let g_k = cache.g.rows_view(rows.start, rows.len()); //          [n_K, H]
             let dw_k = MatMut::from_slice(&mut w_y[local.start * h..local.end * h], ids.len(), h);
             gemm.gemm(T::one(), du.t(), g_k, T::one(), dw_k);
             bias_backward(&mut b_y[local.clone()], du);
         }
-        if caches.iter().any(|c| c.rows[kc + 1] > c.rows[kc]) {
+        if touched {
             squares.add(ids.start * h, &w_y[local.start * h..local.end * h]);
         }
     }

@@ -107,6 +107,12 @@ impl Classes {
         self.start[c]..self.start[c + 1]
     }
 
+    /// The ids of a run of classes, `kinds` (contiguous, since each
+    /// class's ids are).
+    pub fn ids_of(&self, kinds: Range<usize>) -> Range<usize> {
+        self.start[kinds.start]..self.start[kinds.end]
+    }
+
     /// The class of id `v`.
     pub fn class_of(&self, v: usize) -> usize {
         self.start.partition_point(|&s| s <= v) - 1

@@ -468,7 +468,7 @@ pub struct BlockSquares {
     within: Range<usize>,
     open: Option<NormBlock>,
     /// The finished blocks, ascending.
-    pub blocks: Vec<NormBlock>,
+    blocks: Vec<NormBlock>,
 }
 
 impl BlockSquares {

@@ -389,20 +389,11 @@ fn word_weights_backward<T: Float>(
     let mut b_y = grads.b_y.as_mut_slice();
     let mut jobs = Vec::new();
     for (run, gemm) in runs.into_iter().zip(gemms) {
-        let rows = if run.is_empty() {
-            0
-        } else {
-            classes.range(run.end - 1).end - classes.range(run.start).start
-        };
-        let first = if run.is_empty() {
-            0
-        } else {
-            classes.range(run.start).start
-        };
-        let (w, w_rest) = std::mem::take(&mut w_y).split_at_mut(rows * h);
-        let (b, b_rest) = std::mem::take(&mut b_y).split_at_mut(rows);
+        let ids = classes.ids_of(run.clone());
+        let (w, w_rest) = std::mem::take(&mut w_y).split_at_mut(ids.len() * h);
+        let (b, b_rest) = std::mem::take(&mut b_y).split_at_mut(ids.len());
         (w_y, b_y) = (w_rest, b_rest);
-        let squares = BlockSquares::new(tensor::W_Y, first * h..(first + rows) * h);
+        let squares = BlockSquares::new(tensor::W_Y, ids.start * h..ids.end * h);
         jobs.push((run, w, b, gemm, squares));
     }
     let caches = &caches;
