@@ -65,6 +65,7 @@
 pub mod app;
 pub mod baselines;
 pub mod bench;
+pub mod bf16;
 pub mod cli;
 pub mod data;
 pub mod error;

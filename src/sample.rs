@@ -5,7 +5,7 @@ use crate::data::jamo::Composer;
 use crate::data::{Level, Vocab};
 use crate::matmul::Gemm;
 use crate::model::step::Stepper;
-use crate::model::{step, Params, StepState};
+use crate::model::{step, Params, StepState, Weights};
 use crate::rng::Rng;
 
 /// How the next token is drawn from p_t.
@@ -98,9 +98,16 @@ impl<'a> Generator<'a> {
 
     /// `b` streams computed on `gemm`.
     pub fn streams(params: &'a Params<f32>, b: usize, gemm: Gemm<f32>) -> Self {
+        Self::with_weights(params, b, gemm, Weights::F32)
+    }
+
+    /// `b` streams computed on `gemm`, reading the weights in `weights`'
+    /// precision (for bf16, `params` must already be rounded:
+    /// [`crate::model::in_precision`]).
+    pub fn with_weights(params: &'a Params<f32>, b: usize, gemm: Gemm<f32>, weights: Weights) -> Self {
         Generator {
             params,
-            stepper: Stepper::new(params, gemm),
+            stepper: Stepper::with_weights(params, gemm, weights),
             state: StepState::streams(params, b),
         }
     }
@@ -132,9 +139,10 @@ impl<'a> Generator<'a> {
     pub fn warm_up(&mut self, vocab: &Vocab, prime: &[u32]) {
         let mut one = Generator {
             params: self.params,
-            stepper: Stepper::new(
+            stepper: Stepper::with_weights(
                 self.params,
                 Gemm::with_kernel(self.stepper.kernel()).expect("kernel in use"),
+                self.stepper.weights(),
             ),
             state: StepState::new(self.params),
         };
@@ -180,7 +188,8 @@ pub fn generate(
     seed: u64,
     mut emit: impl FnMut(&str),
 ) {
-    generate_samples(params, vocab, prime, len, s, &[seed], Gemm::new(), |_, piece| {
+    let (gemm, weights) = (Gemm::new(), Weights::F32);
+    generate_samples(params, vocab, prime, len, s, &[seed], gemm, weights, |_, piece| {
         emit(piece)
     });
 }
@@ -188,7 +197,9 @@ pub fn generate(
 /// [`generate`] for `seeds.len()` independent samples at once, one stream
 /// each in one batch (so each step is a small GEMM, not N products of a
 /// vector): sample i draws with `Rng::new(seeds[i])`, all start from the
-/// prime, and `emit(i, piece)` receives sample i's text as it comes.
+/// prime, and `emit(i, piece)` receives sample i's text as it comes. The
+/// steps run on `gemm`, reading the weights in `weights`' precision
+/// ([`Generator::with_weights`]).
 #[allow(clippy::too_many_arguments)]
 pub fn generate_samples(
     params: &Params<f32>,
@@ -198,10 +209,11 @@ pub fn generate_samples(
     s: Sampling,
     seeds: &[u64],
     gemm: Gemm<f32>,
+    weights: Weights,
     mut emit: impl FnMut(usize, &str),
 ) {
     let n = seeds.len();
-    let mut g = Generator::streams(params, n, gemm);
+    let mut g = Generator::with_weights(params, n, gemm, weights);
     let mut rngs: Vec<Rng> = seeds.iter().map(|&seed| Rng::new(seed)).collect();
     g.warm_up(vocab, prime);
     let mut composers: Vec<Option<Composer>> = (0..n)

@@ -11,10 +11,18 @@ use crate::error::{Error, Result};
 use crate::io::fs::{read_text, write_atomic};
 use crate::io::json::Json;
 use crate::matmul::Gemm;
-use crate::model::Workspace;
+use crate::model::{in_precision, Model, Weights, Workspace};
 use crate::sample::{self, top_k, Generator};
 use crate::train::checkpoint;
 use crate::train::evaluate::{evaluate, MIN_SCORED_TOKENS};
+
+/// The checkpoint at `path`, its weights in `weights`' precision (`--weights`).
+fn load_model(path: &Path, weights: Weights) -> Result<Model> {
+    let mut model = checkpoint::load(path)?.model;
+    model.params = in_precision(&model.params, weights)
+        .map_err(|e| Error::format(path, format!("--weights {}: {e}", weights.name())))?;
+    Ok(model)
+}
 
 /// Read and encode a text to score ([`Vocab::encode_for_scoring`]: at char
 /// level, characters outside the vocabulary are skipped and counted): the
@@ -60,7 +68,7 @@ fn read_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<ToScore> {
 /// `eval`: tokens, nats/token, perplexity, bits/token; with `--per-token`
 /// and `--html`, each scored token's surprisal as TSV and as a page.
 pub fn eval(args: &EvalArgs) -> Result<()> {
-    let model = checkpoint::load(&args.model)?.model;
+    let model = load_model(&args.model, args.weights)?;
     let ToScore { ids, oov, chars } = read_to_score(&model.vocab, &args.corpus, "--corpus")?;
     if args.per_token.is_some() || args.html.is_some() {
         let top = if args.html.is_some() { surprisal::HTML_TOP } else { 0 };
@@ -89,6 +97,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             ("perplexity", Json::from(nats.exp())),
             ("bits_per_token", Json::from(bits)),
             ("oov", Json::from(oov)),
+            ("weights", Json::from(args.weights.name())),
         ];
         if let Some((c, n)) = per_char {
             fields.extend([
@@ -101,6 +110,9 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     } else {
         say!("tokens          {tokens}");
         say!("oov             {oov} (skipped)");
+        if args.weights != Weights::F32 {
+            say!("weights         {} (rounded)", args.weights.name());
+        }
         say!("nats/token      {nats:.6}");
         say!("perplexity      {:.4}", nats.exp());
         say!("bits/token      {bits:.6}");
@@ -114,12 +126,12 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
 
 /// `predict`: warm the state on the prime, list the most likely next tokens.
 pub fn predict(args: &PredictArgs) -> Result<()> {
-    let model = checkpoint::load(&args.model)?.model;
+    let model = load_model(&args.model, args.weights)?;
     let prime = model
         .vocab
         .encode_prime(&args.prime)
         .map_err(|e| Error::Usage(format!("--prime: {e}")))?;
-    let mut g = Generator::new(&model.params);
+    let mut g = Generator::with_weights(&model.params, 1, Gemm::new(), args.weights);
     g.warm_up(&model.vocab, &prime);
     let next = top_k(g.probs(), args.top);
     if args.json {
@@ -144,7 +156,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
 
 /// `generate`: prime, then sample token by token, printing as they come.
 pub fn generate(args: &GenerateArgs) -> Result<()> {
-    let model = checkpoint::load(&args.model)?.model;
+    let model = load_model(&args.model, args.weights)?;
     let prime = model
         .vocab
         .encode_prime(&args.prime)
@@ -172,6 +184,7 @@ pub fn generate(args: &GenerateArgs) -> Result<()> {
         args.sampling,
         &seeds,
         gemm,
+        args.weights,
         |i, t| {
             if !streamed {
                 return texts[i].push_str(t);

@@ -9,7 +9,7 @@ use crate::bench::Shape;
 use crate::data::Level;
 use crate::error::{Error, Result};
 use crate::matmul::Kernel;
-use crate::model::ClassMethod;
+use crate::model::{ClassMethod, Weights};
 use crate::sample::Sampling;
 use crate::train::schedule::Schedule;
 use crate::train::OptimizerKind;
@@ -23,6 +23,11 @@ fn required_path(f: &Flags, name: &str) -> Result<PathBuf> {
 }
 
 /// `--level`.
+fn weights(f: &Flags) -> Result<Weights> {
+    let name = f.required("--weights")?;
+    Weights::parse(name).ok_or_else(|| Error::Usage(format!("--weights: '{name}' is not f32 or bf16")))
+}
+
 fn level(f: &Flags) -> Result<Level> {
     let name = f.required("--level")?;
     Level::parse(name).ok_or_else(|| Error::Usage(format!("--level: '{name}' is not char, jamo or word")))
@@ -158,6 +163,8 @@ pub struct EvalArgs {
     /// Where to write the surprisal page (HTML).
     pub html: Option<PathBuf>,
     pub threads: usize,
+    /// `--weights`: score the model with its weights in this precision.
+    pub weights: Weights,
 }
 
 /// `rnnlm predict`.
@@ -167,6 +174,7 @@ pub struct PredictArgs {
     pub prime: String,
     pub top: usize,
     pub json: bool,
+    pub weights: Weights,
 }
 
 /// `rnnlm generate`.
@@ -180,6 +188,7 @@ pub struct GenerateArgs {
     /// `--samples N`: N samples, each after a header; `None`: one, no header.
     pub samples: Option<usize>,
     pub threads: usize,
+    pub weights: Weights,
 }
 
 /// `rnnlm gradcheck`.
@@ -369,12 +378,14 @@ impl Command {
                 per_token: path(f, "--per-token"),
                 html: path(f, "--html"),
                 threads: threads(f)?,
+                weights: weights(f)?,
             }),
             "predict" => Command::Predict(PredictArgs {
                 model: required_path(f, "--model")?,
                 prime: f.required("--prime")?.to_string(),
                 top: f.count("--top", 1)?,
                 json: f.switch("--json"),
+                weights: weights(f)?,
             }),
             "generate" => Command::Generate(GenerateArgs {
                 model: required_path(f, "--model")?,
@@ -388,6 +399,7 @@ impl Command {
                 seed: f.u64("--seed")?,
                 samples: f.opt_count("--samples", 1)?,
                 threads: threads(f)?,
+                weights: weights(f)?,
             }),
             "gradcheck" => Command::Gradcheck(GradcheckArgs {
                 vocab: f.count("--vocab", 2)?,

@@ -191,6 +191,11 @@ pub const EVAL: Spec = &[
         Unset("none"),
         "write the text as a page, each token coloured by its surprisal, top predictions on hover",
     ),
+    flag(
+        "--weights",
+        Value("f32"),
+        "precision of the weights: f32 (as trained) | bf16 (each rounded to 8 significant bits; half the bytes per step)",
+    ),
     flag("--threads", Rule(threads_rule), "threads for the products"),
 ];
 
@@ -199,6 +204,11 @@ pub const PREDICT: Spec = &[
     flag("--prime", Value(""), "the context (word level: the start of a line)"),
     flag("--top", Value("10"), "how many next tokens to list"),
     flag("--json", Off, "print one JSON object"),
+    flag(
+        "--weights",
+        Value("f32"),
+        "precision of the weights: f32 (as trained) | bf16 (each rounded to 8 significant bits; half the bytes per step)",
+    ),
 ];
 
 pub const GENERATE: Spec = &[
@@ -213,6 +223,11 @@ pub const GENERATE: Spec = &[
         "--samples",
         Unset("1, printed without a header"),
         "draw N independent samples at once, each printed after a line --- sample i ---",
+    ),
+    flag(
+        "--weights",
+        Value("f32"),
+        "precision of the weights: f32 (as trained) | bf16 (each rounded to 8 significant bits; half the bytes per step)",
     ),
     flag("--threads", Rule(threads_rule), "threads for the products"),
 ];

@@ -404,9 +404,9 @@ pub fn classed_word_weights_backward<T: Float>(
 }
 
 /// The whole next-word distribution of a classed model for each hidden
-/// state, a row of `h` `[B, H]`: `p[w] = q[c(w)] · softmax over c(w)'s
-/// block of (W_y h + b_y)`, for every w (generation, `predict`). `q` is
-/// scratch `[B, C]`, `p` is `[B, V]`.
+/// state, a row of `h` `[B, H]`, given `p` `[B, V]` holding `u = W_y h + b_y`
+/// for every word: `p[w] := q[c(w)] · softmax over c(w)'s block of u`
+/// (generation, `predict`). `q` is scratch `[B, C]`.
 pub fn classed_distribution<T: Float>(
     params: &Params<T>,
     h: MatRef<T>,
@@ -418,9 +418,7 @@ pub fn classed_distribution<T: Float>(
     // q = softmax(W_c h + b_c)                                       (eqs. 17, 18)
     gemm.gemm(T::one(), h, params.w_c.view().t(), T::zero(), q.view_mut());
     bias_forward(q.as_mut_slice(), params.b_c.as_slice());
-    // u = W_y h + b_y for every word, then a softmax per class block (eqs. 19, 20)
-    gemm.gemm(T::one(), h, params.w_y.view().t(), T::zero(), p.view_mut());
-    bias_forward(p.as_mut_slice(), params.b_y.as_slice());
+    // p = q[c(w)] · softmax per class block of u                     (eqs. 19, 20)
     for r in 0..h.rows() {
         let q = q.row_mut(r);
         softmax_returning_log_z(q);

@@ -94,4 +94,4 @@ impl Model {
 }
 pub use rnn::{backward, backward_scaled, forward, DropoutMasks, ForwardCache, InputPath, Workspace};
 pub use shards::Shards;
-pub use step::{step, StepState};
+pub use step::{in_precision, step, StepState, Weights};

@@ -9,14 +9,77 @@
 //! by W_hᵀ and W_yᵀ packed once ([`Stepper`]). When the vocabulary is small,
 //! `W_x e` comes from the table `U = E·W_xᵀ` `[V, H]`, as in training
 //! ([`super::InputPath::Table`]): one row copy instead of a D × H product.
+//!
+//! With [`Weights::Bf16`] the weights are rounded to bf16 first
+//! ([`in_precision`]: the model generates with those values on every
+//! path) and the few-rows steps read W_h and W_y as bf16 panels
+//! ([`Bf16Panels`]): half the bytes of the stream that bounds them.
 
 use super::classed::classed_distribution;
 use super::layers::{bias_forward, softmax_returning_log_z, tanh_forward};
 use super::params::Params;
+use crate::matmul::gemv::bf16::Bf16Panels;
 use crate::matmul::gemv::FEW_ROWS;
 use crate::matmul::{Gemm, PackedB};
 use crate::matrix::Matrix;
 use crate::scalar::Float;
+
+/// The precision a one-token step reads its weights in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Weights {
+    /// As trained: the exact model.
+    #[default]
+    F32,
+    /// Every weight rounded to bf16 (8 significant bits), W_h and W_y read
+    /// as bf16 when a step has few rows.
+    Bf16,
+}
+
+impl Weights {
+    /// Every format, as named on the command line.
+    pub const ALL: [Weights; 2] = [Weights::F32, Weights::Bf16];
+
+    /// The name on the command line (`--weights`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Weights::F32 => "f32",
+            Weights::Bf16 => "bf16",
+        }
+    }
+
+    /// The format named `s`, if any.
+    pub fn parse(s: &str) -> Option<Weights> {
+        Weights::ALL.into_iter().find(|w| w.name() == s)
+    }
+}
+
+/// `params` in `weights`' precision: unchanged for f32; for bf16 every
+/// entry of every tensor rounded to the nearest bf16 (ties to even).
+///
+/// # Errors
+/// If a finite weight lies beyond bf16's largest value (it would round to
+/// ±∞): the message names the tensor and the entry.
+pub fn in_precision(params: &Params<f32>, weights: Weights) -> Result<Params<f32>, String> {
+    let mut out = params.clone();
+    if weights == Weights::F32 {
+        return Ok(out);
+    }
+    for (name, t) in super::TENSOR_NAMES.iter().zip(out.tensors_mut()) {
+        let cols = t.cols().max(1);
+        for (i, x) in t.as_mut_slice().iter_mut().enumerate() {
+            let r = crate::bf16::round(*x);
+            if x.is_finite() && !r.is_finite() {
+                return Err(format!(
+                    "{name}[{}, {}] = {x:e} is beyond bf16's range",
+                    i / cols,
+                    i % cols
+                ));
+            }
+            *x = r;
+        }
+    }
+    Ok(out)
+}
 
 /// Vocabularies up to this size get the input table U = E·W_xᵀ: it costs
 /// V·D·H multiply-adds once and V·H floats, and saves D·H per token.
@@ -34,6 +97,9 @@ pub struct Stepper<T> {
     /// W_hᵀ and (full softmax only: a classed model multiplies by W_y a
     /// class at a time) W_yᵀ packed, once a batch needs them.
     packed: Option<(PackedB<T>, Option<PackedB<T>>)>,
+    /// W_h and W_y as bf16 panels ([`Weights::Bf16`]), for steps of at most
+    /// [`FEW_ROWS`] streams.
+    bf16: Option<(Bf16Panels, Bf16Panels)>,
 }
 
 impl<T: Float> Stepper<T> {
@@ -55,6 +121,38 @@ impl<T: Float> Stepper<T> {
             gemm,
             table,
             packed: None,
+            bf16: None,
+        }
+    }
+
+    /// [`Stepper::new`], reading the weights in `weights`' precision.
+    ///
+    /// # Panics
+    /// For [`Weights::Bf16`], if `params` is not f32 or a weight is not
+    /// already a bf16 value ([`in_precision`] makes them so): every path of
+    /// a step must see the same weights.
+    pub fn with_weights(params: &Params<T>, gemm: Gemm<T>, weights: Weights) -> Self {
+        let mut stepper = Self::new(params, gemm);
+        if weights == Weights::Bf16 {
+            let panels = |m: &Matrix<T>| {
+                let v = m.view().as_f32().expect("bf16 weights: an f32 model");
+                assert!(
+                    v.data().iter().all(|&x| crate::bf16::round(x).to_bits() == x.to_bits()),
+                    "bf16 weights: round the model first (in_precision)"
+                );
+                Bf16Panels::new(v)
+            };
+            stepper.bf16 = Some((panels(&params.w_h), panels(&params.w_y)));
+        }
+        stepper
+    }
+
+    /// The precision this stepper reads the weights in.
+    pub fn weights(&self) -> Weights {
+        if self.bf16.is_some() {
+            Weights::Bf16
+        } else {
+            Weights::F32
         }
     }
 
@@ -103,7 +201,12 @@ impl<T: Float> StepState<T> {
 pub fn step<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &[u32], s: &mut StepState<T>) {
     let b = s.h.rows();
     assert_eq!(tokens.len(), b, "step: {} tokens for {b} streams", tokens.len());
-    let Stepper { gemm, table, packed } = stepper;
+    let Stepper {
+        gemm,
+        table,
+        packed,
+        bf16,
+    } = stepper;
     // a = W_x e + b_h, e = E[x]  (eqs. 1, 2)                              [B, H]
     for (r, &x) in tokens.iter().enumerate() {
         match table {
@@ -115,7 +218,11 @@ pub fn step<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &[u3
         }
     }
     bias_forward(s.a.as_mut_slice(), params.b_h.as_slice());
-    let packed = if b > FEW_ROWS {
+    let few = b <= FEW_ROWS;
+    let bf16 = bf16.as_ref().filter(|_| few);
+    let packed = if few {
+        None
+    } else {
         Some(&*packed.get_or_insert_with(|| {
             let w_y_t = params
                 .config
@@ -124,29 +231,46 @@ pub fn step<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &[u3
                 .then(|| gemm.pack_b(params.w_y.view().t()));
             (gemm.pack_b(params.w_h.view().t()), w_y_t)
         }))
-    } else {
-        None
     };
     //   + W_h h_{t−1}  (eq. 2)
-    match packed {
-        Some((w_h_t, _)) => gemm.gemm_packed(T::one(), s.h.view(), w_h_t, T::one(), s.a.view_mut()),
-        None => gemm.gemm(T::one(), s.h.view(), params.w_h.view().t(), T::one(), s.a.view_mut()),
+    match (bf16, packed) {
+        (Some((w_h, _)), _) => rows_times_bf16(gemm.kernel(), w_h, &s.h, 1.0, &mut s.a),
+        (None, Some((w_h_t, _))) => gemm.gemm_packed(T::one(), s.h.view(), w_h_t, T::one(), s.a.view_mut()),
+        (None, None) => gemm.gemm(T::one(), s.h.view(), params.w_h.view().t(), T::one(), s.a.view_mut()),
     }
     // h = tanh(a)  (eq. 3)
     tanh_forward(s.a.as_mut_slice());
     std::mem::swap(&mut s.h, &mut s.a);
+    // z = W_y h + b_y  (eq. 4; a classed model's u, eq. 19)               [B, V]
+    match (bf16, packed) {
+        (Some((_, w_y)), _) => rows_times_bf16(gemm.kernel(), w_y, &s.h, 0.0, &mut s.p),
+        (None, Some((_, Some(w_y_t)))) => gemm.gemm_packed(T::one(), s.h.view(), w_y_t, T::zero(), s.p.view_mut()),
+        _ => gemm.gemm(T::one(), s.h.view(), params.w_y.view().t(), T::zero(), s.p.view_mut()),
+    }
+    bias_forward(s.p.as_mut_slice(), params.b_y.as_slice());
     if !params.config.classes.is_none() {
         // p[w] = q[c(w)] · softmax within c(w)'s block  (eqs. 17–20)
         return classed_distribution(params, s.h.view(), &mut s.q, &mut s.p, gemm);
     }
-    // z = W_y h + b_y;  p = softmax(z)  (eqs. 4, 5)                     [B, V]
-    match packed {
-        Some((_, Some(w_y_t))) => gemm.gemm_packed(T::one(), s.h.view(), w_y_t, T::zero(), s.p.view_mut()),
-        _ => gemm.gemm(T::one(), s.h.view(), params.w_y.view().t(), T::zero(), s.p.view_mut()),
-    }
-    bias_forward(s.p.as_mut_slice(), params.b_y.as_slice());
+    // p = softmax(z)  (eq. 5)
     for r in 0..b {
         softmax_returning_log_z(s.p.row_mut(r));
+    }
+}
+
+/// `y := W·x + β·y` for each row x of `x` and y of `y`, W in bf16 panels
+/// (f32 rows: [`Stepper::with_weights`] only builds panels for f32 models).
+fn rows_times_bf16<T: Float>(
+    kernel: crate::matmul::Kernel,
+    w: &Bf16Panels,
+    x: &Matrix<T>,
+    beta: f32,
+    y: &mut Matrix<T>,
+) {
+    for r in 0..x.rows() {
+        let xr = T::as_f32(x.row(r)).expect("bf16 panels: f32 rows");
+        let yr = T::as_f32_mut(y.row_mut(r)).expect("bf16 panels: f32 rows");
+        w.times(kernel, xr, beta, yr);
     }
 }
 
@@ -220,5 +344,63 @@ mod tests {
             }
             assert!(batch.packed.is_some(), "the batch took the packed path");
         }
+    }
+
+    /// With bf16 weights, a step is the f32 step of the rounded model: the
+    /// panels read exactly the rounded values (full softmax and classed,
+    /// one stream and a few), and rounding did change the model.
+    #[test]
+    fn bf16_steps_are_the_steps_of_the_rounded_model() {
+        use crate::model::Classes;
+        for classes in [Classes::none(), Classes::from_sizes(&[20, 30, 19])] {
+            let cfg = Config {
+                classes,
+                ..Config::full(69, 24, 40)
+            };
+            let exact = Params::<f32>::init(&cfg, &mut Rng::new(21));
+            let rounded = in_precision(&exact, Weights::Bf16).unwrap();
+            assert_ne!(rounded, exact, "rounding changed nothing");
+            assert_eq!(
+                in_precision(&rounded, Weights::Bf16).unwrap(),
+                rounded,
+                "rounding twice"
+            );
+            assert_eq!(in_precision(&exact, Weights::F32).unwrap(), exact);
+            for b in [1, 3] {
+                let mut half = Stepper::with_weights(&rounded, Gemm::new(), Weights::Bf16);
+                let mut full = Stepper::new(&rounded, Gemm::new());
+                assert_eq!((half.weights(), full.weights()), (Weights::Bf16, Weights::F32));
+                let (mut sh, mut sf) = (StepState::streams(&rounded, b), StepState::streams(&rounded, b));
+                let mut rng = Rng::new(2);
+                for _ in 0..6 {
+                    let tokens: Vec<u32> = (0..b).map(|_| rng.below(69) as u32).collect();
+                    step(&rounded, &mut half, &tokens, &mut sh);
+                    step(&rounded, &mut full, &tokens, &mut sf);
+                    for (x, y) in sh.p.as_slice().iter().zip(sf.p.as_slice()) {
+                        assert!((x - y).abs() <= 1e-5 * y.abs() + 1e-7, "b {b}: p {x} vs {y}");
+                    }
+                    for (x, y) in sh.h.as_slice().iter().zip(sf.h.as_slice()) {
+                        assert!((x - y).abs() <= 1e-5, "b {b}: h {x} vs {y}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_weight_beyond_bf16_is_named() {
+        let mut params = Params::<f32>::init(&Config::full(5, 3, 4), &mut Rng::new(1));
+        params.w_h.set(1, 2, f32::MAX);
+        let err = in_precision(&params, Weights::Bf16).unwrap_err();
+        assert!(err.contains("W_h[1, 2]"), "{err}");
+        assert_eq!(Weights::parse("bf16"), Some(Weights::Bf16));
+        assert_eq!(Weights::parse("f16"), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "round the model first")]
+    fn bf16_panels_refuse_weights_that_are_not_rounded() {
+        let params = Params::<f32>::init(&Config::full(5, 3, 4), &mut Rng::new(1));
+        Stepper::with_weights(&params, Gemm::new(), Weights::Bf16);
     }
 }

@@ -11,6 +11,8 @@
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
+pub mod bf16;
+
 use super::kernel::Kernel;
 use super::pack::PackedB;
 use crate::matrix::{MatMut, MatRef};

@@ -1,5 +1,6 @@
 //! x86-64 SIMD dot products for the few-rows products ([`super`]): one
-//! output per column of B, four columns at a time, AVX-512F or AVX2 + FMA.
+//! output per column of B, four columns at a time, AVX-512F or AVX2 + FMA;
+//! and the same products over bf16 weights in panels ([`super::bf16`]).
 //!
 //! A one-token step multiplies h by W_h, W_y (and W_x) stored row-major, so
 //! each output is a dot product of h with one contiguous weight row. These
@@ -194,6 +195,122 @@ fn dots_avx2(x: &[f32], b: &[f32], cs: usize, out: &mut [f32]) {
                 a = _mm256_fmadd_ps(load8(x, p), load8(c, p), a);
             }
             *o = sum8(a) + tail(c);
+        }
+    }
+}
+
+/// `out[j] = Σ_p W[j, p]·x[p]` over one panel of bf16 pairs
+/// ([`super::bf16`]: row q of the panel holds one lane per output column,
+/// W[j, 2q] in its low half and W[j, 2q + 1] in its high half), on
+/// `kernel`'s instruction set.
+///
+/// # Panics
+/// If `!has(kernel)`, `out.len()` is not a multiple of 16 up to 128, or the
+/// panel is not `⌈x.len() / 2⌉` rows of `out.len()` lanes.
+pub fn bf16_panel(kernel: Kernel, x: &[f32], panel: &[u32], out: &mut [f32]) {
+    let width = out.len();
+    assert!(
+        width.is_multiple_of(16) && (16..=128).contains(&width),
+        "bf16 panel: width {width}"
+    );
+    assert_eq!(panel.len(), x.len().div_ceil(2) * width, "bf16 panel: lanes");
+    assert!(has(kernel), "bf16 panel: no {kernel} on this CPU");
+    if kernel == Kernel::Avx512 {
+        macro_rules! vectors {
+            ($($nv:literal)*) => {
+                match width / 16 {
+                    // SAFETY: `has` checked AVX-512F; the widths match.
+                    $($nv => unsafe { bf16_panel_avx512::<$nv>(x, panel, out) },)*
+                    _ => unreachable!(),
+                }
+            };
+        }
+        vectors!(1 2 3 4 5 6 7 8)
+    } else {
+        // Two passes of at most eight 8-lane accumulators (AVX2 has 16
+        // registers), each over its half of every panel row.
+        for j0 in (0..width).step_by(64) {
+            let cols = 64.min(width - j0);
+            macro_rules! vectors {
+                ($($nv:literal)*) => {
+                    match cols / 8 {
+                        // SAFETY: `has` checked AVX2 and FMA; the widths match.
+                        $($nv => unsafe { bf16_panel_avx2::<$nv>(x, panel, width, j0, &mut out[j0..j0 + cols]) },)*
+                        _ => unreachable!(),
+                    }
+                };
+            }
+            vectors!(2 4 6 8)
+        }
+    }
+}
+
+/// The pairs of x: `(x[2q], x[2q + 1])`, the second 0 past the end.
+#[inline(always)]
+fn x_pair(x: &[f32], q: usize) -> (f32, f32) {
+    (x[2 * q], x.get(2 * q + 1).copied().unwrap_or(0.0))
+}
+
+/// NV 16-lane accumulators across a panel of 16·NV lanes a row.
+///
+/// # Safety
+/// AVX-512F must be available; `out.len() == 16 * NV` and the panel's rows
+/// have that many lanes (checked by slicing).
+#[target_feature(enable = "avx512f")]
+unsafe fn bf16_panel_avx512<const NV: usize>(x: &[f32], panel: &[u32], out: &mut [f32]) {
+    let width = 16 * NV;
+    // SAFETY: AVX-512F is enabled in this function; every load and store
+    // goes through a slice of exactly the 16 lanes it touches.
+    unsafe {
+        let high = _mm512_set1_epi32(0xFFFF_0000u32 as i32);
+        let mut acc = [_mm512_setzero_ps(); NV];
+        for (q, row) in panel.chunks_exact(width).enumerate() {
+            let (x0, x1) = x_pair(x, q);
+            let (x0, x1) = (_mm512_set1_ps(x0), _mm512_set1_ps(x1));
+            for (v, a) in acc.iter_mut().enumerate() {
+                let lanes = &row[16 * v..16 * v + 16];
+                let w = _mm512_loadu_si512(lanes.as_ptr().cast());
+                let lo = _mm512_castsi512_ps(_mm512_slli_epi32::<16>(w));
+                let hi = _mm512_castsi512_ps(_mm512_and_si512(w, high));
+                *a = _mm512_fmadd_ps(x0, lo, *a);
+                *a = _mm512_fmadd_ps(x1, hi, *a);
+            }
+        }
+        for (v, a) in acc.iter().enumerate() {
+            let o = &mut out[16 * v..16 * v + 16];
+            _mm512_storeu_ps(o.as_mut_ptr(), *a);
+        }
+    }
+}
+
+/// NV 8-lane accumulators across columns `[j0, j0 + 8·NV)` of a panel of
+/// `width` lanes a row.
+///
+/// # Safety
+/// AVX2 and FMA must be available; `out.len() == 8 * NV` and
+/// `j0 + 8·NV ≤ width` (checked by slicing).
+#[target_feature(enable = "avx2,fma")]
+unsafe fn bf16_panel_avx2<const NV: usize>(x: &[f32], panel: &[u32], width: usize, j0: usize, out: &mut [f32]) {
+    // SAFETY: AVX2 and FMA are enabled in this function; every load and
+    // store goes through a slice of exactly the 8 lanes it touches.
+    unsafe {
+        let high = _mm256_set1_epi32(0xFFFF_0000u32 as i32);
+        let mut acc = [_mm256_setzero_ps(); NV];
+        for (q, row) in panel.chunks_exact(width).enumerate() {
+            let (x0, x1) = x_pair(x, q);
+            let (x0, x1) = (_mm256_set1_ps(x0), _mm256_set1_ps(x1));
+            for (v, a) in acc.iter_mut().enumerate() {
+                let lanes = &row[j0 + 8 * v..j0 + 8 * v + 8];
+                let w = _mm256_loadu_si256(lanes.as_ptr().cast());
+                let lo = _mm256_castsi256_ps(_mm256_slli_epi32::<16>(w));
+                let hi = _mm256_castsi256_ps(_mm256_and_si256(w, high));
+                *a = _mm256_fmadd_ps(x0, lo, *a);
+                *a = _mm256_fmadd_ps(x1, hi, *a);
+            }
+        }
+        for (v, a) in acc.iter().enumerate() {
+            let o = &mut out[8 * v..8 * v + 8];
+            _mm256_storeu_ps(o.as_mut_ptr(), *a);
         }
     }
 }
