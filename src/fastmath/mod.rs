@@ -8,14 +8,20 @@
 //! in gives a NaN out, as libm's does.
 //!
 //! The slice maps [`exp_in_place`] and [`tanh_in_place`] run the same plain
-//! Rust compiled a second time for AVX2 where the CPU has it ([`x86_64`]):
-//! eight lanes instead of four, bit-identical results.
+//! Rust compiled again for AVX2 and for AVX-512 where the CPU has them
+//! ([`x86_64`]): eight or sixteen lanes instead of four, bit-identical
+//! results.
 
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
-/// `v[i] = e^v[i]` with [`exp_f32`], eight lanes wide where the CPU has AVX2.
+/// `v[i] = e^v[i]` with [`exp_f32`], eight lanes wide where the CPU has AVX2,
+/// sixteen with AVX-512.
 pub fn exp_in_place(v: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(k) = x86_64::Avx512::detect() {
+        return k.exp_in_place(v);
+    }
     #[cfg(target_arch = "x86_64")]
     if let Some(k) = x86_64::Avx2::detect() {
         return k.exp_in_place(v);
@@ -24,8 +30,12 @@ pub fn exp_in_place(v: &mut [f32]) {
 }
 
 /// `v[i] = tanh v[i]` with [`tanh_f32`], eight lanes wide where the CPU has
-/// AVX2.
+/// AVX2, sixteen with AVX-512.
 pub fn tanh_in_place(v: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(k) = x86_64::Avx512::detect() {
+        return k.tanh_in_place(v);
+    }
     #[cfg(target_arch = "x86_64")]
     if let Some(k) = x86_64::Avx2::detect() {
         return k.tanh_in_place(v);
