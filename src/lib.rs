@@ -40,6 +40,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`scalar`] | the `Float` trait: f32 to train, f64 to gradient-check |
+//! | [`bf16`](mod@bf16) | bfloat16 weights for generation: rounding and widening |
 //! | [`fastmath`] | vectorizable f32 `exp` and `tanh` for the hot elementwise loops |
 //! | [`matrix`] | `Matrix<T>` (row-major) and the strided views `MatRef`, `MatMut` |
 //! | [`rng`] | xoshiro256**: the one source of randomness, seeded everywhere |
@@ -57,8 +58,8 @@
 //! | [`workers`] | scoped threads for per-shard and elementwise work |
 //!
 //! `unsafe` is denied everywhere except the three per-ISA SIMD modules, the
-//! micro-kernels (`matmul::kernel::x86_64`), the dot products of the
-//! few-rows products (`matmul::gemv::x86_64`) and the fast-math maps
+//! micro-kernels (`matmul::kernel::x86_64`), the few-rows products over
+//! f32 and bf16 weights (`matmul::gemv::x86_64`) and the fast-math maps
 //! (`fastmath::x86_64`), where every block carries a `// SAFETY:` note.
 #![deny(unsafe_code)]
 
