@@ -6,7 +6,7 @@
 //! kernels must agree with the naive loop to the bit; random normal inputs
 //! on the large shapes use a tolerance that grows with k.
 
-use rnnlm::matmul::blocking::{KC, MC, NC};
+use rnnlm::matmul::Blocks;
 use rnnlm::matmul::{gemm_naive, Gemm, Kernel};
 use rnnlm::matrix::{MatRef, Matrix};
 use rnnlm::rng::Rng;
@@ -180,20 +180,21 @@ fn every_small_shape_matches_naive_f64_portable() {
     small_shapes_all::<f64>();
 }
 
-/// ±1 around each block size, alone and together.
+/// ±1 around each of the kernel's block sizes, alone and together.
 fn block_edges<T: Float>() {
     let mut rng = Rng::new(2);
     for kernel in kernels::<T>() {
+        let blocks = Blocks::for_kernel(kernel);
         for d in [-1i64, 0, 1] {
-            let mc = (MC as i64 + d) as usize;
-            let kc = (KC as i64 + d) as usize;
-            let nc = (NC as i64 + d) as usize;
+            let mc = (blocks.mc as i64 + d) as usize;
+            let kc = (blocks.kc as i64 + d) as usize;
+            let nc = (blocks.nc as i64 + d) as usize;
             for (m, k, n) in [
                 (mc, 9, 11),
                 (7, kc, 13),
                 (5, 3, nc),
                 (mc, kc, 37),
-                (2 * MC + 1, 2 * KC + 1, 3),
+                (2 * blocks.mc + 1, 2 * blocks.kc + 1, 3),
             ] {
                 for (ta, tb) in [(false, false), (true, true)] {
                     let case = Case {

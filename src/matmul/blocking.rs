@@ -29,6 +29,27 @@ pub const MC: usize = 96;
 /// (512·2048·4 B = 4 MiB) stays in L3 while all of Ã's blocks visit it.
 pub const NC: usize = 2048;
 
+/// AVX-512's LOOP 4 depth: twice [`KC`], so that a product of depth up to
+/// 1024 passes over C once. The `12 × 1024` Ã sliver (48 KiB) no longer
+/// fits L1d and streams from L2 with the `1024 × 32` B̃ sliver (128 KiB);
+/// a 12 × 32 tile does 384 FMAs per 176 bytes it reads, which L2 feeds.
+///
+/// Measured with `RNNLM_BLOCKS` on an AMD EPYC (Zen 4: 32 KiB L1d, 1 MiB
+/// L2), one thread, % of the FMA probe in the same rounds: 1024³ 86.6–89.3
+/// with `KC` 512 and 90.0–92.2 with 1024 (MC 96), 2048³ 85.8–89.7 against
+/// 87.5–89.9; 512³ (depth 512) is the same product either way. `bench
+/// train` did not move (its deep products are the weight gradients, depth
+/// T·B). An earlier sweep on an Intel Xeon (2 MiB L2) found no `KC` from
+/// 256 to 512 better than 512; 1024 was not tried there.
+pub const AVX512_KC: usize = 1024;
+
+/// AVX-512's LOOP 3 height: the `72 × 1024` Ã block (288 KiB) with the
+/// B̃ sliver stays in a 1–2 MiB L2. At 1024³, one thread, the same rounds:
+/// `MC` 72 read 90.7–93.5%, 96 90.0–92.2%, 48 92.5–93.4%; 48 lost at 512³
+/// on two threads (each worker streams its B̃, which L2 cannot hold, once
+/// per `MC` rows: 79–82% of the two-core peak against 86–90%).
+pub const AVX512_MC: usize = 72;
+
 use std::sync::OnceLock;
 
 use super::kernel::Kernel;
@@ -48,17 +69,15 @@ impl Blocks {
     /// Each kernel's tuned sizes.
     ///
     /// - portable (4 × 8) and AVX2 (6 × 16): [`MC`], [`KC`], [`NC`] above.
-    /// - AVX-512 (12 × 32): the same sizes. The `12 × 512` Ã sliver (24 KiB)
-    ///   fits the 32–48 KiB L1d, the `512 × 32` B̃ sliver (64 KiB) streams from
-    ///   L2, and the `96 × 512` Ã block (192 KiB) stays well inside a 1–2 MiB
-    ///   L2. Measured with `RNNLM_BLOCKS` sweeps on two AVX-512 CPUs: on an
-    ///   Intel Xeon (2 MiB L2; `MC` 96–240, `KC` 256–512) no size beat these
-    ///   beyond the noise; on an AMD EPYC (1 MiB L2) `MC` 96–240 were within 2%
-    ///   of each other at 512³ and 1024³, and `KC` 512 was clearly best at
-    ///   1024³ (89% of the FMA peak against 82–85% for 256–384).
+    /// - AVX-512 (12 × 32): [`AVX512_MC`], [`AVX512_KC`], [`NC`].
     pub fn for_kernel(kernel: Kernel) -> Blocks {
         match kernel {
-            Kernel::Naive | Kernel::Portable | Kernel::Avx2 | Kernel::Avx512 => Blocks { mc: MC, kc: KC, nc: NC },
+            Kernel::Naive | Kernel::Portable | Kernel::Avx2 => Blocks { mc: MC, kc: KC, nc: NC },
+            Kernel::Avx512 => Blocks {
+                mc: AVX512_MC,
+                kc: AVX512_KC,
+                nc: NC,
+            },
         }
     }
 

@@ -569,7 +569,7 @@ mod tests {
 
     #[test]
     fn the_12x32_tile_body_matches_the_naive_loop() {
-        use crate::matmul::blocking::{KC, MC};
+        use crate::matmul::blocking::{AVX512_KC as KC, AVX512_MC as MC};
         let mut rng = Rng::new(12);
         let mut a_buf = Vec::new();
         let mut checked = 0;
@@ -582,8 +582,9 @@ mod tests {
                         let (at, bt) = (a.transposed(), b.transposed());
                         let av = if trans_a { at.view().t() } else { a.view() };
                         let bv = if trans_b { bt.view().t() } else { b.view() };
+                        let blocks = crate::matmul::Blocks::for_kernel(Kernel::Avx512);
                         let mut packed = PackedB::empty();
-                        packed.pack(Kernel::Avx512, 32, KC, bv, 1);
+                        packed.pack(Kernel::Avx512, 32, blocks.kc, bv, 1);
                         for (alpha, beta) in [(1.0, 0.0), (2.0, -1.0), (0.5, 1.0)] {
                             let start = ints(m, n, &mut rng);
                             let mut want = start.clone();
@@ -593,7 +594,6 @@ mod tests {
                             } else {
                                 start
                             };
-                            let blocks = crate::matmul::Blocks::for_kernel(Kernel::Avx512);
                             gemm_loops(
                                 Avx512Shape,
                                 blocks,
