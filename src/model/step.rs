@@ -21,7 +21,7 @@ use super::params::Params;
 use crate::matmul::gemv::bf16::Bf16Panels;
 use crate::matmul::gemv::FEW_ROWS;
 use crate::matmul::{Gemm, PackedB};
-use crate::matrix::Matrix;
+use crate::matrix::{MatMut, Matrix};
 use crate::scalar::Float;
 
 /// The precision a one-token step reads its weights in.
@@ -147,6 +147,19 @@ impl<T: Float> Stepper<T> {
         stepper
     }
 
+    /// Pack W_hᵀ (and a full softmax's W_yᵀ) once a step has more than
+    /// [`FEW_ROWS`] streams.
+    fn prepare(&mut self, params: &Params<T>, b: usize) {
+        if b > FEW_ROWS && self.packed.is_none() {
+            let w_y_t = params
+                .config
+                .classes
+                .is_none()
+                .then(|| self.gemm.pack_b(params.w_y.view().t()));
+            self.packed = Some((self.gemm.pack_b(params.w_h.view().t()), w_y_t));
+        }
+    }
+
     /// The precision this stepper reads the weights in.
     pub fn weights(&self) -> Weights {
         if self.bf16.is_some() {
@@ -199,8 +212,19 @@ impl<T: Float> StepState<T> {
 /// # Panics
 /// If a token is ≥ V or `tokens` is not one per stream.
 pub fn step<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &[u32], s: &mut StepState<T>) {
+    advance(params, stepper, tokens, s);
+    distribution(params, stepper, s);
+}
+
+/// [`step`] without the distribution: each h advances, p is left as it
+/// was. For draws that read h through [`class_probs`] and [`block_probs`].
+///
+/// # Panics
+/// As [`step`].
+pub fn advance<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &[u32], s: &mut StepState<T>) {
     let b = s.h.rows();
     assert_eq!(tokens.len(), b, "step: {} tokens for {b} streams", tokens.len());
+    stepper.prepare(params, b);
     let Stepper {
         gemm,
         table,
@@ -218,22 +242,8 @@ pub fn step<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &[u3
         }
     }
     bias_forward(s.a.as_mut_slice(), params.b_h.as_slice());
-    let few = b <= FEW_ROWS;
-    let bf16 = bf16.as_ref().filter(|_| few);
-    let packed = if few {
-        None
-    } else {
-        Some(&*packed.get_or_insert_with(|| {
-            let w_y_t = params
-                .config
-                .classes
-                .is_none()
-                .then(|| gemm.pack_b(params.w_y.view().t()));
-            (gemm.pack_b(params.w_h.view().t()), w_y_t)
-        }))
-    };
     //   + W_h h_{t−1}  (eq. 2)
-    match (bf16, packed) {
+    match paths(bf16, packed, b) {
         (Some((w_h, _)), _) => rows_times_bf16(gemm.kernel(), w_h, &s.h, 1.0, &mut s.a),
         (None, Some((w_h_t, _))) => gemm.gemm_packed(T::one(), s.h.view(), w_h_t, T::one(), s.a.view_mut()),
         (None, None) => gemm.gemm(T::one(), s.h.view(), params.w_h.view().t(), T::one(), s.a.view_mut()),
@@ -241,8 +251,14 @@ pub fn step<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &[u3
     // h = tanh(a)  (eq. 3)
     tanh_forward(s.a.as_mut_slice());
     std::mem::swap(&mut s.h, &mut s.a);
+}
+
+/// Each row of p from its stream's h.
+fn distribution<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, s: &mut StepState<T>) {
+    let b = s.h.rows();
+    let Stepper { gemm, packed, bf16, .. } = stepper;
     // z = W_y h + b_y  (eq. 4; a classed model's u, eq. 19)               [B, V]
-    match (bf16, packed) {
+    match paths(bf16, packed, b) {
         (Some((_, w_y)), _) => rows_times_bf16(gemm.kernel(), w_y, &s.h, 0.0, &mut s.p),
         (None, Some((_, Some(w_y_t)))) => gemm.gemm_packed(T::one(), s.h.view(), w_y_t, T::zero(), s.p.view_mut()),
         _ => gemm.gemm(T::one(), s.h.view(), params.w_y.view().t(), T::zero(), s.p.view_mut()),
@@ -256,6 +272,77 @@ pub fn step<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &[u3
     for r in 0..b {
         softmax_returning_log_z(s.p.row_mut(r));
     }
+}
+
+/// The bf16 panels a step of `b` streams reads, or the packed weights.
+type Paths<'a, T> = (
+    Option<&'a (Bf16Panels, Bf16Panels)>,
+    Option<&'a (PackedB<T>, Option<PackedB<T>>)>,
+);
+
+/// Few rows read the bf16 panels when there are any (else the weights in
+/// place); more rows read the packed weights.
+fn paths<'a, T>(
+    bf16: &'a Option<(Bf16Panels, Bf16Panels)>,
+    packed: &'a Option<(PackedB<T>, Option<PackedB<T>>)>,
+    b: usize,
+) -> Paths<'a, T> {
+    if b <= FEW_ROWS {
+        (bf16.as_ref(), None)
+    } else {
+        (None, packed.as_ref())
+    }
+}
+
+/// Stream r's class distribution q = softmax(W_c h + b_c) (eqs. 17, 18),
+/// into row r of the state's q, from the stream's current h: the first half
+/// of drawing a word class by class, without the rest of p.
+///
+/// # Panics
+/// If the model has no classes.
+pub fn class_probs<'s, T: Float>(
+    params: &Params<T>,
+    stepper: &mut Stepper<T>,
+    s: &'s mut StepState<T>,
+    r: usize,
+) -> &'s [T] {
+    assert!(!params.config.classes.is_none(), "class_probs: a model without classes");
+    let h = s.h.rows_view(r, 1);
+    stepper
+        .gemm
+        .gemm(T::one(), h, params.w_c.view().t(), T::zero(), s.q.rows_view_mut(r, 1));
+    let q = s.q.row_mut(r);
+    bias_forward(q, params.b_c.as_slice());
+    softmax_returning_log_z(q);
+    q
+}
+
+/// Class c's block of stream r's p: `q[c] · softmax(W_y[K] h + b_y[K])`
+/// (eqs. 19, 20), into that block of row r of the state's p, from the
+/// stream's h and q ([`class_probs`] first). For steps of up to
+/// [`FEW_ROWS`] streams the values are those the whole distribution has
+/// there ([`step`]), bit for bit: each output is the same dot product.
+///
+/// # Panics
+/// If the model has no classes or c is not one of them.
+pub fn block_probs<'s, T: Float>(
+    params: &Params<T>,
+    stepper: &mut Stepper<T>,
+    s: &'s mut StepState<T>,
+    r: usize,
+    c: usize,
+) -> &'s [T] {
+    let k = params.config.classes.range(c);
+    let h = s.h.rows_view(r, 1);
+    let w_y_k = params.w_y.rows_view(k.start, k.len()); //                   [|K|, H]
+    let qc = s.q.get(r, c);
+    let block = &mut s.p.row_mut(r)[k.clone()];
+    let u = MatMut::from_slice(block, 1, k.len());
+    stepper.gemm.gemm(T::one(), h, w_y_k.t(), T::zero(), u);
+    bias_forward(block, &params.b_y.as_slice()[k]);
+    softmax_returning_log_z(block);
+    block.iter_mut().for_each(|x| *x *= qc);
+    block
 }
 
 /// `y := W·x + β·y` for each row x of `x` and y of `y`, W in bf16 panels
@@ -402,5 +489,40 @@ mod tests {
     fn bf16_panels_refuse_weights_that_are_not_rounded() {
         let params = Params::<f32>::init(&Config::full(5, 3, 4), &mut Rng::new(1));
         Stepper::with_weights(&params, Gemm::new(), Weights::Bf16);
+    }
+
+    /// q and each block of p, taken from h alone, equal the whole
+    /// distribution's to the bit (one stream and a few), and advancing
+    /// leaves p as it was.
+    #[test]
+    fn class_and_block_probs_are_the_whole_distributions_entries() {
+        use crate::model::Classes;
+        let cfg = Config {
+            classes: Classes::from_sizes(&[7, 1, 12, 30]),
+            ..Config::full(50, 6, 20)
+        };
+        let params = Params::<f32>::init(&cfg, &mut Rng::new(31));
+        for b in [1, FEW_ROWS] {
+            let mut stepper = Stepper::new(&params, Gemm::new());
+            let (mut whole, mut lazy) = (StepState::streams(&params, b), StepState::streams(&params, b));
+            let mut rng = Rng::new(5);
+            for _ in 0..4 {
+                let tokens: Vec<u32> = (0..b).map(|_| rng.below(50) as u32).collect();
+                step(&params, &mut stepper, &tokens, &mut whole);
+                let stale = lazy.p.clone();
+                advance(&params, &mut stepper, &tokens, &mut lazy);
+                assert_eq!(lazy.p, stale, "advance touched p");
+                assert_eq!(lazy.h, whole.h);
+                for r in 0..b {
+                    let q = class_probs(&params, &mut stepper, &mut lazy, r).to_vec();
+                    assert_eq!(q, whole.q.row(r), "b {b} stream {r}: q");
+                    for c in 0..4 {
+                        let k = params.config.classes.range(c);
+                        let block = block_probs(&params, &mut stepper, &mut lazy, r, c);
+                        assert_eq!(block, &whole.p.row(r)[k], "b {b} stream {r} class {c}");
+                    }
+                }
+            }
+        }
     }
 }
