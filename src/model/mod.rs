@@ -15,13 +15,15 @@
 //! | [`recurrence`] | the loops over time, streams split across workers |
 //! | [`rnn`] | the chunk forward (teacher forcing) and backward (BPTT), workspaces |
 //! | [`shards`] | a chunk's streams cut into fixed shards run side by side; gradients summed in shard order |
-//! | [`step`](mod@step) | one-token inference (B = 1) for generation |
+//! | [`step`](mod@step) | one-token steps for generation (one stream or a batch), and a classed model's draw class by class |
+//! | [`precision`] | the weights in f32 or rounded to bf16 for generation (`--weights`) |
 
 pub mod classed;
 pub mod classes;
 pub mod exchange;
 pub mod layers;
 pub mod params;
+pub mod precision;
 pub mod recurrence;
 pub mod rnn;
 pub mod shards;
@@ -92,6 +94,7 @@ impl Model {
         Ok(report)
     }
 }
+pub use precision::{in_precision, Weights};
 pub use rnn::{backward, backward_scaled, forward, DropoutMasks, ForwardCache, InputPath, Workspace};
 pub use shards::Shards;
-pub use step::{in_precision, step, StepState, Weights};
+pub use step::{step, StepState};

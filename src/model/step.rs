@@ -11,7 +11,7 @@
 //! ([`super::InputPath::Table`]): one row copy instead of a D × H product.
 //!
 //! With [`Weights::Bf16`] the weights are rounded to bf16 first
-//! ([`in_precision`]: the model generates with those values on every
+//! ([`in_precision`](super::in_precision): the model generates with those values on every
 //! path) and the few-rows steps read W_h and W_y as bf16 panels
 //! ([`Bf16Panels`]): half the bytes of the stream that bounds them.
 
@@ -24,62 +24,7 @@ use crate::matmul::{Gemm, PackedB};
 use crate::matrix::{MatMut, Matrix};
 use crate::scalar::Float;
 
-/// The precision a one-token step reads its weights in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Weights {
-    /// As trained: the exact model.
-    #[default]
-    F32,
-    /// Every weight rounded to bf16 (8 significant bits), W_h and W_y read
-    /// as bf16 when a step has few rows.
-    Bf16,
-}
-
-impl Weights {
-    /// Every format, as named on the command line.
-    pub const ALL: [Weights; 2] = [Weights::F32, Weights::Bf16];
-
-    /// The name on the command line (`--weights`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Weights::F32 => "f32",
-            Weights::Bf16 => "bf16",
-        }
-    }
-
-    /// The format named `s`, if any.
-    pub fn parse(s: &str) -> Option<Weights> {
-        Weights::ALL.into_iter().find(|w| w.name() == s)
-    }
-}
-
-/// `params` in `weights`' precision: unchanged for f32; for bf16 every
-/// entry of every tensor rounded to the nearest bf16 (ties to even).
-///
-/// # Errors
-/// If a finite weight lies beyond bf16's largest value (it would round to
-/// ±∞): the message names the tensor and the entry.
-pub fn in_precision(params: &Params<f32>, weights: Weights) -> Result<Params<f32>, String> {
-    let mut out = params.clone();
-    if weights == Weights::F32 {
-        return Ok(out);
-    }
-    for (name, t) in super::TENSOR_NAMES.iter().zip(out.tensors_mut()) {
-        let cols = t.cols().max(1);
-        for (i, x) in t.as_mut_slice().iter_mut().enumerate() {
-            let r = crate::bf16::round(*x);
-            if x.is_finite() && !r.is_finite() {
-                return Err(format!(
-                    "{name}[{}, {}] = {x:e} is beyond bf16's range",
-                    i / cols,
-                    i % cols
-                ));
-            }
-            *x = r;
-        }
-    }
-    Ok(out)
-}
+use super::precision::Weights;
 
 /// Vocabularies up to this size get the input table U = E·W_xᵀ: it costs
 /// V·D·H multiply-adds once and V·H floats, and saves D·H per token.
@@ -129,7 +74,7 @@ impl<T: Float> Stepper<T> {
     ///
     /// # Panics
     /// For [`Weights::Bf16`], if `params` is not f32 or a weight is not
-    /// already a bf16 value ([`in_precision`] makes them so): every path of
+    /// already a bf16 value ([`in_precision`](super::in_precision) makes them so): every path of
     /// a step must see the same weights.
     pub fn with_weights(params: &Params<T>, gemm: Gemm<T>, weights: Weights) -> Self {
         let mut stepper = Self::new(params, gemm);
@@ -364,7 +309,7 @@ fn rows_times_bf16<T: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{forward, Config, Workspace};
+    use crate::model::{forward, in_precision, Config, Workspace};
     use crate::rng::Rng;
 
     #[test]
