@@ -170,6 +170,44 @@ fn import_refuses_missing_files_wrong_dtype_and_shape() {
     assert!(!out.exists(), "a failed import must not write the output");
 }
 
+/// A weight bf16 cannot hold (it would round to ∞) makes `--weights bf16`
+/// refuse the model with one line naming the checkpoint and the entry,
+/// while the model as trained still scores exactly; and where every weight
+/// is a bf16 value already (the known model: zeros and b_y = ln 3 rounds
+/// close by), the rounded model scores as expected.
+#[test]
+fn weights_bf16_refuses_a_weight_beyond_its_range() {
+    let dir = tmpdir("bf16-range");
+    write_known_model(&dir);
+    let ck = dir.join("m.ckpt");
+    import_ok(&dir, &ck);
+    let text = dir.join("t.txt");
+    std::fs::write(&text, "abba").unwrap();
+    let want = (2.0 * (4.0f64 / 3.0).ln() + 4f64.ln()) / 3.0;
+    let rounded = eval_json_with(&ck, &text, &["--weights".as_ref(), "bf16".as_ref()]);
+    assert!((number(&rounded, "nats_per_token") - want).abs() < 2e-3, "{rounded}");
+
+    let mut w_h = vec![0.0f32; 16];
+    w_h[4 + 2] = f32::MAX; // W_h[1, 2]; h_0 = 0 keeps it out of every sum
+    std::fs::write(dir.join("W_h.npy"), npy_bytes(&[4, 4], &w_h)).unwrap();
+    let big = dir.join("big.ckpt");
+    import_ok(&dir, &big);
+    let exact = eval_json(&big, &text);
+    assert!((number(&exact, "nats_per_token") - want).abs() < 1e-6, "{exact}");
+    for cmd in ["eval", "generate"] {
+        let mut c = bin();
+        c.arg(cmd).arg("--model").arg(&big).args(["--weights", "bf16"]);
+        if cmd == "eval" {
+            c.arg("--corpus").arg(&text);
+        }
+        let e = err(c.output().unwrap());
+        assert!(
+            e.contains("big.ckpt") && e.contains("W_h[1, 2]") && e.trim_end().lines().count() == 1,
+            "{cmd}: {e}"
+        );
+    }
+}
+
 /// `rnnlm import --dir DIR --out OUT`, which must succeed.
 fn import_ok(dir: &Path, out: &Path) {
     ok(bin()
