@@ -288,9 +288,46 @@ fn bench_gemm_json_reports_the_contract_keys_for_given_shapes() {
     }
 }
 
+/// `bench generate --json`: a line per model and case (one sample and 32,
+/// f32 and bf16) with the contract keys; one sample of a full softmax also
+/// gives the weight bytes a token reads (half for bf16) and their rate, a
+/// bf16 case its speed against f32's.
+#[test]
+fn bench_generate_json_reports_every_model_and_case() {
+    use rnnlm::io::json::Json;
+    let o = run(bin().args(["bench", "generate", "--budget", "5", "--json"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<Json> = out.lines().map(|l| rnnlm::io::json::parse(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3 * 4, "{out}");
+    let mut bytes = std::collections::HashMap::new();
+    for o in &lines {
+        let num = |key: &str| match o.get(key) {
+            Some(Json::Number(x)) => Some(*x),
+            _ => None,
+        };
+        let text = |key: &str| match o.get(key) {
+            Some(Json::String(s)) => s.clone(),
+            other => panic!("{key}: {other:?}"),
+        };
+        let (config, weights, samples) = (text("config"), text("weights"), num("samples").unwrap());
+        assert!(num("tokens_per_s").unwrap() > 0.0, "{o:?}");
+        assert!([1.0, 32.0].contains(&samples) && ["f32", "bf16"].contains(&weights.as_str()));
+        assert_eq!(num("vs_f32").is_some(), weights == "bf16", "{o:?}");
+        let full = !config.contains("C=");
+        assert_eq!(num("weight_bytes_per_token").is_some(), full && samples == 1.0, "{o:?}");
+        if let Some(b) = num("weight_bytes_per_token") {
+            assert!(num("weight_gb_per_s").unwrap() > 0.0);
+            bytes.insert((config, weights), b);
+        }
+    }
+    let h512 = |w: &str| bytes[&("char V=65 D=H=512".to_string(), w.to_string())];
+    assert!((h512("f32") - 2.0 * h512("bf16")).abs() <= 4.0 * 512.0, "{bytes:?}");
+}
+
 #[test]
 fn bench_commands_refuse_an_unknown_kernel_naming_the_flag() {
-    for cmd in ["gemm", "train"] {
+    for cmd in ["gemm", "train", "generate"] {
         let o = run(bin().args(["bench", cmd, "--kernel", "nope"]));
         assert_eq!(o.status.code(), Some(2), "bench {cmd}");
         assert!(stderr(&o).contains("--kernel"), "bench {cmd}: {}", stderr(&o));

@@ -1,14 +1,16 @@
-//! `rnnlm bench gemm` and `rnnlm bench train`: run the measurements of
+//! `rnnlm bench gemm`, `rnnlm bench train` and `rnnlm bench generate`: run the measurements of
 //! [`crate::bench`] and print them as a table or as JSON lines.
 
 use std::time::Duration;
 
 use crate::bench::gemm::{time_gemm_cases, time_micro_kernel, GemmCase, Shape};
+use crate::bench::generate::{time_generation, GENERATE_CASES, GENERATE_CONFIGS};
 use crate::bench::train::{time_train_steps, TRAIN_CONFIGS};
-use crate::cli::{BenchGemmArgs, BenchTrainArgs};
+use crate::cli::{BenchGemmArgs, BenchGenerateArgs, BenchTrainArgs};
 use crate::error::Result;
 use crate::io::json::Json;
 use crate::matmul::{Gemm, Kernel};
+use crate::model::Weights;
 
 /// `bench gemm`: GFLOP/s and share of the measured peak per shape and kernel.
 pub fn bench_gemm(args: &BenchGemmArgs) -> Result<()> {
@@ -174,6 +176,60 @@ pub fn bench_train(args: &BenchTrainArgs) -> Result<()> {
                     r.tokens_per_s,
                     r.median_tokens_per_s,
                     100.0 * r.gemm_share
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `bench generate`: tokens/s of generation per model, one sample and 32,
+/// f32 and bf16 weights, timed in the same rounds; for one sample of a
+/// full softmax, the weight bytes a token reads and the rate they stream.
+pub fn bench_generate(args: &BenchGenerateArgs) -> Result<()> {
+    let budget = Duration::from_millis(args.budget_ms);
+    for c in GENERATE_CONFIGS {
+        let speeds = time_generation(c, args.kernel, &GENERATE_CASES, budget).expect("kernel is available");
+        let f32_speed = |samples: usize| {
+            GENERATE_CASES
+                .iter()
+                .zip(&speeds)
+                .find(|(k, _)| k.samples == samples && k.weights == Weights::F32)
+                .map(|(_, &s)| s)
+        };
+        for (case, &speed) in GENERATE_CASES.iter().zip(&speeds) {
+            let bytes = c.weight_bytes_per_token(case.weights).filter(|_| case.samples == 1);
+            let gb_per_s = bytes.map(|b| b as f64 * speed / 1e9);
+            let vs_f32 = f32_speed(case.samples)
+                .filter(|_| case.weights != Weights::F32)
+                .map(|f| speed / f);
+            if args.json {
+                let mut fields = vec![
+                    ("config", Json::from(c.name())),
+                    ("samples", Json::from(case.samples)),
+                    ("weights", Json::from(case.weights.name())),
+                    ("tokens_per_s", Json::from(speed)),
+                ];
+                if let (Some(b), Some(g)) = (bytes, gb_per_s) {
+                    fields.push(("weight_bytes_per_token", Json::from(b)));
+                    fields.push(("weight_gb_per_s", Json::from(g)));
+                }
+                if let Some(x) = vs_f32 {
+                    fields.push(("vs_f32", Json::from(x)));
+                }
+                say!("{}", Json::object(fields));
+            } else {
+                let stream = match (bytes, gb_per_s) {
+                    (Some(b), Some(g)) => format!(", {:.0} KiB of weights a token at {g:.0} GB/s", b as f64 / 1024.0),
+                    _ => String::new(),
+                };
+                let ratio = vs_f32.map(|x| format!(", {x:.2}× f32")).unwrap_or_default();
+                say!(
+                    "{:<28} samples {:>2} {:<4}: {:>9.0} tokens/s{stream}{ratio}",
+                    c.name(),
+                    case.samples,
+                    case.weights.name(),
+                    speed
                 );
             }
         }

@@ -65,6 +65,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Plot { logs, out } => plot::plot(&logs, &out),
         Command::BenchGemm(args) => bench::bench_gemm(&args),
         Command::BenchTrain(args) => bench::bench_train(&args),
+        Command::BenchGenerate(args) => bench::bench_generate(&args),
     }
 }
 

@@ -265,6 +265,14 @@ pub struct BenchTrainArgs {
     pub budget_ms: u64,
 }
 
+/// `rnnlm bench generate`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchGenerateArgs {
+    pub json: bool,
+    pub kernel: Kernel,
+    pub budget_ms: u64,
+}
+
 /// `rnnlm` with no command: the demo.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DemoArgs {
@@ -359,6 +367,7 @@ pub enum Command {
     },
     BenchGemm(BenchGemmArgs),
     BenchTrain(BenchTrainArgs),
+    BenchGenerate(BenchGenerateArgs),
 }
 
 impl Command {
@@ -463,6 +472,11 @@ impl Command {
             }),
             "bench train" => Command::BenchTrain(BenchTrainArgs {
                 threads: thread_list(f)?,
+                json: f.switch("--json"),
+                kernel: kernel_flag(f)?.unwrap_or_else(Kernel::best),
+                budget_ms: f.u64("--budget")?,
+            }),
+            "bench generate" => Command::BenchGenerate(BenchGenerateArgs {
                 json: f.switch("--json"),
                 kernel: kernel_flag(f)?.unwrap_or_else(Kernel::best),
                 budget_ms: f.u64("--budget")?,

@@ -294,6 +294,16 @@ pub const BENCH_TRAIN: Spec = &[
     ),
 ];
 
+pub const BENCH_GENERATE: Spec = &[
+    flag("--json", Off, "one JSON object per line"),
+    flag("--kernel", Unset("the fastest"), "naive | portable | avx2 | avx512"),
+    flag(
+        "--budget",
+        Value("600"),
+        "milliseconds per measurement (best run counts); raise it on a noisy machine",
+    ),
+];
+
 pub const BENCH_GEMM: Spec = &[
     flag("--threads", Unset("1 and 2"), "thread count to measure"),
     flag("--json", Off, "one JSON object per line"),
@@ -344,6 +354,7 @@ pub fn spec_for(name: &str) -> Option<Spec> {
         "import" => IMPORT,
         "bench gemm" => BENCH_GEMM,
         "bench train" => BENCH_TRAIN,
+        "bench generate" => BENCH_GENERATE,
         "plot" => PLOT,
         "demo" => DEMO,
         _ => return None,

@@ -37,7 +37,7 @@ commands:
   plot        learning curves of train --log CSV files as an SVG
   export      write a model as .npy tensors + vocab.json + config.json
   import      build a checkpoint from such a folder
-  bench       measure the matmul (bench gemm) or a training step (bench train)
+  bench       measure the matmul (bench gemm), a training step (bench train) or generation (bench generate)
 
 Run `rnnlm COMMAND --help` for the flags of each command.
 ";
@@ -51,20 +51,21 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command> {
         Some("-h" | "--help" | "help") => return Ok(Command::Help(HELP.into())),
         Some(s) if s.starts_with("--") => "demo".to_string(),
         Some("bench") => match rest.get(1).map(String::as_str) {
-            Some(sub @ ("gemm" | "train")) => {
+            Some(sub @ ("gemm" | "train" | "generate")) => {
                 rest = &rest[2..];
                 format!("bench {sub}")
             }
             Some("-h" | "--help") | None => {
                 return Ok(Command::Help(format!(
-                    "usage: rnnlm bench gemm|train [FLAGS]\n\n{}\n{}",
+                    "usage: rnnlm bench gemm|train|generate [FLAGS]\n\n{}\n{}\n{}",
                     command_help("bench gemm"),
-                    command_help("bench train")
+                    command_help("bench train"),
+                    command_help("bench generate")
                 )))
             }
             Some(other) => {
                 return Err(Error::Usage(format!(
-                    "unknown bench '{other}': use `rnnlm bench gemm` or `rnnlm bench train`"
+                    "unknown bench '{other}': use `rnnlm bench gemm`, `rnnlm bench train` or `rnnlm bench generate`"
                 )))
             }
         },
