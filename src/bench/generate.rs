@@ -104,7 +104,7 @@ pub const GENERATE_CASES: [GenerateCase; 4] = [
 ];
 
 /// Tokens generated per timed run (per sample).
-const TOKENS_PER_RUN: usize = 64;
+pub const TOKENS_PER_RUN: usize = 64;
 
 /// Time generation on `c` (random weights, seed 3) for each case with
 /// `kernel`, on one thread, all in the same rounds: tokens per second over
