@@ -135,6 +135,27 @@ impl<'a> Generator<'a> {
         step::advance(self.params, &mut self.stepper, tokens, &mut self.state);
     }
 
+    /// One token for every stream, as generation makes them: stream i draws
+    /// from its distribution with `rngs[i]` (a classed model sampled
+    /// plainly draws class by class, [`Generator::draw_by_class`], and its
+    /// steps then skip the rest of p), and every drawn token is fed back.
+    /// The tokens are left in `next`.
+    pub fn draw_and_feed(&mut self, s: Sampling, rngs: &mut [Rng], next: &mut [u32]) {
+        let by_class = !self.params.config.classes.is_none() && s.is_plain();
+        for (i, rng) in rngs.iter_mut().enumerate() {
+            next[i] = if by_class {
+                self.draw_by_class(i, rng)
+            } else {
+                draw(self.probs_of(i), s, rng)
+            };
+        }
+        if by_class {
+            self.advance_all(next);
+        } else {
+            self.feed_all(next);
+        }
+    }
+
     /// A plain draw (temperature 1, nothing cut) for stream i of a classed
     /// model, from its h, without the whole of p: u ~ U[0, Σq), the classes
     /// walked by q to the one u falls in, then that class's block of p
@@ -272,23 +293,9 @@ pub fn generate_samples(
     // three tokens always produce one, so this bound is never what stops.
     let mut tokens_left = 4 * len + 16;
     let mut next = vec![0u32; n];
-    // A classed model sampled plainly draws class by class from h, and its
-    // steps skip the rest of p.
-    let by_class = !params.config.classes.is_none() && s.is_plain();
     while produced.iter().any(|&p| p < len) && tokens_left > 0 {
         tokens_left -= 1;
-        for (i, rng) in rngs.iter_mut().enumerate() {
-            next[i] = if by_class {
-                g.draw_by_class(i, rng)
-            } else {
-                draw(g.probs_of(i), s, rng)
-            };
-        }
-        if by_class {
-            g.advance_all(&next);
-        } else {
-            g.feed_all(&next);
-        }
+        g.draw_and_feed(s, &mut rngs, &mut next);
         for i in 0..n {
             if produced[i] >= len {
                 continue; // done: its stream runs on with the others, unread

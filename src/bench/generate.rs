@@ -16,7 +16,7 @@ use crate::model::classes::Classes;
 use crate::model::step::TABLE_MAX_VOCAB;
 use crate::model::{in_precision, Config, Params, Weights};
 use crate::rng::Rng;
-use crate::sample::{draw, Generator, Sampling};
+use crate::sample::{Generator, Sampling};
 
 /// One generation-benchmark model: V, D = H, and classes (0: full softmax).
 #[derive(Clone, Copy, Debug)]
@@ -134,7 +134,6 @@ pub fn time_generation(
         top_k: 0,
         top_p: 1.0,
     };
-    let by_class = c.classes > 0;
     let mut gens = Vec::new();
     for case in cases {
         let params = if case.weights == Weights::Bf16 {
@@ -154,18 +153,7 @@ pub fn time_generation(
         .map(|(g, rngs, next)| {
             Box::new(move || {
                 for _ in 0..TOKENS_PER_RUN {
-                    for (i, rng) in rngs.iter_mut().enumerate() {
-                        next[i] = if by_class {
-                            g.draw_by_class(i, rng)
-                        } else {
-                            draw(g.probs_of(i), plain, rng)
-                        };
-                    }
-                    if by_class {
-                        g.advance_all(next);
-                    } else {
-                        g.feed_all(next);
-                    }
+                    g.draw_and_feed(plain, rngs, next);
                 }
             }) as Job
         })
