@@ -187,11 +187,11 @@ pub fn advance<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &
         }
     }
     bias_forward(s.a.as_mut_slice(), params.b_h.as_slice());
-    //   + W_h h_{t−1}  (eq. 2)
-    match paths(bf16, packed, b) {
-        (Some((w_h, _)), _) => rows_times_bf16(gemm.kernel(), w_h, &s.h, 1.0, &mut s.a),
-        (None, Some((w_h_t, _))) => gemm.gemm_packed(T::one(), s.h.view(), w_h_t, T::one(), s.a.view_mut()),
-        (None, None) => gemm.gemm(T::one(), s.h.view(), params.w_h.view().t(), T::one(), s.a.view_mut()),
+    //   + W_h h_{t−1}  (eq. 2)                                             [B, H]
+    match Path::of(bf16, packed, b) {
+        Path::Bf16((w_h, _)) => rows_times_bf16(gemm.kernel(), w_h, &s.h, 1.0, &mut s.a),
+        Path::Packed((w_h_t, _)) => gemm.gemm_packed(T::one(), s.h.view(), w_h_t, T::one(), s.a.view_mut()),
+        Path::InPlace => gemm.gemm(T::one(), s.h.view(), params.w_h.view().t(), T::one(), s.a.view_mut()),
     }
     // h = tanh(a)  (eq. 3)
     tanh_forward(s.a.as_mut_slice());
@@ -203,10 +203,12 @@ fn distribution<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, s: &mut 
     let b = s.h.rows();
     let Stepper { gemm, packed, bf16, .. } = stepper;
     // z = W_y h + b_y  (eq. 4; a classed model's u, eq. 19)               [B, V]
-    match paths(bf16, packed, b) {
-        (Some((_, w_y)), _) => rows_times_bf16(gemm.kernel(), w_y, &s.h, 0.0, &mut s.p),
-        (None, Some((_, Some(w_y_t)))) => gemm.gemm_packed(T::one(), s.h.view(), w_y_t, T::zero(), s.p.view_mut()),
-        _ => gemm.gemm(T::one(), s.h.view(), params.w_y.view().t(), T::zero(), s.p.view_mut()),
+    match Path::of(bf16, packed, b) {
+        Path::Bf16((_, w_y)) => rows_times_bf16(gemm.kernel(), w_y, &s.h, 0.0, &mut s.p),
+        Path::Packed((_, Some(w_y_t))) => gemm.gemm_packed(T::one(), s.h.view(), w_y_t, T::zero(), s.p.view_mut()),
+        Path::Packed((_, None)) | Path::InPlace => {
+            gemm.gemm(T::one(), s.h.view(), params.w_y.view().t(), T::zero(), s.p.view_mut())
+        }
     }
     bias_forward(s.p.as_mut_slice(), params.b_y.as_slice());
     if !params.config.classes.is_none() {
@@ -219,23 +221,29 @@ fn distribution<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, s: &mut 
     }
 }
 
-/// The bf16 panels a step of `b` streams reads, or the packed weights.
-type Paths<'a, T> = (
-    Option<&'a (Bf16Panels, Bf16Panels)>,
-    Option<&'a (PackedB<T>, Option<PackedB<T>>)>,
-);
+/// Where a step's products read W_h and W_y.
+enum Path<'a, T> {
+    /// The bf16 panels (W_h, W_y): few rows, [`Weights::Bf16`].
+    Bf16(&'a (Bf16Panels, Bf16Panels)),
+    /// W_hᵀ and a full softmax's W_yᵀ packed: more than [`FEW_ROWS`] rows.
+    Packed(&'a (PackedB<T>, Option<PackedB<T>>)),
+    /// The weights where they are, by the few-rows products.
+    InPlace,
+}
 
-/// Few rows read the bf16 panels when there are any (else the weights in
-/// place); more rows read the packed weights.
-fn paths<'a, T>(
-    bf16: &'a Option<(Bf16Panels, Bf16Panels)>,
-    packed: &'a Option<(PackedB<T>, Option<PackedB<T>>)>,
-    b: usize,
-) -> Paths<'a, T> {
-    if b <= FEW_ROWS {
-        (bf16.as_ref(), None)
-    } else {
-        (None, packed.as_ref())
+impl<'a, T> Path<'a, T> {
+    /// The path of a step of `b` streams (the packed weights are there
+    /// once [`Stepper::prepare`] has seen such a step).
+    fn of(
+        bf16: &'a Option<(Bf16Panels, Bf16Panels)>,
+        packed: &'a Option<(PackedB<T>, Option<PackedB<T>>)>,
+        b: usize,
+    ) -> Self {
+        match (b <= FEW_ROWS, bf16, packed) {
+            (true, Some(panels), _) => Path::Bf16(panels),
+            (false, _, Some(p)) => Path::Packed(p),
+            _ => Path::InPlace,
+        }
     }
 }
 

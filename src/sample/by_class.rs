@@ -14,7 +14,7 @@
 //! ([`step::block_probs`]), and the draws are [`super::draw`]'s over the
 //! words they keep, with the same random numbers: the same token.
 
-use super::{draw_weighted, tempered, tempered_log, Generator, Sampling};
+use super::{draw_weighted, tempered, tempered_weight, walk, Generator, Sampling};
 use crate::model::step;
 use crate::rng::Rng;
 
@@ -129,41 +129,22 @@ impl Generator<'_> {
                 }
             }
         }
-        let weights = |words: &[(f32, u32)]| tempered(words.iter().map(|(p, id)| (p, *id)), s.temperature);
-        let w = weights(&words);
-        let max = words
-            .iter()
-            .map(|&(p, _)| tempered_log(p, s.temperature))
-            .fold(f64::NEG_INFINITY, f64::max);
-        let mut weights_in_hand: Vec<f64> = w.iter().map(|x| x.0).collect();
-        let kth = if k <= weights_in_hand.len() {
-            *weights_in_hand.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a)).1
+        let (mut w, max) = tempered(words.iter().map(|(p, id)| (p, *id)), s.temperature);
+        let kth = if k <= w.len() {
+            w.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0)).1 .0
         } else {
             f64::NEG_INFINITY
         };
-        let mut grew = false;
+        // The likeliest word is in hand, so later words' weights are taken
+        // against the same max.
+        let weight = |p: f32| tempered_weight(p, max, s.temperature);
         for c in 0..q.len() {
-            if !visited[c] && (tempered_log(q[c], s.temperature) - max).exp() >= kth {
-                words.extend(self.words_of(i, c));
-                grew = true;
+            if !visited[c] && weight(q[c]) >= kth {
+                w.extend(self.words_of(i, c).map(|(p, id)| (weight(p), id)));
             }
         }
-        draw_weighted(if grew { weights(&words) } else { w }, s, rng)
+        draw_weighted(w, s, rng)
     }
-}
-
-/// Where `u` falls when `p`'s entries are laid end to end: the index and
-/// what is left of `u` inside that entry. Past the end (rounding), the last
-/// positive entry, with all of it left.
-fn walk(p: &[f32], mut u: f64) -> (usize, f64) {
-    for (i, &x) in p.iter().enumerate() {
-        if u < x as f64 {
-            return (i, u);
-        }
-        u -= x as f64;
-    }
-    let last = p.iter().rposition(|&x| x > 0.0).unwrap_or(0);
-    (last, p[last] as f64)
 }
 
 #[cfg(test)]

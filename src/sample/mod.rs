@@ -45,34 +45,41 @@ pub fn draw(p: &[f32], s: Sampling, rng: &mut Rng) -> u32 {
     if s.is_plain() {
         // Plain sampling from p: one pass, nothing to allocate.
         let total: f64 = p.iter().map(|&x| x as f64).sum();
-        let mut u = rng.uniform() * total;
-        for (i, &x) in p.iter().enumerate() {
-            if u < x as f64 {
-                return i as u32;
-            }
-            u -= x as f64;
-        }
-        return p.iter().rposition(|&x| x > 0.0).unwrap_or(0) as u32;
+        return walk(p, rng.uniform() * total).0 as u32;
     }
-    let w = tempered(p.iter().zip(0..), s.temperature);
+    let (w, _) = tempered(p.iter().zip(0..), s.temperature);
     draw_weighted(w, s, rng)
 }
 
+/// Where `u` falls when `p`'s entries are laid end to end: the index and
+/// what is left of `u` inside that entry. Past the end (rounding), the last
+/// positive entry, with all of it left.
+fn walk(p: &[f32], mut u: f64) -> (usize, f64) {
+    for (i, &x) in p.iter().enumerate() {
+        if u < x as f64 {
+            return (i, u);
+        }
+        u -= x as f64;
+    }
+    let last = p.iter().rposition(|&x| x > 0.0).unwrap_or(0);
+    (last, p[last] as f64)
+}
+
 /// softmax(z / τ) = p^(1/τ) renormalized, of `(p, id)` pairs: the weights
-/// `exp(ln p / τ − max)` (max over these pairs), worked out in logs for
-/// stability.
-fn tempered<'p>(p: impl Iterator<Item = (&'p f32, u32)>, temperature: f64) -> Vec<(f64, u32)> {
-    let mut w: Vec<(f64, u32)> = p.map(|(&x, i)| (tempered_log(x, temperature), i)).collect();
+/// [`tempered_weight`] against the max of ln p / τ over these pairs, and
+/// that max. Worked out in logs for stability.
+fn tempered<'p>(p: impl Iterator<Item = (&'p f32, u32)>, temperature: f64) -> (Vec<(f64, u32)>, f64) {
+    let mut w: Vec<(f64, u32)> = p.map(|(&x, i)| ((x as f64).ln() / temperature, i)).collect();
     let max = w.iter().map(|x| x.0).fold(f64::NEG_INFINITY, f64::max);
     for x in w.iter_mut() {
         x.0 = (x.0 - max).exp();
     }
-    w
+    (w, max)
 }
 
-/// ln p / τ: what [`tempered`] ranks by, before the max is taken off.
-fn tempered_log(p: f32, temperature: f64) -> f64 {
-    (p as f64).ln() / temperature
+/// p's weight `exp(ln p / τ − max)`, as [`tempered`] gives it.
+fn tempered_weight(p: f32, max: f64, temperature: f64) -> f64 {
+    ((p as f64).ln() / temperature - max).exp()
 }
 
 /// Draw from weights `w` `(weight, id)` as `s` cuts them: with top-k or

@@ -127,14 +127,20 @@ fn panel_times(kernel: Kernel, x: &[f32], panel: &[u32], out: &mut [f32]) {
     panel_portable(x, panel, out);
 }
 
+/// The pair of x that row q of a panel multiplies: `(x[2q], x[2q + 1])`,
+/// the second 0 past the end (odd k).
+#[inline(always)]
+pub(super) fn x_pair(x: &[f32], q: usize) -> (f32, f32) {
+    (x[2 * q], x.get(2 * q + 1).copied().unwrap_or(0.0))
+}
+
 /// The portable loops: the same sums in the same order as the SIMD ones,
 /// without fused multiply-adds.
-pub fn panel_portable(x: &[f32], panel: &[u32], out: &mut [f32]) {
+fn panel_portable(x: &[f32], panel: &[u32], out: &mut [f32]) {
     let width = out.len();
     out.fill(0.0);
     for (q, row) in panel.chunks_exact(width).enumerate() {
-        let x0 = x[2 * q];
-        let x1 = x.get(2 * q + 1).copied().unwrap_or(0.0);
+        let (x0, x1) = x_pair(x, q);
         for (o, &lane) in out.iter_mut().zip(row) {
             let lo = f32::from_bits(lane << 16);
             let hi = f32::from_bits(lane & 0xFFFF_0000);

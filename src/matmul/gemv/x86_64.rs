@@ -15,6 +15,7 @@
 
 use std::arch::x86_64::*;
 
+use super::bf16::x_pair;
 use crate::matmul::Kernel;
 
 /// Whether [`dots`] runs for `kernel` on this CPU: AVX2 + FMA or AVX-512F.
@@ -243,12 +244,6 @@ pub fn bf16_panel(kernel: Kernel, x: &[f32], panel: &[u32], out: &mut [f32]) {
             vectors!(2 4 6 8)
         }
     }
-}
-
-/// The pairs of x: `(x[2q], x[2q + 1])`, the second 0 past the end.
-#[inline(always)]
-fn x_pair(x: &[f32], q: usize) -> (f32, f32) {
-    (x[2 * q], x.get(2 * q + 1).copied().unwrap_or(0.0))
 }
 
 /// NV 16-lane accumulators across a panel of 16·NV lanes a row.
