@@ -260,7 +260,8 @@ pub fn class_probs<'s, T: Float>(
     r: usize,
 ) -> &'s [T] {
     assert!(!params.config.classes.is_none(), "class_probs: a model without classes");
-    let h = s.h.rows_view(r, 1);
+    let h = s.h.rows_view(r, 1); //                                          [1, H]
+    // q = softmax(W_c h + b_c)  (eqs. 17, 18)                              [1, C]
     stepper
         .gemm
         .gemm(T::one(), h, params.w_c.view().t(), T::zero(), s.q.rows_view_mut(r, 1));
@@ -290,9 +291,11 @@ pub fn block_probs<'s, T: Float>(
     let w_y_k = params.w_y.rows_view(k.start, k.len()); //                   [|K|, H]
     let qc = s.q.get(r, c);
     let block = &mut s.p.row_mut(r)[k.clone()];
+    // u_K = W_y[K] h + b_y[K]  (eq. 19)                                  [1, |K|]
     let u = MatMut::from_slice(block, 1, k.len());
     stepper.gemm.gemm(T::one(), h, w_y_k.t(), T::zero(), u);
     bias_forward(block, &params.b_y.as_slice()[k]);
+    // p[K] = q[c] · softmax(u_K)  (eq. 20)
     softmax_returning_log_z(block);
     block.iter_mut().for_each(|x| *x *= qc);
     block
