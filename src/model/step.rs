@@ -260,8 +260,8 @@ pub fn class_probs<'s, T: Float>(
     r: usize,
 ) -> &'s [T] {
     assert!(!params.config.classes.is_none(), "class_probs: a model without classes");
-    let h = s.h.rows_view(r, 1); //                                          [1, H]
-    // q = softmax(W_c h + b_c)  (eqs. 17, 18)                              [1, C]
+    // q = softmax(W_c h + b_c)  (eqs. 17, 18)                 h [1, H] → q [1, C]
+    let h = s.h.rows_view(r, 1);
     stepper
         .gemm
         .gemm(T::one(), h, params.w_c.view().t(), T::zero(), s.q.rows_view_mut(r, 1));
