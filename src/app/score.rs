@@ -14,6 +14,7 @@ use crate::matmul::Gemm;
 use crate::model::{in_precision, Model, Weights, Workspace};
 use crate::sample::{self, top_k, Generator};
 use crate::train::checkpoint;
+use crate::train::dynamic::{evaluate_dynamic, Dynamic, DYNAMIC_CHUNK, DYNAMIC_CLIP};
 use crate::train::evaluate::{evaluate, MIN_SCORED_TOKENS};
 
 /// The checkpoint at `path`, its weights in `weights`' precision (`--weights`).
@@ -68,11 +69,46 @@ fn read_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<ToScore> {
 /// `eval`: tokens, nats/token, perplexity, bits/token; with `--per-token`
 /// and `--html`, each scored token's surprisal as TSV and as a page.
 pub fn eval(args: &EvalArgs) -> Result<()> {
+    if args.dynamic.is_some() && args.weights != Weights::F32 {
+        return Err(Error::Usage(
+            "--dynamic adapts the f32 weights; it cannot be used with --weights bf16".into(),
+        ));
+    }
     let model = load_model(&args.model, args.weights)?;
     let ToScore { ids, oov, chars } = read_to_score(&model.vocab, &args.corpus, "--corpus")?;
-    if args.per_token.is_some() || args.html.is_some() {
-        let top = if args.html.is_some() { surprisal::HTML_TOP } else { 0 };
-        let scored = surprisal::score_tokens(&model, &ids, top);
+    let per_token = args.per_token.is_some() || args.html.is_some();
+    let top = if args.html.is_some() { surprisal::HTML_TOP } else { 0 };
+    let gemm = Gemm::new().with_threads(args.threads);
+    let (tokens, nats, scored) = match args.dynamic {
+        None => {
+            let scored = per_token.then(|| surprisal::score_tokens(&model, &ids, top));
+            let mut ws = Workspace::new(gemm);
+            let (tokens, nats) = evaluate(&model.params, &ids, &mut ws);
+            (tokens, nats, scored)
+        }
+        Some(lr) => {
+            // The run's T and clip, as saved with its training state.
+            let settings = checkpoint::load(&args.model)?.train.map(|t| t.settings);
+            let d = Dynamic {
+                lr,
+                clip: args.clip.or(settings.as_ref().map(|s| s.clip)).unwrap_or(DYNAMIC_CLIP),
+                chunk: args
+                    .seq_len
+                    .or(settings.as_ref().map(|s| s.seq_len))
+                    .unwrap_or(DYNAMIC_CHUNK),
+            };
+            let mut adapted = model.params.clone();
+            let mut scored = Vec::new();
+            let (tokens, nats) = evaluate_dynamic(&mut adapted, &ids, d, gemm.kernel(), args.threads, |p, h0, r| {
+                if per_token {
+                    scored.extend(surprisal::score_from(p, h0, &ids[r.start..=r.end], r.start, top));
+                }
+            })
+            .map_err(|e| Error::Data(format!("{}: {e}", args.corpus.display())))?;
+            (tokens, nats, per_token.then_some(scored))
+        }
+    };
+    if let Some(scored) = scored {
         if let Some(path) = &args.per_token {
             write_atomic(path, surprisal::tsv(&model, &scored).as_bytes())?;
             eprintln!("wrote {}", path.display());
@@ -83,8 +119,6 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             eprintln!("wrote {}", path.display());
         }
     }
-    let mut ws = Workspace::new(Gemm::new().with_threads(args.threads));
-    let (tokens, nats) = evaluate(&model.params, &ids, &mut ws);
     let ln2 = std::f64::consts::LN_2;
     let bits = nats / ln2;
     // Per original character (char and jamo level): the same denominator
@@ -99,6 +133,9 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             ("oov", Json::from(oov)),
             ("weights", Json::from(args.weights.name())),
         ];
+        if let Some(lr) = args.dynamic {
+            fields.push(("dynamic", Json::from(lr)));
+        }
         if let Some((c, n)) = per_char {
             fields.extend([
                 ("chars", Json::from(c)),
@@ -112,6 +149,9 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         say!("oov             {oov} (skipped)");
         if args.weights != Weights::F32 {
             say!("weights         {} (rounded)", args.weights.name());
+        }
+        if let Some(lr) = args.dynamic {
+            say!("dynamic         SGD lr {lr} (adapted while scoring)");
         }
         say!("nats/token      {nats:.6}");
         say!("perplexity      {:.4}", nats.exp());

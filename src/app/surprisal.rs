@@ -9,7 +9,7 @@
 
 use crate::data::vocab::EOS;
 use crate::data::Level;
-use crate::model::Model;
+use crate::model::{Model, Params};
 use crate::sample::{top_k, Generator};
 
 /// How many predictions the page shows for each position.
@@ -37,7 +37,16 @@ pub struct Scored {
 /// Score every token of `ids` after the first, keeping the `top` most
 /// likely predictions at each position.
 pub fn score_tokens(model: &Model, ids: &[u32], top: usize) -> Vec<Scored> {
-    let mut g = Generator::new(&model.params);
+    let h0 = vec![0.0; model.params.config.hidden];
+    score_from(&model.params, &h0, ids, 0, top)
+}
+
+/// Score every token of `ids` after the first with `params`, from hidden
+/// state `h0`, numbering positions from `offset` (`ids[0]` is at `offset`):
+/// [`score_tokens`] for one chunk of dynamic evaluation.
+pub fn score_from(params: &Params<f32>, h0: &[f32], ids: &[u32], offset: usize, top: usize) -> Vec<Scored> {
+    let mut g = Generator::new(params);
+    g.set_hidden(h0);
     ids.windows(2)
         .enumerate()
         .map(|(t, w)| {
@@ -45,7 +54,7 @@ pub fn score_tokens(model: &Model, ids: &[u32], top: usize) -> Vec<Scored> {
             let p = g.probs();
             let p_y = p[w[1] as usize];
             Scored {
-                position: t + 1,
+                position: offset + t + 1,
                 token: w[1],
                 nats: -(p_y as f64).ln(),
                 rank: 1 + p.iter().filter(|&&x| x > p_y).count(),

@@ -111,7 +111,15 @@ impl Texts {
 /// Flags that a checkpoint overrides: say so rather than ignore them
 /// silently.
 fn note_overridden_flags(args: &TrainArgs) {
-    const SHAPE: [&str; 5] = ["--level", "--embed", "--hidden", "--min-count", "--max-vocab"];
+    const SHAPE: [&str; 7] = [
+        "--level",
+        "--embed",
+        "--hidden",
+        "--min-count",
+        "--max-vocab",
+        "--tie",
+        "--init-scheme",
+    ];
     const RUN: [&str; 12] = [
         "--batch",
         "--seq-len",
@@ -186,8 +194,11 @@ fn start(args: &TrainArgs, train_text: &str) -> Result<(Model, TrainState)> {
         }
         None => {
             let vocab = Vocab::build(train_text, args.level, args.min_count, args.max_vocab);
-            let config = Config::full(vocab.len(), args.embed, args.hidden);
-            let params = Params::init(&config, &mut rng);
+            let config = Config {
+                tied: args.tie,
+                ..Config::full(vocab.len(), args.embed, args.hidden)
+            };
+            let params = Params::init_with(&config, args.init_scheme(), &mut rng);
             let classes = args.class_count(vocab.len());
             (Model { vocab, params }, (classes > 0).then_some(classes))
         }
@@ -242,11 +253,12 @@ fn train_job(args: &TrainArgs) -> Result<Trained> {
     if !args.quiet {
         let c = &model.params.config;
         eprintln!(
-            "{} level, V={} D={} H={} classes {} ({} parameters), {} train / {} valid tokens, B={} T={}, {} lr {}, schedule {}, dropout {}, weight decay {}",
+            "{} level, V={} D={} H={}{} classes {} ({} parameters), {} train / {} valid tokens, B={} T={}, {} lr {}, schedule {}, dropout {}, weight decay {}",
             model.vocab.level.name(),
             c.vocab,
             c.embed,
             c.hidden,
+            if c.tied { " tied" } else { "" },
             c.classes.count(),
             c.num_params(),
             train_ids.len(),

@@ -9,7 +9,7 @@ use crate::bench::Shape;
 use crate::data::Level;
 use crate::error::{Error, Result};
 use crate::matmul::Kernel;
-use crate::model::{ClassMethod, Weights};
+use crate::model::{ClassMethod, InitScheme, Weights};
 use crate::sample::Sampling;
 use crate::train::schedule::Schedule;
 use crate::train::OptimizerKind;
@@ -43,6 +43,10 @@ pub struct TrainArgs {
     /// `None`: the default rule ([`TrainArgs::class_count`]).
     pub classes: Option<usize>,
     pub class_method: ClassMethod,
+    /// `--tie`: one matrix as E and W_y.
+    pub tie: bool,
+    /// `None`: the level's default ([`Level::init_scheme`]).
+    pub init_scheme: Option<InitScheme>,
     pub seq_len: usize,
     pub batch: usize,
     pub epochs: usize,
@@ -91,6 +95,14 @@ impl TrainArgs {
                 ClassMethod::parse(name)
                     .ok_or_else(|| Error::Usage(format!("--class-method: '{name}' is not frequency or exchange")))?
             },
+            tie: f.switch("--tie"),
+            init_scheme: match f.text("--init-scheme") {
+                None => None,
+                Some(name) => Some(
+                    InitScheme::parse(name)
+                        .ok_or_else(|| Error::Usage(format!("--init-scheme: '{name}' is not unit or small")))?,
+                ),
+            },
             seq_len: f.count("--seq-len", 1)?,
             batch: f.count("--batch", 1)?,
             epochs: f.count("--epochs", 1)?,
@@ -109,10 +121,11 @@ impl TrainArgs {
             patience: f.count("--patience", 1)?,
             schedule: match f.text("--schedule") {
                 None => None,
-                Some(name) => Some(
-                    Schedule::parse(name)
-                        .ok_or_else(|| Error::Usage(format!("--schedule: '{name}' is not mikolov or plateau")))?,
-                ),
+                Some(name) => Some(Schedule::parse(name).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--schedule: '{name}' is not mikolov, mikolov-strict or plateau"
+                    ))
+                })?),
             },
             dropout: f.number("--dropout", 0.0, 0.95)?,
             weight_decay: f.number("--weight-decay", 0.0, 1.0)?,
@@ -128,6 +141,12 @@ impl TrainArgs {
         if args.resume.is_some() && args.init.is_some() {
             return Err(Error::Usage("--resume and --init cannot be used together".into()));
         }
+        if args.tie && args.embed != args.hidden && args.resume.is_none() && args.init.is_none() {
+            return Err(Error::Usage(format!(
+                "--tie: one matrix serves as E [V, D] and W_y [V, H], so --embed ({}) must equal --hidden ({})",
+                args.embed, args.hidden
+            )));
+        }
         Ok(args)
     }
 
@@ -142,6 +161,10 @@ impl TrainArgs {
     }
 
     /// `--schedule`, or the optimizer's default.
+    pub fn init_scheme(&self) -> InitScheme {
+        self.init_scheme.unwrap_or(InitScheme::default_for(self.level))
+    }
+
     pub fn schedule(&self) -> Schedule {
         self.schedule.unwrap_or(Schedule::default_for(self.optimizer))
     }
@@ -165,6 +188,12 @@ pub struct EvalArgs {
     pub threads: usize,
     /// `--weights`: score the model with its weights in this precision.
     pub weights: Weights,
+    /// `--dynamic LR`: adapt to the text by SGD at this rate while scoring.
+    pub dynamic: Option<f64>,
+    /// `--seq-len`: dynamic evaluation's chunk (`None`: the checkpoint's T).
+    pub seq_len: Option<usize>,
+    /// `--clip`: dynamic evaluation's clipping (`None`: the checkpoint's).
+    pub clip: Option<f64>,
 }
 
 /// `rnnlm predict`.
@@ -388,6 +417,9 @@ impl Command {
                 html: path(f, "--html"),
                 threads: threads(f)?,
                 weights: weights(f)?,
+                dynamic: f.opt_number("--dynamic", 0.0, 1e6)?,
+                seq_len: f.opt_count("--seq-len", 1)?,
+                clip: f.opt_number("--clip", 0.0, 1e12)?,
             }),
             "predict" => Command::Predict(PredictArgs {
                 model: required_path(f, "--model")?,

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
+use crate::data::Level;
 use crate::error::{Error, Result};
+use crate::model::InitScheme;
 use crate::train::schedule::Schedule;
 use crate::train::OptimizerKind;
 
@@ -68,6 +70,13 @@ fn classes_rule() -> String {
     "char and jamo 0, word ⌈√V⌉; with --init or --resume, the checkpoint's".into()
 }
 
+/// `--init-scheme`'s default per level, written from [`InitScheme::default_for`].
+fn init_scheme_rule() -> String {
+    [Level::Char, Level::Jamo, Level::Word]
+        .map(|l| format!("{} {}", l.name(), InitScheme::default_for(l).name()))
+        .join(", ")
+}
+
 /// `--schedule`'s default per optimizer, written from [`Schedule::default_for`].
 fn schedule_rule() -> String {
     OptimizerKind::ALL
@@ -105,6 +114,16 @@ pub const TRAIN: Spec = &[
         "output classes C, by √-frequency (0 = the full softmax)",
     ),
     flag(
+        "--tie",
+        Off,
+        "tie the input and output embeddings: one matrix is E and W_y (needs --embed = --hidden)",
+    ),
+    flag(
+        "--init-scheme",
+        Rule(init_scheme_rule),
+        "unit (E ~ N(0, 1), W_y ~ U(±1/√H)) | small (E, W_y ~ U(±0.1)); W_x, W_h, W_c ~ U(±1/√H) in both",
+    ),
+    flag(
         "--class-method",
         Value("frequency"),
         "frequency (√-frequency bins) | exchange (the bins improved by exchange clustering on bigrams)",
@@ -138,7 +157,7 @@ pub const TRAIN: Spec = &[
     flag(
         "--schedule",
         Rule(schedule_rule),
-        "mikolov (reject worse epochs, then halve lr every epoch) | plateau (halve on a plateau)",
+        "mikolov (reject worse epochs, then halve lr every epoch; stop at a gain under a tenth of --min-improvement) | mikolov-strict (stop at a gain under --min-improvement) | plateau (halve on a plateau)",
     ),
     flag(
         "--min-improvement",
@@ -196,6 +215,21 @@ pub const EVAL: Spec = &[
         Value("f32"),
         "precision of the weights: f32 (as trained) | bf16 (each rounded to 8 significant bits; half the bytes per step)",
     ),
+    flag(
+        "--dynamic",
+        Unset("off: the model as saved"),
+        "dynamic evaluation: after each chunk is scored, one SGD step at this rate on it (the file is not changed)",
+    ),
+    flag(
+        "--seq-len",
+        Unset("the checkpoint's training T, else 35"),
+        "--dynamic: tokens per chunk (one update each)",
+    ),
+    flag(
+        "--clip",
+        Unset("the checkpoint's training clip, else 5"),
+        "--dynamic: clip each update's gradient to this global norm (0 = off)",
+    ),
     flag("--threads", Rule(threads_rule), "threads for the products"),
 ];
 
@@ -228,6 +262,21 @@ pub const GENERATE: Spec = &[
         "--weights",
         Value("f32"),
         "precision of the weights: f32 (as trained) | bf16 (each rounded to 8 significant bits; half the bytes per step)",
+    ),
+    flag(
+        "--dynamic",
+        Unset("off: the model as saved"),
+        "dynamic evaluation: after each chunk is scored, one SGD step at this rate on it (the file is not changed)",
+    ),
+    flag(
+        "--seq-len",
+        Unset("the checkpoint's training T, else 35"),
+        "--dynamic: tokens per chunk (one update each)",
+    ),
+    flag(
+        "--clip",
+        Unset("the checkpoint's training clip, else 5"),
+        "--dynamic: clip each update's gradient to this global norm (0 = off)",
     ),
     flag("--threads", Rule(threads_rule), "threads for the products"),
 ];

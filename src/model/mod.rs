@@ -30,7 +30,7 @@ pub mod shards;
 pub mod step;
 
 pub use classes::{ClassMethod, Classes};
-pub use params::{row_ranges, tensor, Config, NormBlock, Params, Span, TouchedRows, TENSOR_NAMES};
+pub use params::{row_ranges, tensor, Config, InitScheme, NormBlock, Params, Span, TouchedRows, TENSOR_NAMES};
 
 use crate::data::Vocab;
 

@@ -6,6 +6,7 @@
 use std::ops::Range;
 
 use super::classes::Classes;
+use crate::data::Level;
 use crate::matrix::Matrix;
 use crate::rng::Rng;
 use crate::scalar::Float;
@@ -22,6 +23,11 @@ pub struct Config {
     pub hidden: usize,
     /// The word classes of the output layer; C = `classes.count()`.
     pub classes: Classes,
+    /// Tied input and output embeddings (`--tie`, eqs. 31–33): one matrix
+    /// serves as E and as W_y, so D = H. The two tensors are kept, equal to
+    /// the bit: their gradients are summed into both ([`tie_gradients`]) and
+    /// every update treats them alike.
+    pub tied: bool,
 }
 
 impl Config {
@@ -32,6 +38,7 @@ impl Config {
             embed,
             hidden,
             classes: Classes::none(),
+            tied: false,
         }
     }
 
@@ -107,6 +114,79 @@ pub fn range_union(ranges: impl IntoIterator<Item = Range<usize>>) -> Vec<Range<
 /// order, flat entry range).
 pub type Span = (usize, Range<usize>);
 
+/// How fresh weights are drawn (`--init-scheme`; the derivation is
+/// `docs/bptt.md`, section 7). The recurrent weights are the same in both:
+/// W_x, W_h, W_c ~ U(−1/√H, 1/√H) and every bias 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitScheme {
+    /// `E ~ N(0, 1)`, `W_y ~ U(−1/√H, 1/√H)`: PyTorch's module defaults
+    /// (`nn.Embedding`, `nn.Linear`). Every token of a small vocabulary is
+    /// seen thousands of times, so E's unit scale is soon learned, and it
+    /// drives the recurrence from the first step. The char and jamo default.
+    Unit,
+    /// `E, W_y ~ U(−0.1, 0.1)`: PyTorch's word_language_model. With Adam a
+    /// weight moves by about lr a step whatever its gradient, so a rare
+    /// word's row must start near the scale a few hundred updates can
+    /// reach. The word default.
+    Small,
+}
+
+impl InitScheme {
+    pub const ALL: [InitScheme; 2] = [InitScheme::Unit, InitScheme::Small];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InitScheme::Unit => "unit",
+            InitScheme::Small => "small",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InitScheme> {
+        InitScheme::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// The default of a level: `Small` for words, `Unit` for characters and
+    /// jamo (README, "Initialization", has the measurements).
+    pub fn default_for(level: Level) -> InitScheme {
+        match level {
+            Level::Word => InitScheme::Small,
+            Level::Char | Level::Jamo => InitScheme::Unit,
+        }
+    }
+}
+
+/// Half-width of the uniform draw of E and W_y under [`InitScheme::Small`].
+pub const SMALL_INIT: f64 = 0.1;
+
+/// The tied gradient (eq. 33): the shared matrix E ≡ W_y receives the sum
+/// of its input-path gradient dE (eq. 15) and output-path gradient dW_y
+/// (eqs. 12 / 24), written into both tensors, for every row either path
+/// touched. The rows written are returned, the same for E and W_y.
+pub fn tie_gradients<T: Float>(grads: &mut Params<T>, touched: &TouchedRows) -> TouchedRows {
+    let rows = touched
+        .e
+        .as_ref()
+        .zip(touched.w_y.as_ref())
+        .map(|(e, w)| range_union(e.iter().chain(w).cloned()));
+    let h = grads.config.hidden;
+    let all = [0..grads.config.vocab];
+    for r in rows.as_deref().unwrap_or(&all) {
+        let span = r.start * h..r.end * h;
+        let (de, dwy) = (
+            &mut grads.e.as_mut_slice()[span.clone()],
+            &mut grads.w_y.as_mut_slice()[span],
+        );
+        for (e, w) in de.iter_mut().zip(dwy.iter_mut()) {
+            *e += *w; // dE ← dE + dW_y                      (eq. 33)
+            *w = *e; //  dW_y ← the same sum
+        }
+    }
+    TouchedRows {
+        e: rows.clone(),
+        w_y: rows,
+    }
+}
+
 /// Names of the tensors, in [`Params::tensors`] order.
 pub const TENSOR_NAMES: [&str; 8] = ["E", "W_x", "W_h", "b_h", "W_y", "b_y", "W_c", "b_c"];
 
@@ -174,19 +254,48 @@ impl<T: Float> Params<T> {
     /// W_c is drawn after the six tensors of the full model, so a classed
     /// model and a full one of the same sizes and seed share E … b_y.
     pub fn init(config: &Config, rng: &mut Rng) -> Self {
+        Self::init_with(config, InitScheme::Unit, rng)
+    }
+
+    /// Seeded initialization by `scheme` ([`InitScheme`]; `Unit` is
+    /// [`Params::init`]). The tensors are drawn in the same order under
+    /// both schemes. A tied model (`config.tied`, D = H) draws W_y as the
+    /// scheme says and copies it into E: the shared matrix is an output
+    /// layer first, whose logits must start small.
+    ///
+    /// # Panics
+    /// If the model is tied and D ≠ H.
+    pub fn init_with(config: &Config, scheme: InitScheme, rng: &mut Rng) -> Self {
         let (v, d, h, c) = (config.vocab, config.embed, config.hidden, config.classes.count());
+        assert!(!config.tied || d == h, "a tied model needs D = H (D={d}, H={h})");
         let s = 1.0 / (h as f64).sqrt();
+        let e = match scheme {
+            InitScheme::Unit => Matrix::normal(v, d, 1.0, rng),
+            InitScheme::Small => Matrix::uniform(v, d, -SMALL_INIT, SMALL_INIT, rng),
+        };
+        let w_x = Matrix::uniform(h, d, -s, s, rng);
+        let w_h = Matrix::uniform(h, h, -s, s, rng);
+        let w_y = match scheme {
+            InitScheme::Unit => Matrix::uniform(v, h, -s, s, rng),
+            InitScheme::Small => Matrix::uniform(v, h, -SMALL_INIT, SMALL_INIT, rng),
+        };
         Params {
             config: config.clone(),
-            e: Matrix::normal(v, d, 1.0, rng),
-            w_x: Matrix::uniform(h, d, -s, s, rng),
-            w_h: Matrix::uniform(h, h, -s, s, rng),
+            e: if config.tied { w_y.clone() } else { e },
+            w_x,
+            w_h,
             b_h: Matrix::zeros(1, h),
-            w_y: Matrix::uniform(v, h, -s, s, rng),
+            w_y,
             b_y: Matrix::zeros(1, v),
             w_c: Matrix::uniform(c, h, -s, s, rng),
             b_c: Matrix::zeros(1, c),
         }
+    }
+
+    /// Whether a tied model's E and W_y are equal (always true
+    /// of an untied one).
+    pub fn tie_holds(&self) -> bool {
+        !self.config.tied || self.e == self.w_y
     }
 
     /// The tensors in [`TENSOR_NAMES`] order.

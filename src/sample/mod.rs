@@ -151,6 +151,14 @@ impl<'a> Generator<'a> {
         }
     }
 
+    /// Start the (first) stream from hidden state `h` `[H]` instead of 0.
+    ///
+    /// # Panics
+    /// If `h` is not H long.
+    pub fn set_hidden(&mut self, h: &[f32]) {
+        self.state.h.row_mut(0).copy_from_slice(h);
+    }
+
     /// Feed one token to the (first) stream: h ← tanh(W_x E\[x\] + W_h h + b_h); p ← softmax(W_y h + b_y).
     pub fn feed(&mut self, token: u32) {
         self.feed_all(&[token]);

@@ -5,7 +5,7 @@
 //! ```text
 //!   offset  size  field
 //!   0       8     magic "RNNLMCKP"
-//!   8       4     format version (u32 LE): this build writes VERSION, reads 1 and 2
+//!   8       4     format version (u32 LE): this build writes VERSION, reads 1, 2 and 3
 //!   12      8     payload length n (u64 LE)
 //!   20      n     payload
 //!   20+n    8     FNV-1a 64 checksum of the payload (u64 LE)
@@ -18,12 +18,17 @@
 //!             token as length u32 + UTF-8); version 2: classes C (u64) and
 //!             the C class sizes (u64 each, in id order); the tensors (each
 //!             rows u64, cols u64, f32s): E W_x W_h b_h W_y b_y, and in
-//!             version 2 W_c b_c ([0, H] and [1, 0] without classes)
+//!             version 2 W_c b_c ([0, H] and [1, 0] without classes);
+//!             version 3: tied u8 (1: E and W_y are one matrix, stored
+//!             twice and equal to the bit) after the class sizes
 //!   flag      u8: 1 if a training state follows
 //!   settings  batch u64, seq_len u64, optimizer u8 (0 sgd, 1 adagrad,
 //!             2 adam), lr f64, clip f64, seed u64, epochs u64,
 //!             min_improvement f64, patience u64; version 2: schedule u8
-//!             (0 plateau, 1 mikolov), dropout f64, weight_decay f64
+//!             (0 plateau, 1 mikolov; in version 3, 1 is the mikolov rule
+//!             that stops on a gain below min_improvement / 10 and 2 is
+//!             mikolov-strict, which version 2's 1 reads as), dropout f64,
+//!             weight_decay f64
 //!   optimizer version 2: kind u8, then sgd: nothing; adagrad: Σg² (a set
 //!             of tensors shaped as the model's); adam: t u64, m, v
 //!             version 1: kind u8, t u64, then two (flag u8, six tensors)
@@ -53,9 +58,9 @@ use crate::model::{Classes, Config, Model, Params, TENSOR_NAMES};
 
 pub const MAGIC: &[u8; 8] = b"RNNLMCKP";
 /// The version this build writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The versions this build reads.
-pub const READS: [u32; 2] = [1, 2];
+pub const READS: [u32; 3] = [1, 2, 3];
 
 /// A checkpoint: a model, and the training state when saved mid-run.
 #[derive(Clone, Debug, PartialEq)]
@@ -131,6 +136,7 @@ impl Writer {
         for c in 0..classes.count() {
             self.u64(classes.range(c).len() as u64);
         }
+        self.u8(u8::from(model.params.config.tied));
         self.params(&model.params);
     }
 
@@ -147,6 +153,7 @@ impl Writer {
         self.u8(match st.schedule {
             Schedule::Plateau => 0,
             Schedule::Mikolov => 1,
+            Schedule::MikolovStrict => 2,
         });
         self.f64(st.dropout);
         self.f64(st.weight_decay);
@@ -397,12 +404,32 @@ impl<'a> Reader<'a> {
             return Err("the vocabulary repeats a token".into());
         }
         let classes = self.classes(count)?;
-        let cfg = self.config(count, classes)?;
+        let tied = match self.version {
+            1 | 2 => false,
+            _ => match self.u8()? {
+                0 => false,
+                1 => true,
+                x => return Err(format!("bad tied flag {x}")),
+            },
+        };
+        let cfg = Config {
+            tied,
+            ..self.config(count, classes)?
+        };
+        if tied && cfg.embed != cfg.hidden {
+            return Err(format!(
+                "a tied model needs D = H, this one has D={} H={}",
+                cfg.embed, cfg.hidden
+            ));
+        }
         let params = self.params(&cfg)?;
         for (name, t) in TENSOR_NAMES.iter().zip(params.tensors()) {
             if let Some(i) = t.as_slice().iter().position(|x| !x.is_finite()) {
                 return Err(format!("tensor {name} entry {i} is {}", t.as_slice()[i]));
             }
+        }
+        if !params.tie_holds() {
+            return Err("the model is tied but E and W_y differ".into());
         }
         Ok(Model { vocab, params })
     }
@@ -424,10 +451,13 @@ impl<'a> Reader<'a> {
             weight_decay: 0.0,
         };
         if self.version >= 2 {
-            s.schedule = match self.u8()? {
-                0 => Schedule::Plateau,
-                1 => Schedule::Mikolov,
-                x => return Err(format!("unknown schedule tag {x}")),
+            s.schedule = match (self.u8()?, self.version) {
+                (0, _) => Schedule::Plateau,
+                // Version 2's mikolov stopped at the second small gain:
+                // such a run resumes under the rule it started with.
+                (1, 2) | (2, 3) => Schedule::MikolovStrict,
+                (1, _) => Schedule::Mikolov,
+                (x, _) => return Err(format!("unknown schedule tag {x}")),
             };
             s.dropout = self.f64()?;
             s.weight_decay = self.f64()?;
@@ -545,8 +575,8 @@ fn open_container(bytes: &[u8]) -> R<(u32, &[u8])> {
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
     if !READS.contains(&version) {
         return Err(format!(
-            "checkpoint format version {version}; this build reads versions {} and {}",
-            READS[0], READS[1]
+            "checkpoint format version {version}; this build reads versions {}, {} and {}",
+            READS[0], READS[1], READS[2]
         ));
     }
     let n = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
@@ -679,7 +709,7 @@ mod tests {
         let mut bytes = to_bytes(&sample(None));
         bytes[8] = 9;
         let e = from_bytes(&bytes).unwrap_err();
-        assert!(e.contains("version 9") && e.contains("versions 1 and 2"), "{e}");
+        assert!(e.contains("version 9") && e.contains("versions 1, 2 and 3"), "{e}");
     }
 
     /// A weight that is not finite is refused with the tensor's name (as

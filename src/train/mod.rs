@@ -9,10 +9,12 @@
 //! | [`step`](mod@step) | one optimizer step on one chunk (the trainer's and the bench's) |
 //! | [`schedule`] | the epoch-end decision: keep the rate, halve it, or stop |
 //! | [`evaluate`](mod@evaluate) | cross-entropy on held-out text; the unigram baseline |
+//! | [`dynamic`] | dynamic evaluation: scoring a text while adapting to it |
 //! | [`report`] | the progress line and the CSV learning curve |
 //! | [`trainer`] | the loop: a step per chunk, an epoch end per pass |
 
 pub mod checkpoint;
+pub mod dynamic;
 pub mod evaluate;
 pub mod optim;
 pub mod report;

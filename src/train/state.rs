@@ -12,16 +12,23 @@ use crate::rng::Rng;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Schedule {
     Plateau,
+    /// Mikolov's rejection and halving; stops once an epoch, halving, gains
+    /// less than a tenth of `min_improvement`.
     Mikolov,
+    /// Mikolov's toolkit to the letter: stops at the first epoch, halving,
+    /// that gains less than `min_improvement` (the `mikolov` of checkpoint
+    /// version 2, which such runs resume under).
+    MikolovStrict,
 }
 
 impl Schedule {
-    pub const ALL: [Schedule; 2] = [Schedule::Mikolov, Schedule::Plateau];
+    pub const ALL: [Schedule; 3] = [Schedule::Mikolov, Schedule::Plateau, Schedule::MikolovStrict];
 
     pub fn name(self) -> &'static str {
         match self {
             Schedule::Plateau => "plateau",
             Schedule::Mikolov => "mikolov",
+            Schedule::MikolovStrict => "mikolov-strict",
         }
     }
 

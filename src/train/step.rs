@@ -19,6 +19,7 @@
 use super::optim::{clip_factor, Optimizer};
 use crate::matrix::MatRef;
 use crate::model::layers::dropout_mask;
+use crate::model::params::tie_gradients;
 use crate::model::{tensor, DropoutMasks, Params, Shards, TouchedRows};
 use crate::rng::Rng;
 
@@ -107,6 +108,11 @@ pub fn take_step(
     }
     ws.backward(params, grads);
     let mut touched = ws.touched().clone();
+    let tied = params.config.tied;
+    if tied {
+        // E ≡ W_y: both tensors get dE + dW_y (eq. 33), so the update keeps them equal.
+        touched = tie_gradients(grads, &touched);
+    }
     if reg.weight_decay > 0.0 {
         // g += λ·W on every weight matrix: the gradient is dense now.
         let lambda = reg.weight_decay as f32;
@@ -119,13 +125,19 @@ pub fn take_step(
     let threads = ws.threads();
     let written = grads.spans(&touched);
     // Blocks whose squares backward summed while writing them are taken as
-    // they are (the same bits), unless weight decay changed them since.
-    let done = if reg.weight_decay > 0.0 {
+    // they are (the same bits), unless weight decay or tying changed them since.
+    let done = if reg.weight_decay > 0.0 || tied {
         &[][..]
     } else {
         ws.norm_blocks()
     };
-    let grad_norm = grads.norm_with(&written, done, threads);
+    // A tied model's shared matrix counts once in ‖g‖: as E, not again as W_y.
+    let norm_spans: Vec<_> = written
+        .iter()
+        .filter(|(t, _)| !tied || *t != tensor::W_Y)
+        .cloned()
+        .collect();
+    let grad_norm = grads.norm_with(&norm_spans, done, threads);
     if !grad_norm.is_finite() {
         grads.fill_zero_in(&written);
         return Err(NonFinite::GradientNorm(grad_norm));
