@@ -25,7 +25,10 @@
 
 use crate::matmul::Gemm;
 use crate::matrix::Matrix;
-use crate::model::{backward, forward, Config, DropoutMasks, InputPath, Params, Workspace, TENSOR_NAMES};
+use crate::model::params::tie_gradients;
+use crate::model::{
+    backward, forward, tensor, Config, DropoutMasks, InputPath, Params, TouchedRows, Workspace, TENSOR_NAMES,
+};
 use crate::rng::Rng;
 
 /// Step of the central difference.
@@ -181,6 +184,10 @@ impl Problem {
         let mut grads = Params::zeros(&self.params.config);
         self.loss(&self.params, &self.h0, &mut ws);
         backward(&self.params, &mut grads, &mut ws);
+        if self.params.config.tied {
+            // One matrix as E and W_y: its gradient is the sum (eq. 33).
+            tie_gradients(&mut grads, &TouchedRows::all());
+        }
         (grads, ws.dh0().clone())
     }
 
@@ -205,13 +212,24 @@ impl Problem {
             }
             let indices = self.indices(analytic.len(), &mut rng);
             let mut report = TensorReport::empty(name);
+            // A tied model's E and W_y are one parameter: moving an entry
+            // moves it in both, and the difference sees both paths.
+            let tied = self.params.config.tied && (ti == tensor::E || ti == tensor::W_Y);
+            let set = |params: &mut Params<f64>, i: usize, x: f64| {
+                let ts = params.tensors_mut();
+                ts[ti].as_mut_slice()[i] = x;
+                if tied {
+                    ts[tensor::E].as_mut_slice()[i] = x;
+                    ts[tensor::W_Y].as_mut_slice()[i] = x;
+                }
+            };
             for i in indices {
                 let orig = params.tensors()[ti].as_slice()[i];
                 let numeric = central_difference(|x| {
-                    params.tensors_mut()[ti].as_mut_slice()[i] = orig + x;
+                    set(&mut params, i, orig + x);
                     self.loss(&params, &h0, &mut ws)
                 });
-                params.tensors_mut()[ti].as_mut_slice()[i] = orig;
+                set(&mut params, i, orig);
                 record(&mut report, i, analytic[i], numeric);
             }
             tensors.push(report);

@@ -215,6 +215,76 @@ fn sparse_updates_equal_dense_updates() {
     }
 }
 
+/// A tied model (one matrix as E and W_y): SGD's and Adagrad's sparse
+/// updates of the shared rows — those either path wrote into — are the
+/// dense update with g = dE + dW_y (eq. 33) in both tensors and the shared
+/// matrix counted once in the clipping norm, bit for bit, and E stays W_y.
+#[test]
+fn tied_sparse_updates_equal_dense_updates() {
+    use rnnlm::model::params::tie_gradients;
+    use rnnlm::model::{tensor, Shards, TouchedRows};
+    use rnnlm::train::optim::clip_factor;
+    use rnnlm::train::step::{take_step, Chunk, Regularization};
+    use rnnlm::train::{Optimizer, OptimizerKind};
+    let config = Config {
+        classes: Classes::from_sizes(&[2, 3, 5, 10, 20]),
+        tied: true,
+        ..Config::full(40, 8, 8)
+    };
+    for kind in [OptimizerKind::Sgd, OptimizerKind::Adagrad, OptimizerKind::Adam] {
+        let params = Params::<f32>::init(&config, &mut Rng::new(4));
+        let (mut sparse, mut dense) = (params.clone(), params.clone());
+        let (mut opt_s, mut opt_d) = (Optimizer::new(kind, &params), Optimizer::new(kind, &params));
+        let mut grads = Params::zeros(&config);
+        let kernel = Gemm::<f32>::new().kernel();
+        let (mut ws_s, mut ws_d) = (Shards::new(kernel, 1), Shards::<f32>::new(kernel, 1));
+        let mut rng = Rng::new(5);
+        let (b, t) = (2, 3);
+        let h0 = Matrix::zeros(b, 8);
+        for _ in 0..4 {
+            let stream: Vec<u32> = (0..(t + 1) * b).map(|_| rng.below(40) as u32).collect();
+            let (inputs, targets) = (&stream[..t * b], &stream[b..]);
+            let chunk = Chunk {
+                inputs,
+                targets,
+                batch: b,
+                h0: h0.view(),
+            };
+            let mut reg = Regularization {
+                dropout: 0.0,
+                weight_decay: 0.0,
+                rng: &mut Rng::new(1),
+            };
+            let report = take_step(
+                &mut sparse,
+                &mut grads,
+                &mut opt_s,
+                &mut ws_s,
+                chunk,
+                0.1,
+                0.05,
+                &mut reg,
+            )
+            .unwrap();
+            assert!(report.grad_norm > 0.05, "clipping must be active: {report:?}");
+            assert!(grads.global_norm() == 0.0, "grads not zero after the step");
+
+            ws_d.forward(&dense, inputs, targets, b, h0.view());
+            let mut g = Params::zeros(&config);
+            ws_d.backward(&dense, &mut g);
+            tie_gradients(&mut g, &TouchedRows::all());
+            let all = dense.spans(&TouchedRows::all());
+            let once: Vec<_> = all.iter().filter(|s| s.0 != tensor::W_Y).cloned().collect();
+            let norm = g.norm_with(&once, &[], 1);
+            assert_eq!(norm, report.grad_norm, "{kind:?}: the shared matrix counts once");
+            assert!(opt_d.step(&mut dense, &mut g, 0.1, &all, clip_factor(norm, 0.05), 1));
+        }
+        assert_eq!(sparse, dense, "{kind:?}: sparse and dense updates differ");
+        assert_eq!(sparse.e, sparse.w_y, "{kind:?}: E and W_y came apart");
+        assert_ne!(sparse.e, params.e, "{kind:?}: the steps must move the shared matrix");
+    }
+}
+
 /// `--init` from a full-softmax checkpoint with `--classes C` keeps every
 /// tensor (each word's rows move with it when the vocabulary is reordered
 /// into class blocks) and counts classes on the training text; `--init`

@@ -338,3 +338,50 @@ fn shards_for_eval_refuse_a_backward() {
     s.forward(&params, &ids[..8], &ids[1..], 2, Matrix::<f64>::zeros(2, 8).view());
     s.backward(&params, &mut Params::zeros(&cfg));
 }
+
+/// A tied model (`--tie`, eqs. 31–33): the shared matrix's gradient is the
+/// sum of the input path's dE and the output path's dW_y. Full softmax and
+/// classes, with and without dropout masks, from a carried h_0.
+#[test]
+fn tied_embeddings_full_and_classed() {
+    use rnnlm::model::Classes;
+    for classes in [Classes::none(), Classes::from_sizes(&[2, 4, 3])] {
+        for dropout in [0.0, 0.3] {
+            let c = Case {
+                config: Config {
+                    classes: classes.clone(),
+                    tied: true,
+                    ..Config::full(9, 5, 5)
+                },
+                dropout,
+                h0_scale: 0.5,
+                ..case(9, 5, 5, 3, 6)
+            };
+            let p = c.build();
+            assert_eq!(p.params.e, p.params.w_y, "a tied model starts with E = W_y");
+            assert_passes(c);
+        }
+    }
+}
+
+/// The check sees both paths: a tied model's gradient without the sum
+/// (dE alone, as an untied backward leaves it) fails.
+#[test]
+fn a_tied_gradient_missing_a_path_fails_the_check() {
+    let c = Case {
+        config: Config {
+            tied: true,
+            ..Config::full(6, 4, 4)
+        },
+        ..case(6, 4, 4, 2, 5)
+    };
+    let p = c.build();
+    let mut ws = Workspace::new(Gemm::new());
+    let mut grads = Params::zeros(&p.params.config);
+    p.loss(&p.params, &p.h0, &mut ws);
+    backward(&p.params, &mut grads, &mut ws);
+    let report = p.check_against(&grads, ws.dh0());
+    assert!(!report.passes(THRESHOLD), "{report}");
+    let (tied, _) = p.analytic();
+    assert!(p.check_against(&tied, ws.dh0()).passes(THRESHOLD));
+}
