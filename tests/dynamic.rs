@@ -103,7 +103,7 @@ fn a_later_update_cannot_change_an_earlier_score() {
     let nats = |l: &String| l.split('\t').nth(2).unwrap().parse::<f64>().unwrap();
     let wrecked = b[9..].iter().map(nats).sum::<f64>() / (b.len() - 9) as f64;
     assert!(
-        wrecked > 100.0,
+        wrecked > 20.0,
         "the update at rate 1000 must wreck what follows: {wrecked} nats"
     );
     // --html works with --dynamic, and bf16 weights are refused.
