@@ -382,3 +382,84 @@ fn import_refuses_bad_class_files() {
     assert!(e.contains("W_c.npy") && e.contains("[3, 10]"), "{e}");
     assert!(!dir.join("x.ckpt").exists());
 }
+
+/// A tied model (`--tie`, full and classed): the checkpoint keeps it,
+/// `export` writes `"tied": true` with E.npy and W_y.npy equal, `import`
+/// round-trips it to the same eval, and refuses a folder whose W_y differs
+/// from E, naming the file and the entry.
+#[test]
+fn tied_export_import_contract() {
+    for classes in ["0", "3"] {
+        let dir = tmpdir(&format!("tied-{classes}"));
+        let text = "the cat sat on the mat .\nthe dog sat on the log .\na cat and a dog ran .\n".repeat(40);
+        let flags = [
+            "--level", "word", "--embed", "8", "--hidden", "8", "--batch", "4", "--tie",
+        ];
+        let (ck, out, corpus) = train_and_export(
+            &dir,
+            &text,
+            &[&flags[..], &["--seq-len", "8", "--steps", "30", "--classes", classes]].concat(),
+        );
+        let model = rnnlm::train::checkpoint::load(&ck).unwrap().model;
+        assert!(model.params.config.tied);
+        assert_eq!(model.params.e, model.params.w_y, "trained E and W_y came apart");
+        let config = std::fs::read_to_string(out.join("config.json")).unwrap();
+        assert!(config.contains("\"tied\": true"), "{config}");
+        assert_eq!(
+            std::fs::read(out.join("E.npy")).unwrap(),
+            std::fs::read(out.join("W_y.npy")).unwrap()
+        );
+        let again = dir.join("again.ckpt");
+        import_ok(&out, &again);
+        assert!(rnnlm::train::checkpoint::load(&again).unwrap().model.params.config.tied);
+        assert_eq!(eval_json(&ck, &corpus), eval_json(&again, &corpus));
+        // --init keeps the tie (and --tie is noted as taken from the checkpoint).
+        let fine = dir.join("fine.ckpt");
+        ok(bin()
+            .args(["train", "--quiet", "--level", "word", "--steps", "3", "--init"])
+            .arg(&ck)
+            .arg("--corpus")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&fine)
+            .output()
+            .unwrap());
+        let p = rnnlm::train::checkpoint::load(&fine).unwrap().model.params;
+        assert!(p.config.tied && p.e == p.w_y);
+
+        // W_y no longer E: refused, naming W_y.npy and the entry.
+        let (v, h) = (model.params.config.vocab, model.params.config.hidden);
+        let mut w_y = model.params.w_y.as_slice().to_vec();
+        w_y[h + 2] += 0.5;
+        std::fs::write(out.join("W_y.npy"), npy_bytes(&[v, h], &w_y)).unwrap();
+        let e = err(bin()
+            .arg("import")
+            .arg("--dir")
+            .arg(&out)
+            .arg("--out")
+            .arg(dir.join("bad.ckpt"))
+            .output()
+            .unwrap());
+        assert!(
+            e.contains("W_y.npy") && e.contains("W_y[1, 2]") && e.contains("tied"),
+            "{e}"
+        );
+        assert!(!dir.join("bad.ckpt").exists());
+    }
+    // --tie with D ≠ H: a usage error naming both flags.
+    let dir = tmpdir("tied-shape");
+    std::fs::write(dir.join("c.txt"), "a b c\n".repeat(50)).unwrap();
+    let o = bin()
+        .args([
+            "train", "--level", "word", "--embed", "4", "--hidden", "6", "--tie", "--corpus",
+        ])
+        .arg(dir.join("c.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("--tie") && e.contains("--embed (4)") && e.contains("--hidden (6)"),
+        "{e}"
+    );
+}

@@ -6,7 +6,10 @@
 //! (`{"level", "vocab_size", "embed_dim", "hidden_dim", "classes"}`). A
 //! classed model (`"classes": C > 0`) also has `W_c.npy` (`[C, H]`),
 //! `b_c.npy` (`[C]`) and `class_of.npy` (`<i4`, `[V]`: the class of each
-//! id). Import takes any `class_of` whose values are in `0..C` with every
+//! id). A tied model (`--tie`) writes `"tied": true` and `E.npy` and
+//! `W_y.npy` equal; import refuses `"tied": true` when the two differ,
+//! naming W_y.npy and the first entry that differs. Import takes any
+//! `class_of` whose values are in `0..C` with every
 //! class used; it renumbers the vocabulary so that each class is a
 //! contiguous block of ids (the model computes the same probabilities).
 //!
@@ -62,6 +65,7 @@ pub fn export(model: &Model, dir: &Path) -> Result<()> {
         ("embed_dim", Json::from(config.embed)),
         ("hidden_dim", Json::from(config.hidden)),
         ("classes", Json::from(classes.count())),
+        ("tied", Json::Bool(config.tied)),
     ]);
     write_atomic(&dir.join("config.json"), format!("{config}\n").as_bytes())
 }
@@ -128,6 +132,23 @@ pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) ->
     if c > v {
         return Err(Error::format(&cpath, format!("{c} classes for vocab_size {v}")));
     }
+    // Folders written before tying existed have no "tied": false.
+    let tied = match cfg.get("tied") {
+        None | Some(Json::Bool(false)) => false,
+        Some(Json::Bool(true)) => true,
+        Some(other) => {
+            return Err(Error::format(
+                &cpath,
+                format!("tied must be true or false, not {other}"),
+            ))
+        }
+    };
+    if tied && d != h {
+        return Err(Error::format(
+            &cpath,
+            format!("\"tied\": true needs embed_dim = hidden_dim (E and W_y are one matrix), not {d} and {h}"),
+        ));
+    }
 
     let vpath = dir.join("vocab.json");
     let Json::Array(items) = read_json("vocab.json")? else {
@@ -179,6 +200,25 @@ pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) ->
         b_y: read_array("b_y", vec![v])?,
         w_c: Matrix::zeros(0, h),
         b_c: Matrix::zeros(1, 0),
+    };
+    if tied {
+        let (e, w_y) = (params.e.as_slice(), params.w_y.as_slice());
+        if let Some(i) = e.iter().zip(w_y).position(|(a, b)| a != b) {
+            return Err(Error::format(
+                &dir.join("W_y.npy"),
+                format!(
+                    "config.json says \"tied\": true, but W_y[{}, {}] = {} differs from E[{0}, {1}] = {}",
+                    i / h,
+                    i % h,
+                    w_y[i],
+                    e[i]
+                ),
+            ));
+        }
+    }
+    let params = Params {
+        config: Config { tied, ..params.config },
+        ..params
     };
     let mut model = Model { vocab, params };
     if c > 0 {
