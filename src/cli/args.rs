@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use super::defaults::LevelDefaults;
 use super::flags::Flags;
 use crate::bench::Shape;
 use crate::data::Level;
@@ -84,16 +85,18 @@ impl TrainArgs {
         let kind = f.required("--optimizer")?;
         let optimizer = OptimizerKind::parse(kind)
             .ok_or_else(|| Error::Usage(format!("--optimizer: '{kind}' is not sgd, adagrad or adam")))?;
+        let level = level(f)?;
+        let by_level = LevelDefaults::of(level);
         let args = TrainArgs {
             corpus: required_path(f, "--corpus")?,
-            level: level(f)?,
-            embed: f.count("--embed", 1)?,
-            hidden: f.count("--hidden", 1)?,
+            level,
+            embed: f.opt_count("--embed", 1)?.unwrap_or(by_level.embed),
+            hidden: f.opt_count("--hidden", 1)?.unwrap_or(by_level.hidden),
             classes: f.opt_count("--classes", 0)?,
-            class_method: {
-                let name = f.required("--class-method")?;
-                ClassMethod::parse(name)
-                    .ok_or_else(|| Error::Usage(format!("--class-method: '{name}' is not frequency or exchange")))?
+            class_method: match f.text("--class-method") {
+                None => by_level.class_method,
+                Some(name) => ClassMethod::parse(name)
+                    .ok_or_else(|| Error::Usage(format!("--class-method: '{name}' is not frequency or exchange")))?,
             },
             tie: f.switch("--tie"),
             init_scheme: match f.text("--init-scheme") {
@@ -103,8 +106,8 @@ impl TrainArgs {
                         .ok_or_else(|| Error::Usage(format!("--init-scheme: '{name}' is not unit or small")))?,
                 ),
             },
-            seq_len: f.count("--seq-len", 1)?,
-            batch: f.count("--batch", 1)?,
+            seq_len: f.opt_count("--seq-len", 1)?.unwrap_or(by_level.seq_len),
+            batch: f.opt_count("--batch", 1)?.unwrap_or(by_level.batch),
             epochs: f.count("--epochs", 1)?,
             steps: f.opt_count("--steps", 1)?.map(|x| x as u64),
             time: f.opt_number("--time", 0.0, 1e9)?,
@@ -127,7 +130,7 @@ impl TrainArgs {
                     ))
                 })?),
             },
-            dropout: f.number("--dropout", 0.0, 0.95)?,
+            dropout: f.opt_number("--dropout", 0.0, 0.95)?.unwrap_or(by_level.dropout),
             weight_decay: f.number("--weight-decay", 0.0, 1.0)?,
             out: required_path(f, "--out")?,
             save_every: f.opt_count("--save-every", 1)?.map(|x| x as u64),
@@ -162,16 +165,17 @@ impl TrainArgs {
 
     /// `--schedule`, or the optimizer's default.
     pub fn init_scheme(&self) -> InitScheme {
-        self.init_scheme.unwrap_or(InitScheme::default_for(self.level))
+        self.init_scheme.unwrap_or(LevelDefaults::of(self.level).init_scheme)
     }
 
     pub fn schedule(&self) -> Schedule {
         self.schedule.unwrap_or(Schedule::default_for(self.optimizer))
     }
 
-    /// `--lr`, or the optimizer's default rate when it is not given.
+    /// `--lr`, or the optimizer's default rate at this level when it is
+    /// not given.
     pub fn learning_rate(&self) -> f64 {
-        self.lr.unwrap_or(self.optimizer.default_lr())
+        self.lr.unwrap_or(LevelDefaults::of(self.level).lr(self.optimizer))
     }
 }
 

@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
+use super::defaults::LevelDefaults;
 use crate::data::Level;
 use crate::error::{Error, Result};
-use crate::model::InitScheme;
 use crate::train::schedule::Schedule;
 use crate::train::OptimizerKind;
 
@@ -70,13 +70,6 @@ fn classes_rule() -> String {
     "char and jamo 0, word ⌈√V⌉; with --init or --resume, the checkpoint's".into()
 }
 
-/// `--init-scheme`'s default per level, written from [`InitScheme::default_for`].
-fn init_scheme_rule() -> String {
-    [Level::Char, Level::Jamo, Level::Word]
-        .map(|l| format!("{} {}", l.name(), InitScheme::default_for(l).name()))
-        .join(", ")
-}
-
 /// `--schedule`'s default per optimizer, written from [`Schedule::default_for`].
 fn schedule_rule() -> String {
     OptimizerKind::ALL
@@ -94,9 +87,11 @@ fn threads_rule() -> String {
 }
 
 fn lr_rule() -> String {
-    OptimizerKind::ALL
+    let word = LevelDefaults::of(Level::Word);
+    let rules = OptimizerKind::ALL
         .map(|k| format!("{} {}", k.name(), k.default_lr()))
-        .join(", ")
+        .join(", ");
+    format!("{rules}; adam at word level {}", word.lr(OptimizerKind::Adam))
 }
 
 pub const TRAIN: Spec = &[
@@ -106,8 +101,8 @@ pub const TRAIN: Spec = &[
         Value("char"),
         "char | jamo (Hangul syllables as jamo) | word",
     ),
-    flag("--embed", Value("64"), "embedding width D"),
-    flag("--hidden", Value("256"), "hidden width H"),
+    flag("--embed", Rule(|| LevelDefaults::help(|d| d.embed.to_string())), "embedding width D"),
+    flag("--hidden", Rule(|| LevelDefaults::help(|d| d.hidden.to_string())), "hidden width H"),
     flag(
         "--classes",
         Rule(classes_rule),
@@ -120,16 +115,16 @@ pub const TRAIN: Spec = &[
     ),
     flag(
         "--init-scheme",
-        Rule(init_scheme_rule),
+        Rule(|| LevelDefaults::help(|d| d.init_scheme.name().to_string())),
         "unit (E ~ N(0, 1), W_y ~ U(±1/√H)) | small (E, W_y ~ U(±0.1)); W_x, W_h, W_c ~ U(±1/√H) in both",
     ),
     flag(
         "--class-method",
-        Value("frequency"),
+        Rule(|| LevelDefaults::help(|d| d.class_method.name().to_string())),
         "frequency (√-frequency bins) | exchange (the bins improved by exchange clustering on bigrams)",
     ),
-    flag("--seq-len", Value("64"), "BPTT chunk length T"),
-    flag("--batch", Value("32"), "parallel streams B"),
+    flag("--seq-len", Rule(|| LevelDefaults::help(|d| d.seq_len.to_string())), "BPTT chunk length T"),
+    flag("--batch", Rule(|| LevelDefaults::help(|d| d.batch.to_string())), "parallel streams B"),
     flag("--epochs", Value("10"), "maximum epochs"),
     flag("--steps", Unset("none"), "stop after N optimizer steps"),
     flag("--time", Unset("none"), "stop after N seconds"),
@@ -171,7 +166,7 @@ pub const TRAIN: Spec = &[
     ),
     flag(
         "--dropout",
-        Value("0"),
+        Rule(|| LevelDefaults::help(|d| d.dropout.to_string())),
         "dropout on the embedding and on h_t into the output layer (training only)",
     ),
     flag(

@@ -7,8 +7,10 @@
 //! |---|---|
 //! | [`flags`] | each command's flag table (name, default, help) and typed getters |
 //! | [`args`] | one struct per command, filled from its flags |
+//! | [`defaults`] | `train`'s defaults that depend on the level |
 
 pub mod args;
+pub mod defaults;
 pub mod flags;
 
 pub use args::*;
