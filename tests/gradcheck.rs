@@ -127,9 +127,18 @@ fn the_checker_reports_a_planted_nan_gradient() {
 
 #[test]
 fn fresh_model_loss_is_about_ln_v() {
-    for v in [10, 65, 1000] {
-        let cfg = Config::full(v, 32, 64);
-        let params = Params::<f32>::init(&cfg, &mut Rng::new(5));
+    use rnnlm::model::InitScheme;
+    let schemes = [
+        (InitScheme::Unit, false),
+        (InitScheme::Small, false),
+        (InitScheme::Small, true),
+    ];
+    for (v, (scheme, tied)) in [10, 65, 1000].into_iter().flat_map(|v| schemes.map(|s| (v, s))) {
+        let cfg = Config {
+            tied,
+            ..Config::full(v, 64, 64)
+        };
+        let params = Params::<f32>::init_with(&cfg, scheme, &mut Rng::new(5));
         let mut rng = Rng::new(6);
         let (b, t) = (8, 16);
         let stream: Vec<u32> = (0..(t + 1) * b).map(|_| rng.below(v) as u32).collect();
@@ -145,7 +154,10 @@ fn fresh_model_loss_is_about_ln_v() {
         let ln_v = (v as f64).ln();
         // Initial logits have std ≈ 0.3, which raises the expected loss above
         // ln V by about var/2 ≈ 0.05 nats; allow 0.15.
-        assert!((loss - ln_v).abs() < 0.15, "V = {v}: loss {loss} vs ln V = {ln_v}");
+        assert!(
+            (loss - ln_v).abs() < 0.15,
+            "V = {v} {scheme:?} tied {tied}: loss {loss} vs ln V = {ln_v}"
+        );
     }
 }
 
