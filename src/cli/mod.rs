@@ -125,6 +125,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command> {
 mod tests {
     use super::*;
     use crate::data::Level;
+    use crate::model::{ClassMethod, InitScheme};
     use crate::train::OptimizerKind;
     use std::path::PathBuf;
 
@@ -194,6 +195,26 @@ mod tests {
             (100, 101, 2)
         );
         assert_eq!(train("train --corpus c --level word --classes 0").class_count(9), 0);
+        // Word level has its own defaults (cli/defaults.rs), each overridable.
+        assert_eq!(
+            (w.embed, w.hidden, w.seq_len, w.batch, w.dropout, w.learning_rate()),
+            (400, 400, 35, 20, 0.3, 0.001)
+        );
+        assert_eq!(
+            (w.class_method, w.init_scheme()),
+            (ClassMethod::Exchange, InitScheme::Small)
+        );
+        assert_eq!(
+            (t.class_method, t.init_scheme(), t.dropout),
+            (ClassMethod::Frequency, InitScheme::Unit, 0.0)
+        );
+        let typed = train("train --corpus c --level word --embed 8 --batch 3 --dropout 0 --class-method frequency");
+        assert_eq!((typed.embed, typed.batch, typed.dropout), (8, 3, 0.0));
+        assert_eq!(typed.class_method, ClassMethod::Frequency);
+        assert_eq!(
+            train("train --corpus c --level word --optimizer sgd").learning_rate(),
+            1.0
+        );
         assert_eq!(train("train --corpus c --optimizer sgd").learning_rate(), 1.0);
         assert_eq!(train("train --corpus c --optimizer adagrad").learning_rate(), 0.1);
         assert_eq!(train("train --corpus c --optimizer sgd --lr 0.5").learning_rate(), 0.5);
@@ -250,8 +271,14 @@ mod tests {
     #[test]
     fn help_shows_the_defaults_and_the_lr_rule() {
         let h = command_help("train");
-        assert!(h.contains("--batch X") && h.contains("[default: 32]"), "{h}");
-        assert!(h.contains("[default: sgd 1, adagrad 0.1, adam 0.002]"), "{h}");
+        assert!(
+            h.contains("--batch X") && h.contains("[default: char and jamo 32, word 20]"),
+            "{h}"
+        );
+        assert!(
+            h.contains("[default: sgd 1, adagrad 0.1, adam 0.002; adam at word level 0.001]"),
+            "{h}"
+        );
         assert!(h.contains("[default: char and jamo 0, word ⌈√V⌉;"), "{h}");
         assert!(h.contains("--corpus X") && h.contains("[default: (required)]"), "{h}");
         assert!(h.contains("--quiet ") && !h.contains("--quiet X"), "{h}");
