@@ -204,7 +204,10 @@ fn help_describes_every_command() {
     }
     let o = run(bin().args(["train", "--help"]));
     let h = String::from_utf8(o.stdout).unwrap();
-    assert!(h.contains("--seq-len") && h.contains("[default: char and jamo 64, word 35]"), "{h}");
+    assert!(
+        h.contains("--seq-len") && h.contains("[default: char and jamo 64, word 35]"),
+        "{h}"
+    );
 }
 
 #[test]

@@ -426,6 +426,20 @@ fn tied_export_import_contract() {
             .unwrap());
         let p = rnnlm::train::checkpoint::load(&fine).unwrap().model.params;
         assert!(p.config.tied && p.e == p.w_y);
+        // So does --resume.
+        ok(bin()
+            .args(["train", "--quiet", "--level", "word", "--steps", "6", "--resume"])
+            .arg(&fine)
+            .arg("--corpus")
+            .arg(&corpus)
+            .arg("--out")
+            .arg(&fine)
+            .output()
+            .unwrap());
+        let q = rnnlm::train::checkpoint::load(&fine).unwrap();
+        assert_eq!(q.train.unwrap().step, 6);
+        assert!(q.model.params.config.tied && q.model.params.e == q.model.params.w_y);
+        assert_ne!(q.model.params, p, "the resumed steps must move the weights");
 
         // W_y no longer E: refused, naming W_y.npy and the entry.
         let (v, h) = (model.params.config.vocab, model.params.config.hidden);

@@ -784,4 +784,60 @@ mod tests {
             assert_eq!(from_bytes(&seal(1, &w.0)).unwrap(), ck, "{}", kind.name());
         }
     }
+
+    /// Version 2 files (no tied flag; schedule tag 1 was the toolkit's
+    /// mikolov) load, and their runs resume under `mikolov-strict`, the rule
+    /// they started with.
+    #[test]
+    fn version_2_files_load_and_keep_their_stopping_rule() {
+        for kind in OptimizerKind::ALL {
+            let mut ck = sample_of(Some(kind), false);
+            let s = ck.train.as_ref().unwrap();
+            assert_eq!(s.settings.schedule, Schedule::Mikolov, "writes tag 1, as version 2 did");
+            let mut w = Writer(Vec::new());
+            w.u8(0);
+            w.u32(ck.model.vocab.len() as u32);
+            for t in ck.model.vocab.tokens() {
+                w.str(t);
+            }
+            let classes = &ck.model.params.config.classes;
+            w.u64(classes.count() as u64);
+            for c in 0..classes.count() {
+                w.u64(classes.range(c).len() as u64);
+            }
+            w.params(&ck.model.params); // no tied flag before the tensors
+            w.u8(1);
+            w.train_state(s);
+            let got = from_bytes(&seal(2, &w.0)).unwrap();
+            ck.train.as_mut().unwrap().settings.schedule = Schedule::MikolovStrict;
+            assert_eq!(got, ck, "{}", kind.name());
+            assert!(!got.model.params.config.tied);
+        }
+    }
+
+    /// Version 3 keeps the tie and both mikolov rules; a tied file whose
+    /// E and W_y differ is refused.
+    #[test]
+    fn version_3_keeps_the_tie_and_the_rule() {
+        let vocab = Vocab::build("hello", Level::Char, 1, 100);
+        let cfg = Config {
+            tied: true,
+            ..Config::full(vocab.len(), 4, 4)
+        };
+        let params = Params::init(&cfg, &mut Rng::new(1));
+        assert_eq!(params.e, params.w_y);
+        let mut ck = sample(Some(OptimizerKind::Sgd));
+        ck.model = Model { vocab, params };
+        let st = ck.train.as_mut().unwrap();
+        st.rollback = None;
+        st.hidden = Matrix::zeros(st.settings.batch, 4);
+        st.optimizer = Optimizer::Sgd;
+        for schedule in Schedule::ALL {
+            ck.train.as_mut().unwrap().settings.schedule = schedule;
+            assert_eq!(from_bytes(&to_bytes(&ck)).unwrap(), ck, "{}", schedule.name());
+        }
+        ck.model.params.w_y.set(1, 2, 0.5);
+        let e = from_bytes(&to_bytes(&ck)).unwrap_err();
+        assert!(e.contains("tied") && e.contains("differ"), "{e}");
+    }
 }
