@@ -111,13 +111,14 @@ impl Texts {
 /// Flags that a checkpoint overrides: say so rather than ignore them
 /// silently.
 fn note_overridden_flags(args: &TrainArgs) {
-    const SHAPE: [&str; 7] = [
+    const SHAPE: [&str; 8] = [
         "--level",
         "--embed",
         "--hidden",
         "--min-count",
         "--max-vocab",
         "--tie",
+        "--untie",
         "--init-scheme",
     ];
     const RUN: [&str; 12] = [

@@ -44,7 +44,8 @@ pub struct TrainArgs {
     /// `None`: the default rule ([`TrainArgs::class_count`]).
     pub classes: Option<usize>,
     pub class_method: ClassMethod,
-    /// `--tie`: one matrix as E and W_y.
+    /// One matrix as E and W_y: `--tie`, or the level's default where
+    /// D = H, unless `--untie`.
     pub tie: bool,
     /// `None`: the level's default ([`Level::init_scheme`]).
     pub init_scheme: Option<InitScheme>,
@@ -98,7 +99,18 @@ impl TrainArgs {
                 Some(name) => ClassMethod::parse(name)
                     .ok_or_else(|| Error::Usage(format!("--class-method: '{name}' is not frequency or exchange")))?,
             },
-            tie: f.switch("--tie"),
+            tie: match (f.switch("--tie"), f.switch("--untie")) {
+                (true, true) => return Err(Error::Usage("--tie and --untie cannot be used together".into())),
+                (true, false) => true,
+                (false, true) => false,
+                // The level's default, where the shapes allow it.
+                (false, false) => {
+                    by_level.tie && {
+                        let d = f.opt_count("--embed", 1)?.unwrap_or(by_level.embed);
+                        d == f.opt_count("--hidden", 1)?.unwrap_or(by_level.hidden)
+                    }
+                }
+            },
             init_scheme: match f.text("--init-scheme") {
                 None => None,
                 Some(name) => Some(
@@ -145,6 +157,7 @@ impl TrainArgs {
             return Err(Error::Usage("--resume and --init cannot be used together".into()));
         }
         if args.tie && args.embed != args.hidden && args.resume.is_none() && args.init.is_none() {
+            // Only a typed --tie gets here: the default ties only where D = H.
             return Err(Error::Usage(format!(
                 "--tie: one matrix serves as E [V, D] and W_y [V, H], so --embed ({}) must equal --hidden ({})",
                 args.embed, args.hidden

@@ -19,6 +19,8 @@ pub struct LevelDefaults {
     /// Adam's rate (SGD and Adagrad keep theirs at every level).
     pub adam_lr: f64,
     pub init_scheme: InitScheme,
+    /// Whether E and W_y are tied unless `--untie` (or D ≠ H) says otherwise.
+    pub tie: bool,
 }
 
 impl LevelDefaults {
@@ -34,6 +36,7 @@ impl LevelDefaults {
                 class_method: ClassMethod::Frequency,
                 adam_lr: OptimizerKind::Adam.default_lr(),
                 init_scheme: InitScheme::default_for(level),
+                tie: false,
             },
             Level::Word => LevelDefaults {
                 embed: 400,
@@ -44,6 +47,7 @@ impl LevelDefaults {
                 class_method: ClassMethod::Exchange,
                 adam_lr: 1e-3,
                 init_scheme: InitScheme::default_for(level),
+                tie: true,
             },
         }
     }

@@ -111,8 +111,10 @@ pub const TRAIN: Spec = &[
     flag(
         "--tie",
         Off,
-        "tie the input and output embeddings: one matrix is E and W_y (needs --embed = --hidden)",
+        "tie the input and output embeddings: one matrix is E and W_y (needs --embed = --hidden); \
+         word level ties by default whenever --embed = --hidden",
     ),
+    flag("--untie", Off, "separate E and W_y (the default at char and jamo level)"),
     flag(
         "--init-scheme",
         Rule(|| LevelDefaults::help(|d| d.init_scheme.name().to_string())),

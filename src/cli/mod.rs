@@ -208,6 +208,16 @@ mod tests {
             (t.class_method, t.init_scheme(), t.dropout),
             (ClassMethod::Frequency, InitScheme::Unit, 0.0)
         );
+        assert!(w.tie && !t.tie, "word level ties by default, char level does not");
+        assert!(
+            !train("train --corpus c --level word --hidden 512").tie,
+            "D ≠ H: untied"
+        );
+        assert!(train("train --corpus c --level word --hidden 512 --embed 512").tie);
+        assert!(!train("train --corpus c --level word --untie").tie);
+        assert!(train("train --corpus c --tie --hidden 64").tie);
+        assert!(p("train --corpus c --tie --untie").is_err());
+        assert!(p("train --corpus c --tie --hidden 65").is_err());
         let typed = train("train --corpus c --level word --embed 8 --batch 3 --dropout 0 --class-method frequency");
         assert_eq!((typed.embed, typed.batch, typed.dropout), (8, 3, 0.0));
         assert_eq!(typed.class_method, ClassMethod::Frequency);
