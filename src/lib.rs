@@ -30,7 +30,12 @@
 //! and training may drop entries of e_t and of h_t where it enters the output
 //! layer (dropout, eqs. 27–30). The classes are √-frequency bins, or those
 //! bins improved by exchange clustering on the training bigrams
-//! (`model::exchange`).
+//! (`model::exchange`). A tied model (`--tie`, eqs. 31–33) uses one matrix
+//! as E and W_y; its gradient is the sum of the two paths'. The initial
+//! scales of E and W_y depend on the level (`model::InitScheme`, derived in
+//! `docs/bptt.md` §8). `eval --dynamic` keeps adapting the weights to the
+//! text it scores, each chunk scored before the update that learns from it
+//! (`train::dynamic`).
 //!
 //! ## Module map
 //!
@@ -48,7 +53,7 @@
 //! | [`model`] | parameters, layers (forward/backward pairs), the RNN chunk forward and BPTT, a step cut into shards of streams, one-token steps |
 //! | [`gradcheck`] | finite-difference checks of every gradient |
 //! | [`data`] | char / word tokenization, vocabulary, batching into B streams × T steps |
-//! | [`train`] | run settings and state, optimizers, schedule, evaluation, the training loop |
+//! | [`train`] | run settings and state, optimizers, schedule, evaluation (static and dynamic), the training loop |
 //! | [`sample`] | temperature / top-k / top-p sampling and generation |
 //! | [`io`] | atomic files, the checkpoint format, `.npy`, JSON, `export`/`import` |
 //! | [`baselines`] | interpolated Kneser–Ney n-grams; text with an exactly known cross-entropy |

@@ -7,7 +7,7 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | [`params`] | `E W_x W_h b_h W_y b_y W_c b_c`: shapes, init, the gradient layout |
+//! | [`params`] | `E W_x W_h b_h W_y b_y W_c b_c`: shapes, the init schemes, the gradient layout, the tied gradient (eq. 33) |
 //! | [`layers`] | embedding, bias, tanh, softmax–cross-entropy: forward/backward pairs |
 //! | [`classes`] | word classes of the class-factored output layer, and their assignment |
 //! | [`exchange`] | classes by exchange clustering on the training bigrams (`--class-method exchange`) |
