@@ -169,8 +169,8 @@ pub fn tie_gradients<T: Float>(grads: &mut Params<T>, touched: &TouchedRows) -> 
         .zip(touched.w_y.as_ref())
         .map(|(e, w)| range_union(e.iter().chain(w).cloned()));
     let h = grads.config.hidden;
-    let all = [0..grads.config.vocab];
-    for r in rows.as_deref().unwrap_or(&all) {
+    let every_row: Vec<Range<usize>> = std::iter::once(0..grads.config.vocab).collect();
+    for r in rows.as_ref().unwrap_or(&every_row) {
         let span = r.start * h..r.end * h;
         let (de, dwy) = (
             &mut grads.e.as_mut_slice()[span.clone()],
