@@ -47,7 +47,7 @@ pub struct TrainArgs {
     /// One matrix as E and W_y: `--tie`, or the level's default where
     /// D = H, unless `--untie`.
     pub tie: bool,
-    /// `None`: the level's default ([`Level::init_scheme`]).
+    /// `None`: the level's default ([`LevelDefaults`]).
     pub init_scheme: Option<InitScheme>,
     pub seq_len: usize,
     pub batch: usize,
