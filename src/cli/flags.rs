@@ -260,21 +260,6 @@ pub const GENERATE: Spec = &[
         Value("f32"),
         "precision of the weights: f32 (as trained) | bf16 (each rounded to 8 significant bits; half the bytes per step)",
     ),
-    flag(
-        "--dynamic",
-        Unset("off: the model as saved"),
-        "dynamic evaluation: after each chunk is scored, one SGD step at this rate on it (the file is not changed)",
-    ),
-    flag(
-        "--seq-len",
-        Unset("the checkpoint's training T, else 35"),
-        "--dynamic: tokens per chunk (one update each)",
-    ),
-    flag(
-        "--clip",
-        Unset("the checkpoint's training clip, else 5"),
-        "--dynamic: clip each update's gradient to this global norm (0 = off)",
-    ),
     flag("--threads", Rule(threads_rule), "threads for the products"),
 ];
 

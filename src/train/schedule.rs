@@ -150,6 +150,20 @@ mod tests {
         (TrainState::fresh(settings, &params), params)
     }
 
+    /// Run `schedule` over the epoch losses, each epoch "training" by
+    /// setting a weight to its loss: (decision, rate after it, the weight
+    /// after it — a rejected epoch's is rolled back) per epoch, and the state.
+    fn run(schedule: Schedule, losses: &[f64]) -> (Vec<(Decision, f64, f32)>, TrainState) {
+        let (mut s, mut p) = state(schedule, 1);
+        let mut got = Vec::new();
+        for &v in losses {
+            p.w_h.set(0, 0, v as f32);
+            let d = end_of_epoch(&mut s, &mut p, v);
+            got.push((d, s.lr, p.w_h.get(0, 0)));
+        }
+        (got, s)
+    }
+
     /// 2.0 (first: accept), 1.99 (gain 0.5% < 1%: halve), 1.5 (accept),
     /// 1.6, 1.5 (two bad in a row with patience 2: stop).
     #[test]
@@ -173,13 +187,7 @@ mod tests {
     /// Each epoch "trains" by setting the weight to its loss.
     #[test]
     fn mikolov_strict_rejects_rolls_back_halves_and_stops() {
-        let (mut s, mut p) = state(Schedule::MikolovStrict, 1);
-        let mut got = Vec::new();
-        for v in [2.0, 1.5, 1.6, 1.4, 1.395] {
-            p.w_h.set(0, 0, v as f32);
-            let d = end_of_epoch(&mut s, &mut p, v);
-            got.push((d, s.lr, p.w_h.get(0, 0)));
-        }
+        let (got, s) = run(Schedule::MikolovStrict, &[2.0, 1.5, 1.6, 1.4, 1.395]);
         use Decision::*;
         assert_eq!(
             got,
@@ -198,13 +206,8 @@ mod tests {
     /// A small gain first starts the halving (and keeps the weights); a
     /// rejected epoch once halving stops the run, the weights rolled back.
     #[test]
-    fn mikolov_small_gain_halves_and_a_later_rejection_stops() {
-        let (mut s, mut p) = state(Schedule::Mikolov, 1);
-        let mut got = Vec::new();
-        for v in [2.0, 1.99, 2.5] {
-            p.w_h.set(0, 0, v as f32);
-            got.push((end_of_epoch(&mut s, &mut p, v), s.lr, p.w_h.get(0, 0)));
-        }
+    fn mikolov_strict_small_gain_halves_and_a_later_rejection_stops() {
+        let (got, _) = run(Schedule::MikolovStrict, &[2.0, 1.99, 2.5]);
         use Decision::*;
         assert_eq!(got, [(Accept, 1.0, 2.0), (Halve, 0.5, 1.99), (Stop, 0.5, 1.99)]);
     }
@@ -214,13 +217,7 @@ mod tests {
     /// tenth of 1%; it stops at 1.3945 (a gain of 0.036%).
     #[test]
     fn mikolov_goes_on_while_an_epoch_gains_a_tenth_of_min_improvement() {
-        let (mut s, mut p) = state(Schedule::Mikolov, 1);
-        let mut got = Vec::new();
-        for v in [2.0, 1.5, 1.6, 1.4, 1.395, 1.3945] {
-            p.w_h.set(0, 0, v as f32);
-            let d = end_of_epoch(&mut s, &mut p, v);
-            got.push((d, s.lr, p.w_h.get(0, 0)));
-        }
+        let (got, s) = run(Schedule::Mikolov, &[2.0, 1.5, 1.6, 1.4, 1.395, 1.3945]);
         use Decision::*;
         assert_eq!(
             got,
@@ -239,12 +236,7 @@ mod tests {
     /// Halving, a rejected epoch stops `mikolov` too, weights rolled back.
     #[test]
     fn mikolov_halving_stops_at_a_rejection() {
-        let (mut s, mut p) = state(Schedule::Mikolov, 1);
-        let mut got = Vec::new();
-        for v in [2.0, 1.99, 1.9, 1.95] {
-            p.w_h.set(0, 0, v as f32);
-            got.push((end_of_epoch(&mut s, &mut p, v), s.lr, p.w_h.get(0, 0)));
-        }
+        let (got, _) = run(Schedule::Mikolov, &[2.0, 1.99, 1.9, 1.95]);
         use Decision::*;
         assert_eq!(
             got,
