@@ -120,7 +120,7 @@ impl TrainArgs {
             },
             seq_len: f.opt_count("--seq-len", 1)?.unwrap_or(by_level.seq_len),
             batch: f.opt_count("--batch", 1)?.unwrap_or(by_level.batch),
-            epochs: f.count("--epochs", 1)?,
+            epochs: f.opt_count("--epochs", 1)?.unwrap_or(by_level.epochs),
             steps: f.opt_count("--steps", 1)?.map(|x| x as u64),
             time: f.opt_number("--time", 0.0, 1e9)?,
             optimizer,

@@ -14,6 +14,8 @@ pub struct LevelDefaults {
     pub hidden: usize,
     pub batch: usize,
     pub seq_len: usize,
+    /// The cap on epochs: the schedule usually stops a run before it.
+    pub epochs: usize,
     pub dropout: f64,
     pub class_method: ClassMethod,
     /// Adam's rate (SGD and Adagrad keep theirs at every level).
@@ -32,6 +34,7 @@ impl LevelDefaults {
                 hidden: 256,
                 batch: 32,
                 seq_len: 64,
+                epochs: 10,
                 dropout: 0.0,
                 class_method: ClassMethod::Frequency,
                 adam_lr: OptimizerKind::Adam.default_lr(),
@@ -43,6 +46,7 @@ impl LevelDefaults {
                 hidden: 400,
                 batch: 20,
                 seq_len: 35,
+                epochs: 20,
                 dropout: 0.3,
                 class_method: ClassMethod::Exchange,
                 adam_lr: 1e-3,

@@ -127,7 +127,11 @@ pub const TRAIN: Spec = &[
     ),
     flag("--seq-len", Rule(|| LevelDefaults::help(|d| d.seq_len.to_string())), "BPTT chunk length T"),
     flag("--batch", Rule(|| LevelDefaults::help(|d| d.batch.to_string())), "parallel streams B"),
-    flag("--epochs", Value("10"), "maximum epochs"),
+    flag(
+        "--epochs",
+        Rule(|| LevelDefaults::help(|d| d.epochs.to_string())),
+        "maximum epochs (the schedule usually stops a run before)",
+    ),
     flag("--steps", Unset("none"), "stop after N optimizer steps"),
     flag("--time", Unset("none"), "stop after N seconds"),
     flag("--optimizer", Value("adam"), "sgd | adagrad | adam"),

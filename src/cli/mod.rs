@@ -197,8 +197,16 @@ mod tests {
         assert_eq!(train("train --corpus c --level word --classes 0").class_count(9), 0);
         // Word level has its own defaults (cli/defaults.rs), each overridable.
         assert_eq!(
-            (w.embed, w.hidden, w.seq_len, w.batch, w.dropout, w.learning_rate()),
-            (400, 400, 35, 20, 0.3, 0.001)
+            (
+                w.embed,
+                w.hidden,
+                w.seq_len,
+                w.batch,
+                w.dropout,
+                w.learning_rate(),
+                w.epochs
+            ),
+            (400, 400, 35, 20, 0.3, 0.001, 20)
         );
         assert_eq!(
             (w.class_method, w.init_scheme()),
