@@ -146,7 +146,7 @@ impl InitScheme {
     }
 
     /// The default of a level: `Small` for words, `Unit` for characters and
-    /// jamo (README, "Initialization", has the measurements).
+    /// jamo (README, "Word level", has the measurements).
     pub fn default_for(level: Level) -> InitScheme {
         match level {
             Level::Word => InitScheme::Small,
