@@ -13,16 +13,23 @@ use crate::io::json::Json;
 use crate::matmul::Gemm;
 use crate::model::{in_precision, Model, Weights, Workspace};
 use crate::sample::{self, top_k, Generator};
-use crate::train::checkpoint;
 use crate::train::dynamic::{evaluate_dynamic, Dynamic, DYNAMIC_CHUNK, DYNAMIC_CLIP};
 use crate::train::evaluate::{evaluate, MIN_SCORED_TOKENS};
+use crate::train::{checkpoint, Settings};
 
 /// The checkpoint at `path`, its weights in `weights`' precision (`--weights`).
 fn load_model(path: &Path, weights: Weights) -> Result<Model> {
-    let mut model = checkpoint::load(path)?.model;
+    Ok(load_with_settings(path, weights)?.0)
+}
+
+/// [`load_model`], and the settings of the run that saved it, if it was
+/// saved with its training state.
+fn load_with_settings(path: &Path, weights: Weights) -> Result<(Model, Option<Settings>)> {
+    let ck = checkpoint::load(path)?;
+    let mut model = ck.model;
     model.params = in_precision(&model.params, weights)
         .map_err(|e| Error::format(path, format!("--weights {}: {e}", weights.name())))?;
-    Ok(model)
+    Ok((model, ck.train.map(|t| t.settings)))
 }
 
 /// Read and encode a text to score ([`Vocab::encode_for_scoring`]: at char
@@ -74,7 +81,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             "--dynamic adapts the f32 weights; it cannot be used with --weights bf16".into(),
         ));
     }
-    let model = load_model(&args.model, args.weights)?;
+    let (model, settings) = load_with_settings(&args.model, args.weights)?;
     let ToScore { ids, oov, chars } = read_to_score(&model.vocab, &args.corpus, "--corpus")?;
     let per_token = args.per_token.is_some() || args.html.is_some();
     let top = if args.html.is_some() { surprisal::HTML_TOP } else { 0 };
@@ -88,7 +95,6 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         }
         Some(lr) => {
             // The run's T and clip, as saved with its training state.
-            let settings = checkpoint::load(&args.model)?.train.map(|t| t.settings);
             let d = Dynamic {
                 lr,
                 clip: args.clip.or(settings.as_ref().map(|s| s.clip)).unwrap_or(DYNAMIC_CLIP),
