@@ -128,4 +128,15 @@ fn a_later_update_cannot_change_an_earlier_score() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // --seq-len without --dynamic would be ignored: refused instead.
+    let o = bin()
+        .args(["eval", "--model"])
+        .arg(&ck)
+        .arg("--corpus")
+        .arg(&text)
+        .args(["--seq-len", "8"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--dynamic"), "{}", stderr(&o));
 }

@@ -76,6 +76,11 @@ fn read_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<ToScore> {
 /// `eval`: tokens, nats/token, perplexity, bits/token; with `--per-token`
 /// and `--html`, each scored token's surprisal as TSV and as a page.
 pub fn eval(args: &EvalArgs) -> Result<()> {
+    if args.dynamic.is_none() && (args.seq_len.is_some() || args.clip.is_some()) {
+        return Err(Error::Usage(
+            "--seq-len and --clip set how --dynamic adapts; without --dynamic nothing adapts".into(),
+        ));
+    }
     if args.dynamic.is_some() && args.weights != Weights::F32 {
         return Err(Error::Usage(
             "--dynamic adapts the f32 weights; it cannot be used with --weights bf16".into(),
