@@ -17,6 +17,9 @@ use crate::train::dynamic::{evaluate_dynamic, Dynamic, DYNAMIC_CHUNK, DYNAMIC_CL
 use crate::train::evaluate::{evaluate, MIN_SCORED_TOKENS};
 use crate::train::{checkpoint, Settings};
 
+/// Seconds between progress lines of `eval --dynamic`.
+const PROGRESS_SECONDS: f64 = 5.0;
+
 /// The checkpoint at `path`, its weights in `weights`' precision (`--weights`).
 fn load_model(path: &Path, weights: Weights) -> Result<Model> {
     Ok(load_with_settings(path, weights)?.0)
@@ -110,9 +113,15 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             };
             let mut adapted = model.params.clone();
             let mut scored = Vec::new();
+            // Progress on stderr every few seconds: a long text takes a while.
+            let mut shown = std::time::Instant::now();
             let (tokens, nats) = evaluate_dynamic(&mut adapted, &ids, d, gemm.kernel(), args.threads, |p, h0, r| {
                 if per_token {
                     scored.extend(surprisal::score_from(p, h0, &ids[r.start..=r.end], r.start, top));
+                }
+                if shown.elapsed().as_secs_f64() >= PROGRESS_SECONDS {
+                    eprintln!("dynamic evaluation: {} of {} tokens scored", r.start, ids.len() - 1);
+                    shown = std::time::Instant::now();
                 }
             })
             .map_err(|e| Error::Data(format!("{}: {e}", args.corpus.display())))?;
