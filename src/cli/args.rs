@@ -88,11 +88,13 @@ impl TrainArgs {
             .ok_or_else(|| Error::Usage(format!("--optimizer: '{kind}' is not sgd, adagrad or adam")))?;
         let level = level(f)?;
         let by_level = LevelDefaults::of(level);
+        let embed = f.opt_count("--embed", 1)?.unwrap_or(by_level.embed);
+        let hidden = f.opt_count("--hidden", 1)?.unwrap_or(by_level.hidden);
         let args = TrainArgs {
             corpus: required_path(f, "--corpus")?,
             level,
-            embed: f.opt_count("--embed", 1)?.unwrap_or(by_level.embed),
-            hidden: f.opt_count("--hidden", 1)?.unwrap_or(by_level.hidden),
+            embed,
+            hidden,
             classes: f.opt_count("--classes", 0)?,
             class_method: match f.text("--class-method") {
                 None => by_level.class_method,
@@ -104,12 +106,7 @@ impl TrainArgs {
                 (true, false) => true,
                 (false, true) => false,
                 // The level's default, where the shapes allow it.
-                (false, false) => {
-                    by_level.tie && {
-                        let d = f.opt_count("--embed", 1)?.unwrap_or(by_level.embed);
-                        d == f.opt_count("--hidden", 1)?.unwrap_or(by_level.hidden)
-                    }
-                }
+                (false, false) => by_level.tie && embed == hidden,
             },
             init_scheme: match f.text("--init-scheme") {
                 None => None,
@@ -176,11 +173,12 @@ impl TrainArgs {
         }
     }
 
-    /// `--schedule`, or the optimizer's default.
+    /// `--init-scheme`, or the level's default.
     pub fn init_scheme(&self) -> InitScheme {
         self.init_scheme.unwrap_or(LevelDefaults::of(self.level).init_scheme)
     }
 
+    /// `--schedule`, or the optimizer's default.
     pub fn schedule(&self) -> Schedule {
         self.schedule.unwrap_or(Schedule::default_for(self.optimizer))
     }

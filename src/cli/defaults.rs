@@ -1,7 +1,7 @@
 //! The defaults of `train` that depend on the level: the one place they are
 //! declared (the flag table's help is written from here, and
-//! [`super::TrainArgs`] falls back to them). The README's "Defaults" section
-//! has the measurements behind each.
+//! [`super::TrainArgs`] falls back to them). The README's "Defaults and the
+//! recipe" (under "Word level") has the measurements behind each.
 
 use crate::data::Level;
 use crate::model::{ClassMethod, InitScheme};

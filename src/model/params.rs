@@ -115,7 +115,7 @@ pub fn range_union(ranges: impl IntoIterator<Item = Range<usize>>) -> Vec<Range<
 pub type Span = (usize, Range<usize>);
 
 /// How fresh weights are drawn (`--init-scheme`; the derivation is
-/// `docs/bptt.md`, section 7). The recurrent weights are the same in both:
+/// `docs/bptt.md`, section 8). The recurrent weights are the same in both:
 /// W_x, W_h, W_c ~ U(−1/√H, 1/√H) and every bias 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InitScheme {
@@ -159,8 +159,8 @@ impl InitScheme {
 pub const SMALL_INIT: f64 = 0.1;
 
 /// The tied gradient (eq. 33): the shared matrix E ≡ W_y receives the sum
-/// of its input-path gradient dE (eq. 15) and output-path gradient dW_y
-/// (eqs. 12 / 24), written into both tensors, for every row either path
+/// of its input-path gradient dE (eq. 15, or 30 with dropout) and
+/// output-path gradient dW_y (eq. 8, or 25 with classes), written into both tensors, for every row either path
 /// touched. The rows written are returned, the same for E and W_y.
 pub fn tie_gradients<T: Float>(grads: &mut Params<T>, touched: &TouchedRows) -> TouchedRows {
     let rows = touched

@@ -20,7 +20,7 @@ use super::optim::{clip_factor, Optimizer};
 use crate::matrix::MatRef;
 use crate::model::layers::dropout_mask;
 use crate::model::params::tie_gradients;
-use crate::model::{tensor, DropoutMasks, Params, Shards, TouchedRows};
+use crate::model::{tensor, DropoutMasks, Params, Shards, Span, TouchedRows};
 use crate::rng::Rng;
 
 /// Regularization of a training step: dropout (its masks drawn from `rng`)
@@ -132,12 +132,14 @@ pub fn take_step(
         ws.norm_blocks()
     };
     // A tied model's shared matrix counts once in ‖g‖: as E, not again as W_y.
-    let norm_spans: Vec<_> = written
-        .iter()
-        .filter(|(t, _)| !tied || *t != tensor::W_Y)
-        .cloned()
-        .collect();
-    let grad_norm = grads.norm_with(&norm_spans, done, threads);
+    let without_w_y: Vec<Span>;
+    let norm_spans = if tied {
+        without_w_y = written.iter().filter(|(t, _)| *t != tensor::W_Y).cloned().collect();
+        &without_w_y[..]
+    } else {
+        &written[..]
+    };
+    let grad_norm = grads.norm_with(norm_spans, done, threads);
     if !grad_norm.is_finite() {
         grads.fill_zero_in(&written);
         return Err(NonFinite::GradientNorm(grad_norm));
