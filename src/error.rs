@@ -29,6 +29,12 @@ impl Error {
             source,
         }
     }
+    /// A write to a reader that has gone away (`rnnlm … | head`): the
+    /// command ends quietly, exit 0, as Unix tools do.
+    pub fn is_closed_output(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     pub fn format(path: &Path, message: impl Into<String>) -> Self {
         Error::Format {
             path: path.to_path_buf(),

@@ -61,6 +61,7 @@
 //! | [`cli`], [`app`] | the `rnnlm` command: parsing into one struct per command, then running |
 //! | [`error`] | the one error type |
 //! | [`workers`] | scoped threads for per-shard and elementwise work |
+//! | [`memory`] | what a command will allocate, checked against what this machine has; peak memory |
 //!
 //! `unsafe` is denied everywhere except the three per-ISA SIMD modules, the
 //! micro-kernels (`matmul::kernel::x86_64`), the few-rows products over
@@ -80,6 +81,7 @@ pub mod gradcheck;
 pub mod io;
 pub mod matmul;
 pub mod matrix;
+pub mod memory;
 pub mod model;
 pub mod rng;
 pub mod sample;

@@ -33,13 +33,23 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Matrix<T> {
     }
 }
 
+/// `rows · cols`, the entries of a matrix.
+///
+/// # Panics
+/// If the product overflows `usize`: a size no machine can hold, which
+/// the commands refuse before building a model ([`crate::memory`]).
+pub fn entries(rows: usize, cols: usize) -> usize {
+    rows.checked_mul(cols)
+        .unwrap_or_else(|| panic!("a {rows} × {cols} matrix has more entries than usize can count"))
+}
+
 impl<T: Float> Matrix<T> {
     /// A `rows × cols` matrix of zeros.
     pub fn zeros(rows: usize, cols: usize) -> Self {
         Matrix {
             rows,
             cols,
-            data: vec![T::zero(); rows * cols],
+            data: vec![T::zero(); entries(rows, cols)],
         }
     }
 
@@ -48,7 +58,7 @@ impl<T: Float> Matrix<T> {
         Matrix {
             rows,
             cols,
-            data: vec![value; rows * cols],
+            data: vec![value; entries(rows, cols)],
         }
     }
 
@@ -59,7 +69,7 @@ impl<T: Float> Matrix<T> {
     pub fn from_vec(rows: usize, cols: usize, data: Vec<T>) -> Self {
         assert_eq!(
             data.len(),
-            rows * cols,
+            entries(rows, cols),
             "Matrix::from_vec: {} elements do not fill a {rows} × {cols} matrix",
             data.len()
         );
@@ -68,7 +78,7 @@ impl<T: Float> Matrix<T> {
 
     /// Entries drawn uniformly from `[lo, hi)`.
     pub fn uniform(rows: usize, cols: usize, lo: f64, hi: f64, rng: &mut Rng) -> Self {
-        let data = (0..rows * cols)
+        let data = (0..entries(rows, cols))
             .map(|_| T::from_f64(rng.uniform_range(lo, hi)))
             .collect();
         Matrix { rows, cols, data }
@@ -76,7 +86,9 @@ impl<T: Float> Matrix<T> {
 
     /// Entries drawn from a normal distribution `N(0, std²)`.
     pub fn normal(rows: usize, cols: usize, std: f64, rng: &mut Rng) -> Self {
-        let data = (0..rows * cols).map(|_| T::from_f64(std * rng.normal())).collect();
+        let data = (0..entries(rows, cols))
+            .map(|_| T::from_f64(std * rng.normal()))
+            .collect();
         Matrix { rows, cols, data }
     }
 
@@ -150,7 +162,7 @@ impl<T: Float> Matrix<T> {
         self.rows = rows;
         self.cols = cols;
         self.data.clear();
-        self.data.resize(rows * cols, T::zero());
+        self.data.resize(entries(rows, cols), T::zero());
     }
 
     /// Set the shape to `rows × cols` keeping the allocation and whatever
@@ -160,7 +172,7 @@ impl<T: Float> Matrix<T> {
     pub fn reshape_for_overwrite(&mut self, rows: usize, cols: usize) {
         self.rows = rows;
         self.cols = cols;
-        self.data.resize(rows * cols, T::zero());
+        self.data.resize(entries(rows, cols), T::zero());
     }
 
     /// A read-only view of the whole matrix.

@@ -12,6 +12,17 @@ pub fn available() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
+/// `--threads` above this multiple of the available parallelism is
+/// lowered to it: more threads than that only wait for cores, and each
+/// holds its own workspace.
+pub const MAX_THREADS_PER_CORE: usize = 4;
+
+/// The most threads a command starts: [`MAX_THREADS_PER_CORE`] × the
+/// available parallelism.
+pub fn max_threads() -> usize {
+    available().saturating_mul(MAX_THREADS_PER_CORE)
+}
+
 /// Below this many entries per worker an elementwise pass stays on one
 /// thread: starting a worker (~30–50 µs) and moving the entries to the
 /// other core's cache cost about as much as this many updates take.

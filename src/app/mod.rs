@@ -3,7 +3,8 @@
 //!
 //! | file | commands |
 //! |---|---|
-//! | [`train`](mod@train) | `train`, and the main job (`rnnlm` alone) |
+//! | [`train`](mod@train) | `train` |
+//! | [`demo`] | the main job (`rnnlm` alone): train on the bundled corpus, compare, sample |
 //! | [`score`] | `eval`, `predict`, `generate` |
 //! | [`surprisal`] | `eval --per-token` and `--html`: each token's surprisal |
 //! | [`tools`] | `gradcheck`, `export`, `import`, `ngram`, `synth` |
@@ -21,6 +22,7 @@ macro_rules! say {
 }
 
 pub mod bench;
+pub mod demo;
 pub mod plot;
 pub mod score;
 pub mod surprisal;
@@ -52,7 +54,7 @@ pub fn run(cmd: Command) -> Result<()> {
             write_stdout(format_args!("{text}"));
             Ok(())
         }
-        Command::Demo(args) => train::demo(&args),
+        Command::Demo(args) => demo::demo(&args),
         Command::Train(args) => train::train(&args),
         Command::Eval(args) => score::eval(&args),
         Command::Predict(args) => score::predict(&args),

@@ -3,7 +3,7 @@
 //! validation loss per epoch, in bits per token against the training step,
 //! with the learning-rate changes marked; several runs overlay.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::io::fs::{read_text, write_atomic};
@@ -260,16 +260,13 @@ pub fn svg(runs: &[Run]) -> String {
 }
 
 /// `plot`: read every `--log`, write the SVG.
-pub fn plot(logs: &[String], out: &Path) -> Result<()> {
+pub fn plot(logs: &[PathBuf], out: &Path) -> Result<()> {
     if logs.is_empty() {
         return Err(Error::Usage(
             "--log is required (a `train --log` CSV; give it more than once to overlay runs)".into(),
         ));
     }
-    let runs = logs
-        .iter()
-        .map(|l| read_run(Path::new(l)))
-        .collect::<Result<Vec<_>>>()?;
+    let runs = logs.iter().map(|l| read_run(l)).collect::<Result<Vec<_>>>()?;
     write_atomic(out, svg(&runs).as_bytes())?;
     eprintln!("wrote {}", out.display());
     Ok(())

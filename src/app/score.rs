@@ -8,9 +8,10 @@ use super::surprisal;
 use crate::cli::{EvalArgs, GenerateArgs, PredictArgs};
 use crate::data::Vocab;
 use crate::error::{Error, Result};
-use crate::io::fs::{read_text, write_atomic};
+use crate::io::fs::{check_writable, read_text, write_atomic};
 use crate::io::json::Json;
 use crate::matmul::Gemm;
+use crate::memory;
 use crate::model::{in_precision, Model, Weights, Workspace};
 use crate::sample::{self, top_k, Generator};
 use crate::train::dynamic::{evaluate_dynamic, Dynamic, DYNAMIC_CHUNK, DYNAMIC_CLIP};
@@ -77,7 +78,9 @@ fn read_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<ToScore> {
 }
 
 /// `eval`: tokens, nats/token, perplexity, bits/token; with `--per-token`
-/// and `--html`, each scored token's surprisal as TSV and as a page.
+/// and `--html`, each scored token's surprisal as TSV and as a page
+/// (`--per-token -`: the TSV on stdout as each token is scored, and the
+/// summary on stderr).
 pub fn eval(args: &EvalArgs) -> Result<()> {
     if args.dynamic.is_none() && (args.seq_len.is_some() || args.clip.is_some()) {
         return Err(Error::Usage(
@@ -89,17 +92,25 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             "--dynamic adapts the f32 weights; it cannot be used with --weights bf16".into(),
         ));
     }
+    for (flag, path) in [("--per-token", &args.per_token), ("--html", &args.html)] {
+        match path {
+            Some(p) if p.as_os_str() != STDOUT => check_writable(p, flag)?,
+            _ => {}
+        }
+    }
     let (model, settings) = load_with_settings(&args.model, args.weights)?;
-    let ToScore { ids, oov, chars } = read_to_score(&model.vocab, &args.corpus, "--corpus")?;
-    let per_token = args.per_token.is_some() || args.html.is_some();
-    let top = if args.html.is_some() { surprisal::HTML_TOP } else { 0 };
+    let text = read_to_score(&model.vocab, &args.corpus, "--corpus")?;
+    let mut rows = PerToken::new(&model, args);
     let gemm = Gemm::new().with_threads(args.threads);
-    let (tokens, nats, scored) = match args.dynamic {
+    let (tokens, nats) = match args.dynamic {
         None => {
-            let scored = per_token.then(|| surprisal::score_tokens(&model, &ids, top));
-            let mut ws = Workspace::new(gemm);
-            let (tokens, nats) = evaluate(&model.params, &ids, &mut ws);
-            (tokens, nats, scored)
+            if rows.wanted() {
+                let h0 = vec![0.0; model.params.config.hidden];
+                for scored in surprisal::scores(&model.params, &h0, &text.ids, 0, rows.top) {
+                    rows.push(scored)?;
+                }
+            }
+            evaluate(&model.params, &text.ids, &mut Workspace::new(gemm))
         }
         Some(lr) => {
             // The run's T and clip, as saved with its training state.
@@ -112,33 +123,117 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
                     .unwrap_or(DYNAMIC_CHUNK),
             };
             let mut adapted = model.params.clone();
-            let mut scored = Vec::new();
+            let ids = &text.ids;
             // Progress on stderr every few seconds: a long text takes a while.
             let mut shown = std::time::Instant::now();
-            let (tokens, nats) = evaluate_dynamic(&mut adapted, &ids, d, gemm.kernel(), args.threads, |p, h0, r| {
-                if per_token {
-                    scored.extend(surprisal::score_from(p, h0, &ids[r.start..=r.end], r.start, top));
+            evaluate_dynamic(&mut adapted, ids, d, gemm.kernel(), args.threads, |p, h0, r| {
+                if rows.wanted() {
+                    for scored in surprisal::scores(p, h0, &ids[r.start..=r.end], r.start, rows.top) {
+                        rows.push(scored)?;
+                    }
                 }
                 if shown.elapsed().as_secs_f64() >= PROGRESS_SECONDS {
                     eprintln!("dynamic evaluation: {} of {} tokens scored", r.start, ids.len() - 1);
                     shown = std::time::Instant::now();
                 }
+                Ok(())
             })
-            .map_err(|e| Error::Data(format!("{}: {e}", args.corpus.display())))?;
-            (tokens, nats, per_token.then_some(scored))
+            .map_err(|e| match e {
+                Error::Data(m) => Error::Data(format!("{}: {m}", args.corpus.display())),
+                e => e,
+            })?
         }
     };
-    if let Some(scored) = scored {
-        if let Some(path) = &args.per_token {
-            write_atomic(path, surprisal::tsv(&model, &scored).as_bytes())?;
-            eprintln!("wrote {}", path.display());
-        }
-        if let Some(path) = &args.html {
-            let (name, file) = (args.model.display().to_string(), args.corpus.display().to_string());
-            write_atomic(path, surprisal::html(&model, &name, &file, ids[0], &scored).as_bytes())?;
-            eprintln!("wrote {}", path.display());
+    let on_stdout = rows.on_stdout();
+    rows.finish(&args.model, &args.corpus, text.ids[0])?;
+    let summary = eval_summary(args, tokens, nats, text.oov, text.chars);
+    if on_stdout {
+        eprint!("{summary}");
+    } else {
+        say!("{}", summary.trim_end());
+    }
+    Ok(())
+}
+
+/// `--per-token -`: the TSV goes to stdout.
+const STDOUT: &str = "-";
+
+/// Where `eval`'s per-token rows go as they are scored: stdout at once
+/// (`--per-token -`), or kept for a file and the page written at the end.
+struct PerToken<'m> {
+    model: &'m Model,
+    args: &'m EvalArgs,
+    /// How many predictions each row keeps (the page shows them).
+    top: usize,
+    stdout: Option<std::io::BufWriter<std::io::StdoutLock<'static>>>,
+    kept: Option<Vec<surprisal::Scored>>,
+}
+
+impl<'m> PerToken<'m> {
+    fn new(model: &'m Model, args: &'m EvalArgs) -> Self {
+        let to_stdout = args.per_token.as_deref().is_some_and(|p| p.as_os_str() == STDOUT);
+        let to_file = args.per_token.is_some() && !to_stdout;
+        PerToken {
+            model,
+            args,
+            top: if args.html.is_some() { surprisal::HTML_TOP } else { 0 },
+            stdout: to_stdout.then(|| std::io::BufWriter::new(std::io::stdout().lock())),
+            kept: (to_file || args.html.is_some()).then(Vec::new),
         }
     }
+
+    /// Whether any row is wanted at all.
+    fn wanted(&self) -> bool {
+        self.stdout.is_some() || self.kept.is_some()
+    }
+
+    fn on_stdout(&self) -> bool {
+        self.stdout.is_some()
+    }
+
+    /// One scored token: written to stdout now (a closed stdout ends the
+    /// command here), or kept.
+    fn push(&mut self, s: surprisal::Scored) -> Result<()> {
+        let stdout_error = |e| Error::io(Path::new("stdout"), e);
+        if let Some(out) = &mut self.stdout {
+            if s.position == 1 {
+                out.write_all(surprisal::TSV_HEADER.as_bytes()).map_err(stdout_error)?;
+            }
+            out.write_all(surprisal::tsv_row(self.model, &s).as_bytes())
+                .map_err(stdout_error)?;
+            if s.position % 64 == 0 {
+                out.flush().map_err(stdout_error)?;
+            }
+        }
+        if let Some(kept) = &mut self.kept {
+            kept.push(s);
+        }
+        Ok(())
+    }
+
+    /// Flush stdout, write the kept rows' file and page.
+    fn finish(mut self, model_path: &Path, corpus: &Path, first: u32) -> Result<()> {
+        if let Some(out) = &mut self.stdout {
+            out.flush().map_err(|e| Error::io(Path::new("stdout"), e))?;
+        }
+        let Some(kept) = self.kept else {
+            return Ok(());
+        };
+        if let Some(path) = self.args.per_token.as_ref().filter(|_| self.stdout.is_none()) {
+            write_atomic(path, surprisal::tsv(self.model, &kept).as_bytes())?;
+            eprintln!("wrote {}", path.display());
+        }
+        if let Some(path) = &self.args.html {
+            let (name, file) = (model_path.display().to_string(), corpus.display().to_string());
+            write_atomic(path, surprisal::html(self.model, &name, &file, first, &kept).as_bytes())?;
+            eprintln!("wrote {}", path.display());
+        }
+        Ok(())
+    }
+}
+
+/// `eval`'s report: one JSON object, or aligned lines.
+fn eval_summary(args: &EvalArgs, tokens: usize, nats: f64, oov: usize, chars: Option<usize>) -> String {
     let ln2 = std::f64::consts::LN_2;
     let bits = nats / ln2;
     // Per original character (char and jamo level): the same denominator
@@ -163,25 +258,23 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
                 ("bits_per_char", Json::from(n / ln2)),
             ]);
         }
-        say!("{}", Json::object(fields));
-    } else {
-        say!("tokens          {tokens}");
-        say!("oov             {oov} (skipped)");
-        if args.weights != Weights::F32 {
-            say!("weights         {} (rounded)", args.weights.name());
-        }
-        if let Some(lr) = args.dynamic {
-            say!("dynamic         SGD lr {lr} (adapted while scoring)");
-        }
-        say!("nats/token      {nats:.6}");
-        say!("perplexity      {:.4}", nats.exp());
-        say!("bits/token      {bits:.6}");
-        if let Some((c, n)) = per_char {
-            say!("chars           {c}");
-            say!("bits/char       {:.6}", n / ln2);
-        }
+        return format!("{}\n", Json::object(fields));
     }
-    Ok(())
+    let mut s = format!("tokens          {tokens}\noov             {oov} (skipped)\n");
+    if args.weights != Weights::F32 {
+        s += &format!("weights         {} (rounded)\n", args.weights.name());
+    }
+    if let Some(lr) = args.dynamic {
+        s += &format!("dynamic         SGD lr {lr} (adapted while scoring)\n");
+    }
+    s += &format!(
+        "nats/token      {nats:.6}\nperplexity      {:.4}\nbits/token      {bits:.6}\n",
+        nats.exp()
+    );
+    if let Some((c, n)) = per_char {
+        s += &format!("chars           {c}\nbits/char       {:.6}\n", n / ln2);
+    }
+    s
 }
 
 /// `predict`: warm the state on the prime, list the most likely next tokens.
@@ -215,31 +308,66 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
 }
 
 /// `generate`: prime, then sample token by token, printing as they come.
+/// A reader that goes away (`rnnlm generate … | head`) ends it at once,
+/// quietly, as Unix tools end.
 pub fn generate(args: &GenerateArgs) -> Result<()> {
     let model = load_model(&args.model, args.weights)?;
     let prime = model
         .vocab
         .encode_prime(&args.prime)
         .map_err(|e| Error::Usage(format!("--prime: {e}")))?;
+    check_generate_memory(&model, args)?;
+    write_samples(&model, &prime, args).map_err(|e| Error::io(Path::new("stdout"), e))
+}
+
+/// Refuse a `--samples` × `--len` that cannot fit: each sample's state and
+/// output distribution, and with `--samples` each sample's whole text
+/// (printed at the end), at most the longest token's bytes a token.
+fn check_generate_memory(model: &Model, args: &GenerateArgs) -> Result<()> {
+    let c = &model.params.config;
+    let n = args.samples.unwrap_or(1);
+    let longest = (0..model.vocab.len() as u32)
+        .map(|id| model.vocab.render(id).len())
+        .max()
+        .unwrap_or(1);
+    let mut parts = vec![memory::Part {
+        flags: format!("--samples {n}"),
+        what: "the samples' states and distributions",
+        bytes: memory::f32s(&[n, c.hidden + c.embed + c.vocab, 4]),
+    }];
+    if args.samples.is_some() {
+        let text = (n as u64)
+            .checked_mul(args.len as u64)
+            .and_then(|t| t.checked_mul(longest as u64));
+        parts.push(memory::Part {
+            flags: format!("--samples {n} --len {}", args.len),
+            what: "the samples' texts (kept until all are done)",
+            bytes: text,
+        });
+    }
+    memory::check(&parts, memory::available())
+}
+
+/// The samples of `generate`, written to stdout: one streamed as it comes,
+/// or N (one batch) each whole after its header.
+fn write_samples(model: &Model, prime: &[u32], args: &GenerateArgs) -> std::io::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let gemm = Gemm::new().with_threads(args.threads);
-    // One sample is streamed as it comes; N samples (one batch) are printed
-    // whole, each after its header.
     let streamed = args.samples.is_none();
     let n = args.samples.unwrap_or(1);
     let seeds: Vec<u64> = (0..n as u64).map(|i| args.seed.wrapping_add(i)).collect();
-    let mut texts = vec![args.prime.clone(); n];
+    let mut texts = vec![args.prime.clone(); if streamed { 0 } else { n }];
     if streamed {
-        let _ = out.write_all(args.prime.as_bytes());
+        out.write_all(args.prime.as_bytes())?;
     }
     // Flushed at line ends and every 50 ms: text appears as it comes
-    // without a system call per token.
+    // without a system call per token (and a closed pipe is seen at once).
     let mut flushed = std::time::Instant::now();
     sample::generate_samples(
         &model.params,
         &model.vocab,
-        &prime,
+        prime,
         args.len,
         args.sampling,
         &seeds,
@@ -247,21 +375,22 @@ pub fn generate(args: &GenerateArgs) -> Result<()> {
         args.weights,
         |i, t| {
             if !streamed {
-                return texts[i].push_str(t);
+                texts[i].push_str(t);
+                return Ok::<(), std::io::Error>(());
             }
-            let _ = out.write_all(t.as_bytes());
+            out.write_all(t.as_bytes())?;
             if t.contains('\n') || flushed.elapsed().as_millis() >= 50 {
-                let _ = out.flush();
+                out.flush()?;
                 flushed = std::time::Instant::now();
             }
+            Ok(())
         },
-    );
+    )?;
     if streamed {
-        let _ = writeln!(out);
-        return Ok(());
+        writeln!(out)?;
     }
     for (i, text) in texts.iter().enumerate() {
-        let _ = writeln!(out, "--- sample {i} ---\n{text}");
+        writeln!(out, "--- sample {i} ---\n{text}")?;
     }
-    Ok(())
+    out.flush()
 }

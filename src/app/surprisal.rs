@@ -45,23 +45,32 @@ pub fn score_tokens(model: &Model, ids: &[u32], top: usize) -> Vec<Scored> {
 /// state `h0`, numbering positions from `offset` (`ids[0]` is at `offset`):
 /// [`score_tokens`] for one chunk of dynamic evaluation.
 pub fn score_from(params: &Params<f32>, h0: &[f32], ids: &[u32], offset: usize, top: usize) -> Vec<Scored> {
+    scores(params, h0, ids, offset, top).collect()
+}
+
+/// [`score_from`] one token at a time, as each is scored (for a reader
+/// that should see rows as they come).
+pub fn scores<'a>(
+    params: &'a Params<f32>,
+    h0: &[f32],
+    ids: &'a [u32],
+    offset: usize,
+    top: usize,
+) -> impl Iterator<Item = Scored> + 'a {
     let mut g = Generator::new(params);
     g.set_hidden(h0);
-    ids.windows(2)
-        .enumerate()
-        .map(|(t, w)| {
-            g.feed(w[0]);
-            let p = g.probs();
-            let p_y = p[w[1] as usize];
-            Scored {
-                position: offset + t + 1,
-                token: w[1],
-                nats: -(p_y as f64).ln(),
-                rank: 1 + p.iter().filter(|&&x| x > p_y).count(),
-                top: if top > 0 { top_k(p, top) } else { Vec::new() },
-            }
-        })
-        .collect()
+    ids.windows(2).enumerate().map(move |(t, w)| {
+        g.feed(w[0]);
+        let p = g.probs();
+        let p_y = p[w[1] as usize];
+        Scored {
+            position: offset + t + 1,
+            token: w[1],
+            nats: -(p_y as f64).ln(),
+            rank: 1 + p.iter().filter(|&&x| x > p_y).count(),
+            top: if top > 0 { top_k(p, top) } else { Vec::new() },
+        }
+    })
 }
 
 /// A token as one TSV field: tab, newline and backslash escaped as `\t`,
@@ -70,12 +79,20 @@ fn tsv_field(token: &str) -> String {
     token.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n")
 }
 
+/// The TSV's first line.
+pub const TSV_HEADER: &str = "position\ttoken\tnats\trank\n";
+
+/// One token's TSV line.
+pub fn tsv_row(model: &Model, s: &Scored) -> String {
+    let token = tsv_field(model.vocab.token(s.token));
+    format!("{}\t{token}\t{}\t{}\n", s.position, s.nats, s.rank)
+}
+
 /// The TSV: a header `position token nats rank`, then a line per token.
 pub fn tsv(model: &Model, scored: &[Scored]) -> String {
-    let mut out = String::from("position\ttoken\tnats\trank\n");
+    let mut out = String::from(TSV_HEADER);
     for s in scored {
-        let token = tsv_field(model.vocab.token(s.token));
-        out += &format!("{}\t{token}\t{}\t{}\n", s.position, s.nats, s.rank);
+        out += &tsv_row(model, s);
     }
     out
 }

@@ -13,15 +13,41 @@ use crate::gradcheck;
 use crate::io::export;
 use crate::io::fs::{read_text, write_atomic};
 use crate::io::json::Json;
+use crate::memory;
 use crate::model::{Classes, Config};
 use crate::train::checkpoint::{self, Checkpoint};
 use crate::train::evaluate::unigram_nats;
 
 /// `gradcheck`: max relative error per tensor on a small random model.
 pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
+    if args.classes > args.vocab {
+        eprintln!(
+            "rnnlm: note: --classes {}: a vocabulary of {} has at most {} classes; using {}",
+            args.classes, args.vocab, args.vocab, args.vocab
+        );
+    }
+    // f64 tensors: the weights, their gradients, two perturbed copies and
+    // the activations of B·T positions, each as wide as the widest layer.
+    let (v, d, h) = (args.vocab, args.embed, args.hidden);
+    let positions = args.batch.checked_mul(args.seq_len);
+    memory::check(
+        &[
+            memory::Part {
+                flags: format!("--vocab {v} --embed {d} --hidden {h}"),
+                what: "the weights, gradients and their perturbed copies",
+                bytes: memory::add(memory::f32s(&[v, d + h + 1, 8]), memory::f32s(&[h, d + h + 1, 8])),
+            },
+            memory::Part {
+                flags: format!("--batch {} --seq-len {}", args.batch, args.seq_len),
+                what: "the activations",
+                bytes: positions.and_then(|n| memory::f32s(&[n, v + d + 4 * h, 4])),
+            },
+        ],
+        memory::available(),
+    )?;
     let case = gradcheck::Case {
         config: Config {
-            classes: even_classes(args.vocab, args.classes),
+            classes: Classes::even(args.vocab, args.classes),
             ..Config::full(args.vocab, args.embed, args.hidden)
         },
         batch: args.batch,
@@ -46,17 +72,6 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// `classes` classes over `vocab` ids, sizes as equal as they can be
-/// (none for 0).
-fn even_classes(vocab: usize, classes: usize) -> Classes {
-    if classes == 0 {
-        return Classes::none();
-    }
-    let c = classes.min(vocab);
-    let sizes: Vec<usize> = (0..c).map(|i| vocab / c + usize::from(i < vocab % c)).collect();
-    Classes::from_sizes(&sizes)
 }
 
 /// `export`: a checkpoint's model as `.npy` tensors, `vocab.json`, `config.json`.
@@ -121,6 +136,16 @@ pub fn ngram(args: &NgramArgs) -> Result<()> {
 
 /// `synth`: write train.txt, test.txt and truth.json.
 pub fn synth(args: &SynthArgs) -> Result<()> {
+    // The texts are built whole: at most a few bytes a token, and its id.
+    let tokens = args.train.checked_add(args.test);
+    memory::check(
+        &[memory::Part {
+            flags: format!("--train {} --test {}", args.train, args.test),
+            what: "the texts",
+            bytes: tokens.and_then(|n| memory::f32s(&[n, 4])),
+        }],
+        memory::available(),
+    )?;
     let sample = match args.kind {
         SynthKind::Hmm => synth::hmm(args.seed, args.train, args.test),
         SynthKind::Copy => synth::copy(args.seed, args.train, args.test),

@@ -1,23 +1,19 @@
-//! `rnnlm train` and the main job (`rnnlm` alone): read the texts, build or
-//! restore the model, run the trainer, report.
-
-use std::path::{Path, PathBuf};
+//! `rnnlm train`: read the texts, build or restore the model, check that
+//! the run fits and its outputs can be written, run the trainer, report.
 
 use super::in_file;
-use crate::baselines::ngram::KneserNey;
-use crate::bench::peak_rss_kib;
-use crate::cli::{Command, DemoArgs, TrainArgs};
+use crate::cli::TrainArgs;
 use crate::data::{Batches, Vocab};
 use crate::error::{Error, Result};
-use crate::io::fs::read_text;
+use crate::io::fs::{check_writable, read_text};
 use crate::matmul::Gemm;
-use crate::model::{ClassMethod, Config, Model, Params, Workspace};
+use crate::memory::{self, peak_rss_kib};
+use crate::model::{ClassMethod, Classes, Config, Model, Params, Workspace};
 use crate::rng::Rng;
-use crate::sample::{self, Sampling};
-use crate::train::checkpoint;
 use crate::train::evaluate::{evaluate, unigram_nats, MIN_SCORED_TOKENS};
+use crate::train::footprint::training_parts;
 use crate::train::trainer::{self, Job};
-use crate::train::{Settings, TrainState};
+use crate::train::{checkpoint, Settings, TrainState};
 
 /// `rnnlm train`.
 pub fn train(args: &TrainArgs) -> Result<()> {
@@ -27,10 +23,14 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// The training text and the validation text, each with the name its
-/// messages use.
+/// The texts of a run: the `--corpus` file (whose whole text makes the
+/// vocabulary, as `ngram` makes its own from the same file) cut into the
+/// training part and, with `--valid-frac`, the held-out end; or with
+/// `--valid`, that file.
 struct Texts {
-    train: String,
+    corpus: String,
+    /// The training text is `corpus[..train_end]`.
+    train_end: usize,
     valid: String,
     /// Where the validation text comes from, for messages.
     valid_source: String,
@@ -38,11 +38,12 @@ struct Texts {
     valid_fix: &'static str,
 }
 
-/// Split text into (train, valid) at a char boundary `frac` from the end,
-/// moved forward to the next line start so no line is cut.
-fn split_valid(text: &str, frac: f64) -> (&str, &str) {
+/// Where to cut `text` so that its last `frac` is held out: a char
+/// boundary `frac` from the end, moved forward to the next line start so
+/// that no line is cut.
+fn valid_split_point(text: &str, frac: f64) -> usize {
     if frac <= 0.0 {
-        return (text, "");
+        return text.len();
     }
     let mut at = ((text.len() as f64) * (1.0 - frac)) as usize;
     while at < text.len() && !text.is_char_boundary(at) {
@@ -51,23 +52,24 @@ fn split_valid(text: &str, frac: f64) -> (&str, &str) {
     if let Some(nl) = text[at..].find('\n') {
         at += nl + 1;
     }
-    text.split_at(at)
+    at
 }
 
 fn read_texts(args: &TrainArgs) -> Result<Texts> {
-    let text = read_text(&args.corpus)?;
-    if text.trim().is_empty() {
+    let corpus = read_text(&args.corpus)?;
+    if corpus.trim().is_empty() {
         return Err(Error::Data(format!("{}: the corpus is empty", args.corpus.display())));
     }
     Ok(match &args.valid {
         Some(v) => Texts {
             valid: read_text(v)?,
-            train: text,
+            train_end: corpus.len(),
+            corpus,
             valid_source: v.display().to_string(),
             valid_fix: "give a longer --valid file",
         },
         None => {
-            let (train, valid) = split_valid(&text, args.valid_frac);
+            let train_end = valid_split_point(&corpus, args.valid_frac);
             Texts {
                 valid_source: format!(
                     "{} (its last {}, held out by --valid-frac)",
@@ -75,14 +77,19 @@ fn read_texts(args: &TrainArgs) -> Result<Texts> {
                     args.valid_frac
                 ),
                 valid_fix: "raise --valid-frac, give --valid FILE, or set --valid-frac 0 to train without validation",
-                valid: valid.to_string(),
-                train: train.to_string(),
+                valid: corpus[train_end..].to_string(),
+                train_end,
+                corpus,
             }
         }
     })
 }
 
 impl Texts {
+    fn train(&self) -> &str {
+        &self.corpus[..self.train_end]
+    }
+
     /// The validation tokens: none when there is no validation text at all
     /// (`--valid-frac 0`), else at least [`MIN_SCORED_TOKENS`]; characters
     /// outside the vocabulary are skipped and counted, as `eval` does.
@@ -106,6 +113,26 @@ impl Texts {
         }
         Ok(ids)
     }
+}
+
+/// Before any work: every file the run will write can be written
+/// (`--out`, `--best`, `--log`), so that a run is never lost at its end.
+fn check_outputs(args: &TrainArgs) -> Result<()> {
+    check_writable(&args.out, "--out")?;
+    for (flag, path) in [("--best", &args.best), ("--log", &args.log)] {
+        if let Some(p) = path {
+            check_writable(p, flag)?;
+        }
+    }
+    Ok(())
+}
+
+/// Before allocating a model or its run: the training text has enough
+/// tokens for the run's B streams, and the run fits in this machine's
+/// memory (each part named by its flags; [`training_parts`]).
+fn check_run_fits(config: &Config, settings: &Settings, train_tokens: usize, args: &TrainArgs) -> Result<()> {
+    Batches::new(train_tokens, settings.batch, settings.seq_len).map_err(|e| in_file(&args.corpus, e))?;
+    memory::check(&training_parts(config, settings, args.threads), memory::available())
 }
 
 /// Flags that a checkpoint overrides: say so rather than ignore them
@@ -154,10 +181,13 @@ fn note_overridden_flags(args: &TrainArgs) {
     }
 }
 
-/// The model and training state to start from: a paused run (`--resume`),
-/// a checkpoint's weights with a fresh run (`--init`), or new weights.
-fn start(args: &TrainArgs, train_text: &str) -> Result<(Model, TrainState)> {
+/// The model, the training state and the training tokens to start from:
+/// a paused run (`--resume`), a checkpoint's weights with a fresh run
+/// (`--init`), or new weights. Nothing large is allocated before
+/// [`check_run_fits`] has passed.
+fn start(args: &TrainArgs, texts: &Texts) -> Result<(Model, TrainState, Vec<u32>)> {
     note_overridden_flags(args);
+    let encode = |vocab: &Vocab| vocab.encode(texts.train()).map_err(|e| in_file(&args.corpus, e));
     if let Some(path) = &args.resume {
         let ck = checkpoint::load(path)?;
         let state = ck.train.ok_or_else(|| {
@@ -166,7 +196,9 @@ fn start(args: &TrainArgs, train_text: &str) -> Result<(Model, TrainState)> {
                 "holds no training state (saved without it); use --init to fine-tune from it",
             )
         })?;
-        return Ok((ck.model, state));
+        let ids = encode(&ck.model.vocab)?;
+        check_run_fits(&ck.model.params.config, &state.settings, ids.len(), args)?;
+        return Ok((ck.model, state, ids));
     }
     let settings = Settings {
         batch: args.batch,
@@ -194,62 +226,86 @@ fn start(args: &TrainArgs, train_text: &str) -> Result<(Model, TrainState)> {
             (model, change)
         }
         None => {
-            let vocab = Vocab::build(train_text, args.level, args.min_count, args.max_vocab);
+            let vocab = Vocab::build(&texts.corpus, args.level, args.min_count, args.max_vocab);
             let config = Config {
                 tied: args.tie,
                 ..Config::full(vocab.len(), args.embed, args.hidden)
             };
-            let params = Params::init_with(&config, args.init_scheme(), &mut rng);
             let classes = args.class_count(vocab.len());
+            // Checked with classes of equal sizes here, with the real ones
+            // once they are made (below).
+            let estimate = Config {
+                classes: Classes::even(vocab.len(), classes),
+                ..config.clone()
+            };
+            check_run_fits(&estimate, &settings, encode(&vocab)?.len(), args)?;
+            let params = Params::init_with(&config, args.init_scheme(), &mut rng);
             (Model { vocab, params }, (classes > 0).then_some(classes))
         }
     };
+    let mut ids = encode(&model.vocab)?;
     if let Some(classes) = set_classes {
-        let ids = model.vocab.encode(train_text).map_err(|e| in_file(&args.corpus, e))?;
-        if args.class_method == ClassMethod::Exchange && !args.quiet {
-            eprintln!(
-                "exchange clustering: {classes} classes over {} training tokens…",
-                ids.len()
-            );
-        }
-        let clock = std::time::Instant::now();
-        let report = model
-            .set_classes(classes, args.class_method, &ids, &mut rng)
-            .map_err(|e| Error::Usage(format!("--class-method exchange: {e}")))?;
-        if let (Some(r), false) = (report, args.quiet) {
-            eprintln!(
-                "exchange clustering: {} rounds, {} moves, {:.4} → {:.4} nats per bigram, {:.1} s",
-                r.rounds,
-                r.moves,
-                r.start_objective,
-                r.end_objective,
-                clock.elapsed().as_secs_f64()
-            );
-        }
+        set_model_classes(&mut model, classes, &ids, args, &mut rng)?;
+        // The classes renumber the vocabulary: encode again.
+        ids = encode(&model.vocab)?;
     }
+    check_run_fits(&model.params.config, &settings, ids.len(), args)?;
     let state = TrainState::fresh(settings, &model.params);
-    Ok((model, state))
+    Ok((model, state, ids))
+}
+
+/// Give the model `classes` output classes by `--class-method`, saying
+/// what exchange clustering did, and saying so when fewer classes than
+/// asked were possible.
+fn set_model_classes(model: &mut Model, classes: usize, ids: &[u32], args: &TrainArgs, rng: &mut Rng) -> Result<()> {
+    if args.class_method == ClassMethod::Exchange && !args.quiet {
+        eprintln!(
+            "exchange clustering: {classes} classes over {} training tokens…",
+            ids.len()
+        );
+    }
+    let clock = std::time::Instant::now();
+    let report = model
+        .set_classes(classes, args.class_method, ids, rng)
+        .map_err(|e| Error::Usage(format!("--class-method exchange: {e}")))?;
+    if let (Some(r), false) = (report, args.quiet) {
+        eprintln!(
+            "exchange clustering: {} rounds, {} moves, {:.4} → {:.4} nats per bigram, {:.1} s",
+            r.rounds,
+            r.moves,
+            r.start_objective,
+            r.end_objective,
+            clock.elapsed().as_secs_f64()
+        );
+    }
+    let (asked, made) = (args.classes.unwrap_or(classes), model.params.config.classes.count());
+    if made != asked {
+        eprintln!(
+            "rnnlm: note: --classes {asked}: a vocabulary of {} gives {made} non-empty classes; using {made}",
+            model.vocab.len()
+        );
+    }
+    Ok(())
 }
 
 /// What a training job leaves: the model, a summary to print, and the
 /// numbers the demo compares.
-struct Trained {
-    model: Model,
-    report: String,
-    train_ids: Vec<u32>,
-    valid_ids: Vec<u32>,
+pub(super) struct Trained {
+    pub(super) model: Model,
+    pub(super) report: String,
+    pub(super) train_ids: Vec<u32>,
+    pub(super) valid_ids: Vec<u32>,
     /// (model, add-one unigram) nats per validation token, when there is
     /// validation text.
-    valid_nats: Option<(f64, f64)>,
+    pub(super) valid_nats: Option<(f64, f64)>,
 }
 
 /// Shared by `train` and the demo.
-fn train_job(args: &TrainArgs) -> Result<Trained> {
+pub(super) fn train_job(args: &TrainArgs) -> Result<Trained> {
+    check_outputs(args)?;
     let texts = read_texts(args)?;
-    let (model, state) = start(args, &texts.train)?;
-    let train_ids = model.vocab.encode(&texts.train).map_err(|e| in_file(&args.corpus, e))?;
+    let (model, state, train_ids) = start(args, &texts)?;
     let s = &state.settings;
-    Batches::new(train_ids.len(), s.batch, s.seq_len).map_err(|e| in_file(&args.corpus, e))?;
     let valid_ids = texts.valid_ids(&model.vocab, args)?;
     if !args.quiet {
         let c = &model.params.config;
@@ -321,111 +377,4 @@ fn train_job(args: &TrainArgs) -> Result<Trained> {
         valid_ids,
         valid_nats,
     })
-}
-
-/// Find the bundled corpus: next to the sources, or in the working folder.
-fn bundled_corpus() -> Result<PathBuf> {
-    let name = "corpus/demo.txt";
-    let candidates = [Path::new(env!("CARGO_MANIFEST_DIR")).join(name), PathBuf::from(name)];
-    candidates.iter().find(|p| p.exists()).cloned().ok_or_else(|| {
-        Error::Data(format!(
-            "the bundled corpus {name} is missing; run from the repository folder"
-        ))
-    })
-}
-
-/// The main job: train char-level on the bundled corpus for about a minute,
-/// compare with the unigram baseline, save, and print samples. It is this
-/// `rnnlm train` command line, run for `--time` seconds.
-pub fn demo(args: &DemoArgs) -> Result<()> {
-    let corpus = bundled_corpus()?;
-    eprintln!(
-        "rnnlm demo: training a char-level model on {} for {:.0} s",
-        corpus.display(),
-        args.time
-    );
-    let line = [
-        "train",
-        "--level",
-        "char",
-        "--embed",
-        "64",
-        "--hidden",
-        "256",
-        "--seq-len",
-        "64",
-        "--batch",
-        "32",
-        "--epochs",
-        "1000",
-        // Train for the whole time budget: halve on plateaus, never stop early.
-        "--schedule",
-        "plateau",
-        "--patience",
-        "1000",
-        "--lr",
-        "0.003",
-    ];
-    let Command::Train(mut train_args) = crate::cli::parse(
-        line.iter()
-            .map(|s| s.to_string())
-            .chain(["--corpus".into(), corpus.display().to_string()]),
-    )?
-    else {
-        unreachable!("the demo's command line is a train command");
-    };
-    train_args.threads = args.threads;
-    train_args.time = Some(args.time);
-    train_args.out = args.out.clone();
-    let (log, curve) = (args.out.with_extension("csv"), args.out.with_extension("svg"));
-    train_args.log = Some(log.clone());
-    let trained = train_job(&train_args)?;
-    say!("{}", trained.report);
-    say!("saved {}", args.out.display());
-    super::plot::plot(&[log.display().to_string()], &curve)?;
-    say!("learning curve: {} (its data: {})", curve.display(), log.display());
-    if let Some((rnn, unigram)) = trained.valid_nats {
-        let v = trained.model.vocab.len();
-        let kn5 = KneserNey::train(&trained.train_ids, 5, v).cross_entropy(&trained.valid_ids);
-        say!(
-            "\non the same validation split ({} tokens):  perplexity  bits/token",
-            trained.valid_ids.len() - 1
-        );
-        let ln2 = std::f64::consts::LN_2;
-        for (name, nats) in [
-            ("unigram (add-one)", unigram),
-            ("Kneser-Ney 5-gram", kn5),
-            ("this RNN", rnn),
-        ] {
-            say!("  {name:<38} {:>10.3} {:>11.4}", nats.exp(), nats / ln2);
-        }
-    }
-    let model = trained.model;
-    for (temp, prime) in [(0.5, "The "), (0.8, "The "), (0.8, "우리는 ")] {
-        let prime_ids = model.vocab.encode_prime(prime).unwrap_or_default();
-        say!("\n--- sample, temperature {temp}, prime {prime:?} ---");
-        let mut text = prime.to_string();
-        let s = Sampling {
-            temperature: temp,
-            top_k: 0,
-            top_p: 1.0,
-        };
-        sample::generate(&model.params, &model.vocab, &prime_ids, 300, s, 7, |t| text.push_str(t));
-        say!("{text}");
-    }
-    let prime = "The cat ";
-    say!(
-        "\n--- what comes after {prime:?}: rnnlm predict --model {} --prime {prime:?} --top 5 ---",
-        args.out.display()
-    );
-    let mut g = sample::Generator::new(&model.params);
-    g.warm_up(&model.vocab, &model.vocab.encode_prime(prime).unwrap_or_default());
-    for (id, p) in sample::top_k(g.probs(), 5) {
-        say!("{p:.4}  {:?}", model.vocab.token(id));
-    }
-    say!(
-        "\nnext: rnnlm generate --model {} --prime \"The \" --temperature 0.7",
-        args.out.display()
-    );
-    Ok(())
 }

@@ -11,17 +11,14 @@
 //! | [`gemm`] | GEMM shapes and cases; the micro-kernel alone |
 //! | [`train`] | tokens per second of a training step |
 //! | [`generate`] | tokens per second of generation, one sample and a batch, f32 and bf16 weights |
-//! | [`memory`] | peak resident memory of the process |
 
 pub mod gemm;
 pub mod generate;
-pub mod memory;
 pub mod peak;
 pub mod timing;
 pub mod train;
 
 pub use gemm::{Shape, GEMM_SHAPES};
 pub use generate::{GENERATE_CASES, GENERATE_CONFIGS};
-pub use memory::peak_rss_kib;
 pub use timing::{best_times_interleaved, Job};
 pub use train::TRAIN_CONFIGS;

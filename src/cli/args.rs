@@ -15,14 +15,6 @@ use crate::sample::Sampling;
 use crate::train::schedule::Schedule;
 use crate::train::OptimizerKind;
 
-fn path(f: &Flags, name: &str) -> Option<PathBuf> {
-    f.text(name).map(PathBuf::from)
-}
-
-fn required_path(f: &Flags, name: &str) -> Result<PathBuf> {
-    f.required(name).map(PathBuf::from)
-}
-
 /// `--level`.
 fn weights(f: &Flags) -> Result<Weights> {
     let name = f.required("--weights")?;
@@ -91,7 +83,7 @@ impl TrainArgs {
         let embed = f.opt_count("--embed", 1)?.unwrap_or(by_level.embed);
         let hidden = f.opt_count("--hidden", 1)?.unwrap_or(by_level.hidden);
         let args = TrainArgs {
-            corpus: required_path(f, "--corpus")?,
+            corpus: f.required_path("--corpus")?,
             level,
             embed,
             hidden,
@@ -125,7 +117,7 @@ impl TrainArgs {
             clip: f.number("--clip", 0.0, 1e12)?,
             seed: f.u64("--seed")?,
             threads: threads(f)?,
-            valid: path(f, "--valid"),
+            valid: f.path("--valid"),
             valid_frac: f.number("--valid-frac", 0.0, 0.9)?,
             min_count: f.count("--min-count", 1)?,
             max_vocab: f.count("--max-vocab", 3)?,
@@ -141,12 +133,12 @@ impl TrainArgs {
             },
             dropout: f.opt_number("--dropout", 0.0, 0.95)?.unwrap_or(by_level.dropout),
             weight_decay: f.number("--weight-decay", 0.0, 1.0)?,
-            out: required_path(f, "--out")?,
+            out: f.required_path("--out")?,
             save_every: f.opt_count("--save-every", 1)?.map(|x| x as u64),
-            best: path(f, "--best"),
-            init: path(f, "--init"),
-            resume: path(f, "--resume"),
-            log: path(f, "--log"),
+            best: f.path("--best"),
+            init: f.path("--init"),
+            resume: f.path("--resume"),
+            log: f.path("--log"),
             quiet: f.switch("--quiet"),
             given: f.all_given(),
         };
@@ -327,13 +319,30 @@ pub struct DemoArgs {
 
 /// `--threads` of the working commands: as given, or every core.
 fn threads(f: &Flags) -> Result<usize> {
-    Ok(f.opt_count("--threads", 1)?.unwrap_or_else(crate::workers::available))
+    Ok(match f.opt_count("--threads", 1)? {
+        Some(t) => capped_threads(t),
+        None => crate::workers::available(),
+    })
+}
+
+/// A typed thread count, lowered with a note to [`crate::workers::max_threads`].
+fn capped_threads(t: usize) -> usize {
+    let max = crate::workers::max_threads();
+    if t > max {
+        eprintln!(
+            "rnnlm: note: --threads {t}: this machine runs {} threads at once; using {max} ({}× that)",
+            crate::workers::available(),
+            crate::workers::MAX_THREADS_PER_CORE
+        );
+        return max;
+    }
+    t
 }
 
 /// `--threads` of the bench commands: one count, or 1 and 2.
 fn thread_list(f: &Flags) -> Result<Vec<usize>> {
     Ok(match f.opt_count("--threads", 1)? {
-        Some(t) => vec![t],
+        Some(t) => vec![capped_threads(t)],
         None => vec![1, 2],
     })
 }
@@ -406,7 +415,7 @@ pub enum Command {
     },
     /// Learning curves: the `--log` files, in order, and the SVG to write.
     Plot {
-        logs: Vec<String>,
+        logs: Vec<PathBuf>,
         out: PathBuf,
     },
     BenchGemm(BenchGemmArgs),
@@ -421,15 +430,15 @@ impl Command {
             "demo" => Command::Demo(DemoArgs {
                 time: f.number("--time", 1.0, 1e6)?,
                 threads: threads(f)?,
-                out: required_path(f, "--out")?,
+                out: f.required_path("--out")?,
             }),
             "train" => Command::Train(TrainArgs::from_flags(f)?),
             "eval" => Command::Eval(EvalArgs {
-                model: required_path(f, "--model")?,
-                corpus: required_path(f, "--corpus")?,
+                model: f.required_path("--model")?,
+                corpus: f.required_path("--corpus")?,
                 json: f.switch("--json"),
-                per_token: path(f, "--per-token"),
-                html: path(f, "--html"),
+                per_token: f.path("--per-token"),
+                html: f.path("--html"),
                 threads: threads(f)?,
                 weights: weights(f)?,
                 dynamic: f.opt_number("--dynamic", 0.0, 1e6)?,
@@ -437,14 +446,14 @@ impl Command {
                 clip: f.opt_number("--clip", 0.0, 1e12)?,
             }),
             "predict" => Command::Predict(PredictArgs {
-                model: required_path(f, "--model")?,
+                model: f.required_path("--model")?,
                 prime: f.required("--prime")?.to_string(),
                 top: f.count("--top", 1)?,
                 json: f.switch("--json"),
                 weights: weights(f)?,
             }),
             "generate" => Command::Generate(GenerateArgs {
-                model: required_path(f, "--model")?,
+                model: f.required_path("--model")?,
                 prime: f.required("--prime")?.to_string(),
                 len: f.count("--len", 0)?,
                 sampling: Sampling {
@@ -474,8 +483,8 @@ impl Command {
                     return Err(Error::Usage(format!("--order: {order} is too large (at most {max})")));
                 }
                 Command::Ngram(NgramArgs {
-                    corpus: required_path(f, "--corpus")?,
-                    eval: required_path(f, "--eval")?,
+                    corpus: f.required_path("--corpus")?,
+                    eval: f.required_path("--eval")?,
                     order,
                     level: level(f)?,
                     min_count: f.count("--min-count", 1)?,
@@ -489,22 +498,22 @@ impl Command {
                     "copy" => SynthKind::Copy,
                     other => return Err(Error::Usage(format!("--kind: '{other}' is not hmm or copy"))),
                 },
-                out: required_path(f, "--out")?,
+                out: f.required_path("--out")?,
                 seed: f.u64("--seed")?,
                 train: f.count("--train", 10)?,
                 test: f.count("--test", 10)?,
             }),
             "export" => Command::Export {
-                model: required_path(f, "--model")?,
-                out: required_path(f, "--out")?,
+                model: f.required_path("--model")?,
+                out: f.required_path("--out")?,
             },
             "import" => Command::Import {
-                dir: required_path(f, "--dir")?,
-                out: required_path(f, "--out")?,
+                dir: f.required_path("--dir")?,
+                out: f.required_path("--out")?,
             },
             "plot" => Command::Plot {
-                logs: f.all("--log").to_vec(),
-                out: required_path(f, "--out")?,
+                logs: f.all_paths("--log"),
+                out: f.required_path("--out")?,
             },
             "bench gemm" => Command::BenchGemm(BenchGemmArgs {
                 threads: thread_list(f)?,

@@ -3,6 +3,8 @@
 //! fall back to the same defaults, so the two cannot drift apart.
 
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
 
 use super::defaults::LevelDefaults;
 use crate::data::Level;
@@ -35,6 +37,9 @@ pub struct Flag {
     pub name: &'static str,
     pub default: FlagDefault,
     pub help: &'static str,
+    /// The value names a file or folder: any bytes the system allows in a
+    /// path are accepted, UTF-8 or not. Every other value must be UTF-8.
+    pub path: bool,
 }
 
 impl Flag {
@@ -60,8 +65,30 @@ impl Flag {
 pub type Spec = &'static [Flag];
 
 const fn flag(name: &'static str, default: FlagDefault, help: &'static str) -> Flag {
-    Flag { name, default, help }
+    Flag {
+        name,
+        default,
+        help,
+        path: false,
+    }
 }
+
+/// A flag whose value is a path (see [`Flag::path`]).
+const fn file(name: &'static str, default: FlagDefault, help: &'static str) -> Flag {
+    Flag {
+        name,
+        default,
+        help,
+        path: true,
+    }
+}
+
+/// `--weights`, shared by the commands that run a model.
+const WEIGHTS: Flag = flag(
+    "--weights",
+    Value("f32"),
+    "precision of the weights: f32 (as trained) | bf16 (each rounded to 8 significant bits; half the bytes per step)",
+);
 
 use FlagDefault::{Off, Repeated, Required, Rule, Unset, Value};
 
@@ -77,7 +104,6 @@ fn schedule_rule() -> String {
         .join(", ")
 }
 
-/// `--lr`'s default per optimizer, written from [`OptimizerKind::default_lr`].
 /// `--threads`' default: every core this process may use.
 fn threads_rule() -> String {
     format!(
@@ -86,6 +112,7 @@ fn threads_rule() -> String {
     )
 }
 
+/// `--lr`'s default per optimizer, written from [`OptimizerKind::default_lr`].
 fn lr_rule() -> String {
     let word = LevelDefaults::of(Level::Word);
     let rules = OptimizerKind::ALL
@@ -95,7 +122,7 @@ fn lr_rule() -> String {
 }
 
 pub const TRAIN: Spec = &[
-    flag("--corpus", Required, "UTF-8 training text"),
+    file("--corpus", Required, "UTF-8 training text"),
     flag(
         "--level",
         Value("char"),
@@ -143,7 +170,7 @@ pub const TRAIN: Spec = &[
         Rule(threads_rule),
         "threads (results do not depend on it: a run resumes exactly with another count)",
     ),
-    flag("--valid", Unset("none"), "validation text file"),
+    file("--valid", Unset("none"), "validation text file"),
     flag(
         "--valid-frac",
         Value("0.1"),
@@ -180,42 +207,38 @@ pub const TRAIN: Spec = &[
         Value("0"),
         "L2 added to the gradient of every weight matrix (not the biases)",
     ),
-    flag("--out", Value("model.ckpt"), "checkpoint to write (atomically)"),
+    file("--out", Value("model.ckpt"), "checkpoint to write (atomically)"),
     flag("--save-every", Unset("epoch ends"), "also save every N steps"),
-    flag(
+    file(
         "--best",
         Unset("none"),
         "also keep the best model by validation loss here",
     ),
-    flag(
+    file(
         "--init",
         Unset("none"),
         "start from a checkpoint's weights, fresh optimizer",
     ),
-    flag("--resume", Unset("none"), "continue a run from its checkpoint"),
-    flag("--log", Unset("none"), "write the learning curve as CSV"),
+    file("--resume", Unset("none"), "continue a run from its checkpoint"),
+    file("--log", Unset("none"), "write the learning curve as CSV"),
     flag("--quiet", Off, "no progress output"),
 ];
 
 pub const EVAL: Spec = &[
-    flag("--model", Required, "checkpoint"),
-    flag("--corpus", Required, "UTF-8 text to score"),
+    file("--model", Required, "checkpoint"),
+    file("--corpus", Required, "UTF-8 text to score"),
     flag("--json", Off, "print one JSON object"),
-    flag(
+    file(
         "--per-token",
         Unset("none"),
-        "write each scored token's surprisal here: TSV position, token, nats, rank",
+        "write each scored token's surprisal here: TSV position, token, nats, rank (- : stdout, as scored; the summary then goes to stderr)",
     ),
-    flag(
+    file(
         "--html",
         Unset("none"),
         "write the text as a page, each token coloured by its surprisal, top predictions on hover",
     ),
-    flag(
-        "--weights",
-        Value("f32"),
-        "precision of the weights: f32 (as trained) | bf16 (each rounded to 8 significant bits; half the bytes per step)",
-    ),
+    WEIGHTS,
     flag(
         "--dynamic",
         Unset("off: the model as saved"),
@@ -235,19 +258,15 @@ pub const EVAL: Spec = &[
 ];
 
 pub const PREDICT: Spec = &[
-    flag("--model", Required, "checkpoint"),
+    file("--model", Required, "checkpoint"),
     flag("--prime", Value(""), "the context (word level: the start of a line)"),
     flag("--top", Value("10"), "how many next tokens to list"),
     flag("--json", Off, "print one JSON object"),
-    flag(
-        "--weights",
-        Value("f32"),
-        "precision of the weights: f32 (as trained) | bf16 (each rounded to 8 significant bits; half the bytes per step)",
-    ),
+    WEIGHTS,
 ];
 
 pub const GENERATE: Spec = &[
-    flag("--model", Required, "checkpoint"),
+    file("--model", Required, "checkpoint"),
     flag("--prime", Value(""), "text to warm the hidden state"),
     flag("--len", Value("500"), "tokens to generate"),
     flag("--temperature", Value("1.0"), "softmax temperature (0 = greedy)"),
@@ -259,17 +278,13 @@ pub const GENERATE: Spec = &[
         Unset("1, printed without a header"),
         "draw N independent samples at once, each printed after a line --- sample i ---",
     ),
-    flag(
-        "--weights",
-        Value("f32"),
-        "precision of the weights: f32 (as trained) | bf16 (each rounded to 8 significant bits; half the bytes per step)",
-    ),
+    WEIGHTS,
     flag("--threads", Rule(threads_rule), "threads for the products"),
 ];
 
 pub const NGRAM: Spec = &[
-    flag("--corpus", Required, "training text"),
-    flag("--eval", Required, "text to score"),
+    file("--corpus", Required, "training text"),
+    file("--eval", Required, "text to score"),
     flag("--order", Value("5"), "n (1 to 5)"),
     flag(
         "--level",
@@ -283,24 +298,24 @@ pub const NGRAM: Spec = &[
 
 pub const SYNTH: Spec = &[
     flag("--kind", Required, "hmm | copy"),
-    flag("--out", Required, "folder for train.txt, test.txt, truth.json"),
+    file("--out", Required, "folder for train.txt, test.txt, truth.json"),
     flag("--seed", Value("1"), "random seed"),
     flag("--train", Value("100000"), "training tokens (about)"),
     flag("--test", Value("20000"), "test tokens (about)"),
 ];
 
 pub const EXPORT: Spec = &[
-    flag("--model", Required, "checkpoint to export"),
-    flag("--out", Required, "folder to write (created if missing)"),
+    file("--model", Required, "checkpoint to export"),
+    file("--out", Required, "folder to write (created if missing)"),
 ];
 
 pub const IMPORT: Spec = &[
-    flag(
+    file(
         "--dir",
         Required,
         "folder with E.npy W_x.npy W_h.npy b_h.npy W_y.npy b_y.npy vocab.json config.json",
     ),
-    flag("--out", Required, "checkpoint to write"),
+    file("--out", Required, "checkpoint to write"),
 ];
 
 pub const GRADCHECK: Spec = &[
@@ -361,18 +376,18 @@ pub const BENCH_GEMM: Spec = &[
 ];
 
 pub const PLOT: Spec = &[
-    flag(
+    file(
         "--log",
         Repeated("required"),
         "a training CSV (--log of train); several overlay",
     ),
-    flag("--out", Required, "the SVG to write"),
+    file("--out", Required, "the SVG to write"),
 ];
 
 pub const DEMO: Spec = &[
     flag("--time", Value("60"), "training seconds"),
     flag("--threads", Rule(threads_rule), "threads"),
-    flag("--out", Value("rnnlm-demo.ckpt"), "checkpoint to write"),
+    file("--out", Value("rnnlm-demo.ckpt"), "checkpoint to write"),
 ];
 
 /// The flag table of a command name (`"bench gemm"` for a subcommand).
@@ -416,9 +431,9 @@ pub fn command_help(name: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct Flags {
     spec: Spec,
-    /// Every value typed for each flag, in order (one unless it repeats;
-    /// for the others the last one counts).
-    values: HashMap<&'static str, Vec<String>>,
+    /// Every value typed for each flag, in order (one unless it repeats).
+    /// A path may hold any bytes; any other value was checked to be UTF-8.
+    values: HashMap<&'static str, Vec<OsString>>,
     switches: Vec<&'static str>,
 }
 
@@ -436,10 +451,27 @@ impl Flags {
         self.spec.iter().find(|f| f.name == name)
     }
 
-    pub(crate) fn set(&mut self, flag: &'static Flag, value: Option<String>) {
+    /// Record one typed flag. A flag typed twice is refused (unless it
+    /// repeats), and so is a value that is not UTF-8 where text is needed.
+    pub(crate) fn set(&mut self, flag: &'static Flag, value: Option<OsString>) -> Result<()> {
+        let repeats = matches!(flag.default, FlagDefault::Repeated(_));
+        if self.given(flag.name) && !repeats {
+            return Err(Error::Usage(format!("{} is given twice: give it once", flag.name)));
+        }
         match value {
-            Some(v) => self.values.entry(flag.name).or_default().push(v),
-            None => self.switches.push(flag.name),
+            Some(v) if v.to_str().is_none() && !flag.path => Err(Error::Usage(format!(
+                "{}: '{}' is not valid UTF-8",
+                flag.name,
+                v.to_string_lossy()
+            ))),
+            Some(v) => {
+                self.values.entry(flag.name).or_default().push(v);
+                Ok(())
+            }
+            None => {
+                self.switches.push(flag.name);
+                Ok(())
+            }
         }
     }
 
@@ -464,28 +496,47 @@ impl Flags {
         self.switches.contains(&name)
     }
 
-    /// The typed text (the last, if typed more than once), else the
-    /// table's default value; `None` when unset.
-    pub fn text(&self, name: &str) -> Option<&str> {
+    /// The typed value, else the table's default value; `None` when unset.
+    fn raw(&self, name: &str) -> Option<&OsStr> {
         match (self.values.get(name).and_then(|v| v.last()), self.entry(name).default) {
             (Some(v), _) => Some(v),
-            (None, FlagDefault::Value(v)) => Some(v),
+            (None, FlagDefault::Value(v)) => Some(OsStr::new(v)),
             _ => None,
         }
     }
 
-    /// Every value typed for a repeatable flag, in order.
-    pub fn all(&self, name: &str) -> &[String] {
+    /// The typed text, else the table's default value; `None` when unset.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        debug_assert!(!self.entry(name).path, "{name} is a path: read it with `path`");
+        self.raw(name).and_then(OsStr::to_str)
+    }
+
+    /// A path flag's value (any bytes), else its default; `None` when unset.
+    pub fn path(&self, name: &str) -> Option<PathBuf> {
+        debug_assert!(self.entry(name).path, "{name} is not a path");
+        self.raw(name).map(PathBuf::from)
+    }
+
+    /// Every value typed for a repeatable path flag, in order.
+    pub fn all_paths(&self, name: &str) -> Vec<PathBuf> {
         debug_assert!(
             matches!(self.entry(name).default, FlagDefault::Repeated(_)),
             "{name} does not repeat"
         );
-        self.values.get(name).map(Vec::as_slice).unwrap_or(&[])
+        self.values
+            .get(name)
+            .map_or(Vec::new(), |v| v.iter().map(PathBuf::from).collect())
     }
 
     /// The text of a flag that must have one (typed, or a default value).
     pub fn required(&self, name: &str) -> Result<&str> {
         self.text(name)
+            .ok_or_else(|| Error::Usage(format!("{name} is required")))
+    }
+
+    /// The path of a flag that must have one (typed, or a default value).
+    pub fn required_path(&self, name: &str) -> Result<PathBuf> {
+        self.path(name)
             .ok_or_else(|| Error::Usage(format!("{name} is required")))
     }
 

@@ -16,6 +16,8 @@ pub mod flags;
 pub use args::*;
 pub use flags::command_help;
 
+use std::ffi::OsString;
+
 use crate::error::{Error, Result};
 use flags::{spec_for, Flags};
 
@@ -44,15 +46,21 @@ commands:
 Run `rnnlm COMMAND --help` for the flags of each command.
 ";
 
-/// Parse the arguments after the program name.
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command> {
-    let args: Vec<String> = args.into_iter().collect();
+/// Parse the arguments after the program name. They are read as the system
+/// gives them: a path may be any bytes, every other value must be UTF-8.
+pub fn parse<I>(args: I) -> Result<Command>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let word = |i: usize| args.get(i).map(|a| a.to_str().unwrap_or("\u{fffd}"));
     let mut rest = &args[..];
-    let name = match rest.first().map(String::as_str) {
+    let name = match word(0) {
         None => "demo".to_string(),
         Some("-h" | "--help" | "help") => return Ok(Command::Help(HELP.into())),
         Some(s) if s.starts_with("--") => "demo".to_string(),
-        Some("bench") => match rest.get(1).map(String::as_str) {
+        Some("bench") => match word(1) {
             Some(sub @ ("gemm" | "train" | "generate")) => {
                 rest = &rest[2..];
                 format!("bench {sub}")
@@ -65,15 +73,19 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command> {
                     command_help("bench generate")
                 )))
             }
-            Some(other) => {
+            Some(_) => {
                 return Err(Error::Usage(format!(
-                    "unknown bench '{other}': use `rnnlm bench gemm`, `rnnlm bench train` or `rnnlm bench generate`"
+                    "unknown bench '{}': use `rnnlm bench gemm`, `rnnlm bench train` or `rnnlm bench generate`",
+                    args[1].to_string_lossy()
                 )))
             }
         },
         Some(cmd) => {
             if spec_for(cmd).is_none() {
-                return Err(Error::Usage(format!("unknown command '{cmd}' (see `rnnlm --help`)")));
+                return Err(Error::Usage(format!(
+                    "unknown command '{}' (see `rnnlm --help`)",
+                    args[0].to_string_lossy()
+                )));
             }
             rest = &rest[1..];
             cmd.to_string()
@@ -82,15 +94,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command> {
     let mut flags = Flags::new(spec_for(&name).expect("known command"));
     let mut i = 0;
     while i < rest.len() {
-        let arg = &rest[i];
-        if arg == "-h" || arg == "--help" {
+        let (key, inline) = split_flag(&rest[i]);
+        if key == "-h" || key == "--help" {
             return Ok(Command::Help(command_help(&name)));
         }
-        let (key, inline) = match arg.split_once('=') {
-            Some((k, v)) if k.starts_with("--") => (k, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let Some(flag) = flags.lookup(key) else {
+        let Some(flag) = flags.lookup(&key) else {
             let what = if key.starts_with('-') {
                 "unknown flag"
             } else {
@@ -115,10 +123,42 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command> {
         } else {
             None
         };
-        flags.set(flag, value);
+        flags.set(flag, value)?;
         i += 1;
     }
     Command::from_flags(&name, &flags)
+}
+
+/// One argument as a flag name and, for `--name=value`, its value. The
+/// name is text (shown lossily if it is not UTF-8: no flag matches it); the
+/// value keeps its bytes, so a path after `=` may be any path.
+fn split_flag(arg: &OsString) -> (String, Option<OsString>) {
+    let lossy = arg.to_string_lossy();
+    match lossy.split_once('=') {
+        Some((key, _)) if key.starts_with("--") => {
+            let value = after_first_equals(arg);
+            (key.to_string(), Some(value))
+        }
+        _ => (lossy.into_owned(), None),
+    }
+}
+
+/// The bytes of `arg` after its first `=` (no byte of an invalid sequence
+/// is an `=`, so this is the `=` the lossy text split at).
+#[cfg(unix)]
+fn after_first_equals(arg: &OsString) -> OsString {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = arg.as_bytes();
+    let at = bytes.iter().position(|&b| b == b'=').expect("split at an '='");
+    std::ffi::OsStr::from_bytes(&bytes[at + 1..]).to_os_string()
+}
+
+/// The text after the first `=` (elsewhere a value after `=` must be
+/// UTF-8 to be split; `--flag VALUE` takes any path).
+#[cfg(not(unix))]
+fn after_first_equals(arg: &OsString) -> OsString {
+    let lossy = arg.to_string_lossy();
+    OsString::from(lossy.split_once('=').expect("split at an '='").1)
 }
 
 #[cfg(test)]

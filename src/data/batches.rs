@@ -32,11 +32,17 @@ impl Batches {
     pub fn new(len: usize, batch: usize, seq_len: usize) -> Result<Batches> {
         assert!(batch >= 1 && seq_len >= 1, "Batches: batch {batch}, seq_len {seq_len}");
         let steps = len.saturating_sub(1) / batch;
+        if steps == 0 && batch == 1 {
+            return Err(Error::Data(format!(
+                "{len} training token(s) are too few to train on: a step needs an input and its target \
+                 (two tokens at least); give a longer text"
+            )));
+        }
         if steps == 0 {
             return Err(Error::Data(format!(
                 "{len} training tokens are too few for --batch {batch}: each of the {batch} streams needs \
                  two tokens at least ({} in all); lower --batch",
-                batch + 1
+                batch.saturating_add(1)
             )));
         }
         Ok(Batches { batch, seq_len, steps })
@@ -88,5 +94,10 @@ mod tests {
         let e = Batches::new(4, 4, 4).unwrap_err().to_string();
         assert!(e.contains("4 training tokens") && e.contains("lower --batch"), "{e}");
         assert_eq!(Batches::new(5, 4, 4).unwrap().steps, 1);
+        // At --batch 1 there is nothing to lower: the text is too short.
+        let e = Batches::new(1, 1, 4).unwrap_err().to_string();
+        assert!(e.contains("give a longer text") && !e.contains("--batch"), "{e}");
+        let e = Batches::new(3, usize::MAX, 4).unwrap_err().to_string();
+        assert!(e.contains("18446744073709551615 in all"), "{e}");
     }
 }

@@ -92,6 +92,17 @@ impl Classes {
         Ok(Classes::from_sizes(&sizes))
     }
 
+    /// `count` classes over `vocab` ids, sizes as equal as they can be
+    /// (none for 0; at most `vocab` classes).
+    pub fn even(vocab: usize, count: usize) -> Self {
+        if count == 0 || vocab == 0 {
+            return Classes::none();
+        }
+        let c = count.min(vocab);
+        let sizes: Vec<usize> = (0..c).map(|i| vocab / c + usize::from(i < vocab % c)).collect();
+        Classes::from_sizes(&sizes)
+    }
+
     /// C: the number of classes (0 for the full softmax).
     pub fn count(&self) -> usize {
         self.start.len().saturating_sub(1)

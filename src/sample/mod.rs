@@ -263,9 +263,12 @@ pub fn generate(
     mut emit: impl FnMut(&str),
 ) {
     let (gemm, weights) = (Gemm::new(), Weights::F32);
-    generate_samples(params, vocab, prime, len, s, &[seed], gemm, weights, |_, piece| {
-        emit(piece)
-    });
+    let done: Result<(), std::convert::Infallible> =
+        generate_samples(params, vocab, prime, len, s, &[seed], gemm, weights, |_, piece| {
+            emit(piece);
+            Ok(())
+        });
+    let Ok(()) = done;
 }
 
 /// [`generate`] for `seeds.len()` independent samples at once, one stream
@@ -273,9 +276,10 @@ pub fn generate(
 /// vector): sample i draws with `Rng::new(seeds[i])`, all start from the
 /// prime, and `emit(i, piece)` receives sample i's text as it comes. The
 /// steps run on `gemm`, reading the weights in `weights`' precision
-/// ([`Generator::with_weights`]).
+/// ([`Generator::with_weights`]). The first error `emit` returns ends the
+/// generation at once and is returned (a reader that has gone away).
 #[allow(clippy::too_many_arguments)]
-pub fn generate_samples(
+pub fn generate_samples<E>(
     params: &Params<f32>,
     vocab: &Vocab,
     prime: &[u32],
@@ -284,8 +288,8 @@ pub fn generate_samples(
     seeds: &[u64],
     gemm: Gemm<f32>,
     weights: Weights,
-    mut emit: impl FnMut(usize, &str),
-) {
+    mut emit: impl FnMut(usize, &str) -> Result<(), E>,
+) -> Result<(), E> {
     let n = seeds.len();
     let mut g = Generator::with_weights(params, n, gemm, weights);
     let mut rngs: Vec<Rng> = seeds.iter().map(|&seed| Rng::new(seed)).collect();
@@ -295,8 +299,9 @@ pub fn generate_samples(
         .collect();
     let mut produced = vec![0; n];
     // A jamo that waits for its syllable produces no character at once;
-    // three tokens always produce one, so this bound is never what stops.
-    let mut tokens_left = 4 * len + 16;
+    // three tokens always produce one, so this bound is never what stops
+    // (saturating: `--len` may be as large as a u64).
+    let mut tokens_left = len.saturating_mul(4).saturating_add(16);
     let mut next = vec![0u32; n];
     while produced.iter().any(|&p| p < len) && tokens_left > 0 {
         tokens_left -= 1;
@@ -309,13 +314,13 @@ pub fn generate_samples(
             match composers[i].as_mut() {
                 None => {
                     produced[i] += 1;
-                    emit(i, &piece);
+                    emit(i, &piece)?;
                 }
                 Some(c) => {
                     for ch in piece.chars() {
                         let out = c.push(ch);
                         produced[i] += out.chars().count();
-                        emit(i, &out);
+                        emit(i, &out)?;
                     }
                 }
             }
@@ -323,9 +328,10 @@ pub fn generate_samples(
     }
     for (i, c) in composers.iter_mut().enumerate() {
         if let Some(c) = c {
-            emit(i, &c.flush());
+            emit(i, &c.flush())?;
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

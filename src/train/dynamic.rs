@@ -60,7 +60,7 @@ pub fn evaluate_dynamic(
     d: Dynamic,
     kernel: Kernel,
     threads: usize,
-    mut before_update: impl FnMut(&Params<f32>, &[f32], std::ops::Range<usize>),
+    mut before_update: impl FnMut(&Params<f32>, &[f32], std::ops::Range<usize>) -> Result<()>,
 ) -> Result<(usize, f64)> {
     assert!(ids.len() >= 2 && d.chunk > 0, "evaluate_dynamic: nothing to score");
     let h = params.config.hidden;
@@ -79,7 +79,7 @@ pub fn evaluate_dynamic(
     let mut total = 0.0;
     for start in (0..n).step_by(d.chunk) {
         let end = (start + d.chunk).min(n);
-        before_update(params, state.row(0), start..end);
+        before_update(params, state.row(0), start..end)?;
         let chunk = Chunk {
             inputs: &ids[start..end],
             targets: &ids[start + 1..end + 1],

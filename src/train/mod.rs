@@ -10,12 +10,14 @@
 //! | [`schedule`] | the epoch-end decision: keep the rate, halve it, or stop |
 //! | [`evaluate`](mod@evaluate) | cross-entropy on held-out text; the unigram baseline |
 //! | [`dynamic`] | dynamic evaluation: scoring a text while adapting to it |
+//! | [`footprint`] | the memory a run will hold, by the flags that size it |
 //! | [`report`] | the progress line and the CSV learning curve |
 //! | [`trainer`] | the loop: a step per chunk, an epoch end per pass |
 
 pub mod checkpoint;
 pub mod dynamic;
 pub mod evaluate;
+pub mod footprint;
 pub mod optim;
 pub mod report;
 pub mod schedule;

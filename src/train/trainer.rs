@@ -55,6 +55,13 @@ pub struct Outcome {
     pub stopped_early: bool,
 }
 
+/// Steps an epoch needs before a training loss above ln V all through it
+/// stops the run as diverged ([`Trainer::diverged`]).
+pub const DIVERGED_MIN_STEPS: usize = 20;
+
+/// In a shorter epoch, how far above ln V every loss must be.
+pub const DIVERGED_MARGIN_NATS: f64 = 1.0;
+
 /// A run in progress: the job and everything its steps reuse.
 struct Trainer {
     job: Job,
@@ -70,13 +77,25 @@ struct Trainer {
     tokens_done: usize,
     total_steps: u64,
     last_loss: f64,
+    /// The smallest training loss of the epoch so far, and how many steps
+    /// it has had after the run's first (the divergence rule).
+    epoch_min_loss: f64,
+    epoch_steps: usize,
     save_failures: usize,
+    /// Whether this run has written `job.out` yet.
+    saved: bool,
 }
 
 /// Run the job to its end (epochs, steps, time or early stop); the final
 /// checkpoint is written to `job.out`.
 pub fn run(job: Job) -> Result<Outcome> {
     let s = &job.state.settings;
+    if job.state.epoch >= s.epochs {
+        return Err(Error::Data(format!(
+            "the run has finished all its {} epochs; nothing to resume (to train on from its weights: --init)",
+            s.epochs
+        )));
+    }
     let batches = Batches::new(job.train_ids.len(), s.batch, s.seq_len)?;
     let total_steps = job.max_steps.unwrap_or((s.epochs * batches.chunks()) as u64);
     let log = match &job.log {
@@ -96,7 +115,10 @@ pub fn run(job: Job) -> Result<Outcome> {
         tokens_done: 0,
         total_steps,
         last_loss: f64::NAN,
+        epoch_min_loss: f64::INFINITY,
+        epoch_steps: 0,
         save_failures: 0,
+        saved: false,
         batches,
         job,
     };
@@ -131,12 +153,53 @@ impl Trainer {
                 .is_some_and(|t| self.start.elapsed().as_secs_f64() >= t)
     }
 
-    /// " ; the last checkpoint PATH is kept — lower --lr or set --clip".
+    /// "WHAT; the last checkpoint PATH is kept — lower --lr or set --clip",
+    /// naming a checkpoint only where one exists.
     fn numeric_error(&self, what: String) -> Error {
-        Error::Numeric(format!(
-            "{what}; the last checkpoint {} is kept — lower --lr or set --clip",
-            self.job.out.display()
-        ))
+        let out = self.job.out.display();
+        let kept = if self.saved {
+            format!("the last checkpoint {out} is kept")
+        } else if self.job.out.exists() {
+            format!("{out} is as it was before this run")
+        } else {
+            "no checkpoint was saved".to_string()
+        };
+        Error::Numeric(format!("{what}; {kept} — lower --lr or set --clip"))
+    }
+
+    /// The divergence rule, at each step: a training loss above the
+    /// uniform model's ln V at every step of a whole epoch (the run's very
+    /// first step, taken before any update, does not count) means the
+    /// model has learnt nothing or has been thrown away by its updates.
+    /// An untrained model sits within about 0.2 nats of ln V (its logits
+    /// start small), so a short epoch is judged only when its losses stay
+    /// more than [`DIVERGED_MARGIN_NATS`] above; an epoch of at least
+    /// [`DIVERGED_MIN_STEPS`] steps is judged against ln V itself.
+    fn note_loss_for_divergence(&mut self, loss: f64) {
+        if self.job.state.step > 1 {
+            self.epoch_min_loss = self.epoch_min_loss.min(loss);
+            self.epoch_steps += 1;
+        }
+    }
+
+    /// At an epoch end: the error of a diverged run, if it is one — the
+    /// training loss above ln V all epoch long, or a validation loss that
+    /// is not finite.
+    fn diverged(&self, valid_nats: Option<f64>) -> Option<Error> {
+        let epoch = self.job.state.epoch;
+        let ln_v = (self.job.model.params.config.vocab as f64).ln();
+        if let Some(nats) = valid_nats.filter(|n| !n.is_finite()) {
+            return Some(self.numeric_error(format!("the run diverged: validation loss {nats} after epoch {epoch}")));
+        }
+        let judged = (self.epoch_steps >= DIVERGED_MIN_STEPS && self.epoch_min_loss > ln_v)
+            || (self.epoch_steps > 0 && self.epoch_min_loss > ln_v + DIVERGED_MARGIN_NATS);
+        judged.then(|| {
+            self.numeric_error(format!(
+                "the run diverged: the training loss stayed above ln V = {ln_v:.4} (the uniform model's) \
+                 all through epoch {epoch}, at {:.4} and more",
+                self.epoch_min_loss
+            ))
+        })
     }
 
     /// One optimizer step on the next chunk ([`take_step`]), then carry h_T
@@ -192,6 +255,7 @@ impl Trainer {
         state.step += 1;
         self.tokens_done += steps * s.batch;
         self.last_loss = loss;
+        self.note_loss_for_divergence(loss);
         self.report_step()
     }
 
@@ -237,8 +301,14 @@ impl Trainer {
         state.chunk = 0;
         state.hidden.fill_zero();
         let mut outcome = None;
-        if !self.job.valid_ids.is_empty() {
-            let (_, nats) = validate(&self.job.model.params, &self.job.valid_ids, &mut self.valid_ws);
+        let valid_nats = (!self.job.valid_ids.is_empty())
+            .then(|| validate(&self.job.model.params, &self.job.valid_ids, &mut self.valid_ws).1);
+        if let Some(e) = self.diverged(valid_nats) {
+            return Err(e);
+        }
+        (self.epoch_min_loss, self.epoch_steps) = (f64::INFINITY, 0);
+        let state = &mut self.job.state;
+        if let Some(nats) = valid_nats {
             self.progress.line(
                 &format!(
                     "epoch {} valid: ppl {:.3} bits/token {:.4} lr {:.3e}",
@@ -270,8 +340,10 @@ impl Trainer {
         Ok(outcome)
     }
 
-    fn save(&self) -> Result<()> {
-        checkpoint::save_parts(&self.job.out, &self.job.model, Some(&self.job.state))
+    fn save(&mut self) -> Result<()> {
+        checkpoint::save_parts(&self.job.out, &self.job.model, Some(&self.job.state))?;
+        self.saved = true;
+        Ok(())
     }
 
     /// A periodic save (`--save-every`, epoch ends): a failure is reported and
