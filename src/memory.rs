@@ -81,8 +81,10 @@ pub fn human(bytes: u64) -> String {
 /// `machine` has (where it is known). The error names the largest part's
 /// flags first: that is the one to lower. A usage error (exit 2).
 pub fn check(parts: &[Part], machine: Option<Available>) -> Result<()> {
+    // The largest part, the first of equals (`max_by_key` keeps the last).
     let largest = parts
         .iter()
+        .rev()
         .max_by_key(|p| p.bytes.map_or(u128::MAX, u128::from))
         .expect("at least one part");
     let Some(need) = total(parts) else {

@@ -128,7 +128,7 @@ fn eval_of_a_hand_built_two_class_model() {
     checkpoint::save(
         &ck,
         &Checkpoint {
-            model: Model { vocab, params },
+            model: Model::new(vocab, params),
             train: None,
         },
     )

@@ -139,7 +139,7 @@ fn small_checkpoint() -> Vec<u8> {
     let cfg = Config::full(vocab.len(), 3, 4);
     let params = Params::init(&cfg, &mut Rng::new(2));
     checkpoint::to_bytes(&Checkpoint {
-        model: Model { vocab, params },
+        model: Model::new(vocab, params),
         train: None,
     })
 }
@@ -184,7 +184,7 @@ fn fuzz_the_importer() {
     let params = Params::<f32>::init(&Config::full(2, 3, 4), &mut Rng::new(3));
     // The exported files, in memory.
     let tmp = std::env::temp_dir().join(format!("rnnlm-fuzz-export-{}", std::process::id()));
-    rnnlm::io::export::export(&Model { vocab, params }, &tmp).unwrap();
+    rnnlm::io::export::export(&Model::new(vocab, params), &tmp).unwrap();
     let names = [
         "config.json",
         "vocab.json",

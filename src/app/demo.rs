@@ -88,7 +88,7 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     let trained = train_job(&train_args)?;
     say!("{}", trained.report);
     say!("saved {}", args.out.display());
-    super::plot::plot(&[log.clone()], &curve)?;
+    super::plot::plot(std::slice::from_ref(&log), &curve)?;
     say!("learning curve: {} (its data: {})", curve.display(), log.display());
     if let Some((rnn, unigram)) = trained.valid_nats {
         compare_with_baselines(

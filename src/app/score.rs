@@ -201,7 +201,7 @@ impl<'m> PerToken<'m> {
             }
             out.write_all(surprisal::tsv_row(self.model, &s).as_bytes())
                 .map_err(stdout_error)?;
-            if s.position % 64 == 0 {
+            if s.position.is_multiple_of(64) {
                 out.flush().map_err(stdout_error)?;
             }
         }

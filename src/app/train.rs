@@ -240,7 +240,7 @@ fn start(args: &TrainArgs, texts: &Texts) -> Result<(Model, TrainState, Vec<u32>
             };
             check_run_fits(&estimate, &settings, encode(&vocab)?.len(), args)?;
             let params = Params::init_with(&config, args.init_scheme(), &mut rng);
-            (Model { vocab, params }, (classes > 0).then_some(classes))
+            (Model::new(vocab, params), (classes > 0).then_some(classes))
         }
     };
     let mut ids = encode(&model.vocab)?;

@@ -30,9 +30,9 @@ pub const MAX_ORDER: usize = 5;
 struct Order {
     /// c(g) for every seen k-gram g (occurrence counts at the top order,
     /// continuation counts below).
-    grams: HashMap<u128, u32>,
+    grams: HashMap<u128, u64>,
     /// For every history h: (Σ_w c(h w), N1+(h •)).
-    contexts: HashMap<u128, (u32, u32)>,
+    contexts: HashMap<u128, (u64, u64)>,
     discount: f64,
 }
 

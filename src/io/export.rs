@@ -11,7 +11,9 @@
 //! naming W_y.npy and the first entry that differs. Import takes any
 //! `class_of` whose values are in `0..C` with every
 //! class used; it renumbers the vocabulary so that each class is a
-//! contiguous block of ids (the model computes the same probabilities).
+//! contiguous block of ids (the model computes the same probabilities),
+//! and keeps the folder's numbering for `export`, which gives back the
+//! same `vocab.json` and byte-identical `.npy` files.
 //!
 //! ```python
 //! import numpy as np, json
@@ -42,22 +44,49 @@ fn eq_shape(t: &Matrix<f32>, name: &str) -> Vec<usize> {
     }
 }
 
-/// `rnnlm export`: write a model folder from a checkpoint.
+/// The rows of a tensor with a vocabulary axis (E, W_y, b_y's entries) in
+/// the user's id order: row i is the model's row `order[i]`.
+fn in_user_order(t: &Matrix<f32>, name: &str, order: Option<&[u32]>) -> Vec<f32> {
+    let by_id = match name {
+        "E" | "W_y" => t.rows(),
+        "b_y" => t.cols(),
+        _ => 0,
+    };
+    match order {
+        Some(order) if by_id > 0 => {
+            let width = t.as_slice().len() / by_id;
+            order
+                .iter()
+                .flat_map(|&id| &t.as_slice()[id as usize * width..(id as usize + 1) * width])
+                .copied()
+                .collect()
+        }
+        _ => t.as_slice().to_vec(),
+    }
+}
+
+/// `rnnlm export`: write a model folder from a checkpoint, its ids in the
+/// user's order when an import renumbered them (`Model::export_order`).
 pub fn export(model: &Model, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let config = &model.params.config;
     let classes = &config.classes;
+    let order = model.export_order.as_deref();
+    let ids: Vec<u32> = match order {
+        Some(o) => o.to_vec(),
+        None => (0..config.vocab as u32).collect(),
+    };
     // W_c and b_c only for a classed model.
     let stored = if classes.is_none() { 6 } else { TENSOR_NAMES.len() };
     for (name, t) in TENSOR_NAMES.iter().zip(model.params.tensors()).take(stored) {
         let path = dir.join(format!("{name}.npy"));
-        write_atomic(&path, &npy_bytes(&eq_shape(t, name), t.as_slice()))?;
+        write_atomic(&path, &npy_bytes(&eq_shape(t, name), &in_user_order(t, name, order)))?;
     }
     if !classes.is_none() {
-        let class_of: Vec<i32> = classes.class_of_all().into_iter().map(|c| c as i32).collect();
+        let class_of: Vec<i32> = ids.iter().map(|&id| classes.class_of(id as usize) as i32).collect();
         write_atomic(&dir.join("class_of.npy"), &npy_bytes(&[config.vocab], &class_of))?;
     }
-    let tokens = Json::Array(model.vocab.tokens().iter().map(|t| Json::from(t.as_str())).collect());
+    let tokens = Json::Array(ids.iter().map(|&id| Json::from(model.vocab.token(id))).collect());
     write_atomic(&dir.join("vocab.json"), format!("{tokens}\n").as_bytes())?;
     let config = Json::object([
         ("level", Json::from(model.vocab.level.name())),
@@ -220,7 +249,7 @@ pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) ->
         config: Config { tied, ..params.config },
         ..params
     };
-    let mut model = Model { vocab, params };
+    let mut model = Model::new(vocab, params);
     if c > 0 {
         let w_c = read_array("W_c", vec![c, h])?;
         let b_c = read_array("b_c", vec![c])?;
@@ -229,6 +258,10 @@ pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) ->
         // (the identity for a folder this build exported).
         let mut order: Vec<u32> = (0..v as u32).collect();
         order.sort_by_key(|&id| class_of[id as usize]);
+        if order.iter().enumerate().any(|(i, &id)| id as usize != i) {
+            // Remember the user's ids for `export`: they follow the tokens.
+            model.export_order = Some((0..v as u32).collect());
+        }
         model.reorder_vocab(&order);
         let sorted: Vec<usize> = order.iter().map(|&id| class_of[id as usize]).collect();
         let p = &mut model.params;

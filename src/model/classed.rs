@@ -279,6 +279,13 @@ fn group_by_class<T>(cache: &mut ClassedCache<T>, targets: &[u32], classes: &Cla
         cache.rows[kc + 1] += cache.rows[kc];
     }
     let mut next = cache.rows.clone();
+    // Positions are stored as u32: a chunk of B·T positions must fit (the
+    // memory check refuses any run near that long before this point).
+    assert!(
+        u32::try_from(targets.len()).is_ok(),
+        "a chunk of {} positions is more than u32 indexes",
+        targets.len()
+    );
     cache.order.resize(targets.len(), 0);
     cache.local.resize(targets.len(), 0);
     for (pos, (&k, &y)) in cache.k.iter().zip(targets).enumerate() {

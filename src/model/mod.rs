@@ -39,6 +39,12 @@ use crate::data::Vocab;
 pub struct Model {
     pub vocab: Vocab,
     pub params: Params<f32>,
+    /// The ids as the user numbered them, when the model had to renumber
+    /// them: `export_order[i]` is the model's id of the user's id i. Set
+    /// by `import` when a classed vocabulary is made into class blocks, so
+    /// that `export` gives the user's ids back; `None`: the model's own
+    /// order is the user's.
+    pub export_order: Option<Vec<u32>>,
 }
 
 impl Model {
@@ -52,6 +58,25 @@ impl Model {
         self.params.reorder_vocab(order);
         let tokens = order.iter().map(|&id| self.vocab.token(id).to_string()).collect();
         self.vocab = Vocab::from_tokens(self.vocab.level, tokens);
+        // The user's ids follow their tokens to the new ids.
+        if let Some(user) = &mut self.export_order {
+            let mut new_id = vec![0u32; order.len()];
+            for (new, &old) in order.iter().enumerate() {
+                new_id[old as usize] = new as u32;
+            }
+            for id in user.iter_mut() {
+                *id = new_id[*id as usize];
+            }
+        }
+    }
+
+    /// A model of this vocabulary and these weights, in its own id order.
+    pub fn new(vocab: Vocab, params: Params<f32>) -> Self {
+        Model {
+            vocab,
+            params,
+            export_order: None,
+        }
     }
 
     /// Give the model `classes` output classes found by `method` on

@@ -5,7 +5,7 @@
 //! ```text
 //!   offset  size  field
 //!   0       8     magic "RNNLMCKP"
-//!   8       4     format version (u32 LE): this build writes VERSION, reads 1, 2 and 3
+//!   8       4     format version (u32 LE): this build writes VERSION, reads 1 to 4
 //!   12      8     payload length n (u64 LE)
 //!   20      n     payload
 //!   20+n    8     FNV-1a 64 checksum of the payload (u64 LE)
@@ -20,7 +20,9 @@
 //!             rows u64, cols u64, f32s): E W_x W_h b_h W_y b_y, and in
 //!             version 2 W_c b_c ([0, H] and [1, 0] without classes);
 //!             version 3: tied u8 (1: E and W_y are one matrix, stored
-//!             twice and equal to the bit) after the class sizes
+//!             twice and equal to the bit) after the class sizes;
+//!             version 4: after the tensors, the user's id order u8 (0:
+//!             none) and when 1, V ids u32 (`Model::export_order`)
 //!   flag      u8: 1 if a training state follows
 //!   settings  batch u64, seq_len u64, optimizer u8 (0 sgd, 1 adagrad,
 //!             2 adam), lr f64, clip f64, seed u64, epochs u64,
@@ -58,9 +60,9 @@ use crate::model::{Classes, Config, Model, Params, TENSOR_NAMES};
 
 pub const MAGIC: &[u8; 8] = b"RNNLMCKP";
 /// The version this build writes.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// The versions this build reads.
-pub const READS: [u32; 3] = [1, 2, 3];
+pub const READS: [u32; 4] = [1, 2, 3, 4];
 
 /// A checkpoint: a model, and the training state when saved mid-run.
 #[derive(Clone, Debug, PartialEq)]
@@ -138,6 +140,15 @@ impl Writer {
         }
         self.u8(u8::from(model.params.config.tied));
         self.params(&model.params);
+        match &model.export_order {
+            None => self.u8(0),
+            Some(order) => {
+                self.u8(1);
+                for &id in order {
+                    self.u32(id);
+                }
+            }
+        }
     }
 
     fn settings(&mut self, st: &Settings) {
@@ -431,7 +442,35 @@ impl<'a> Reader<'a> {
         if !params.tie_holds() {
             return Err("the model is tied but E and W_y differ".into());
         }
-        Ok(Model { vocab, params })
+        let export_order = match self.version {
+            1..=3 => None,
+            _ => self.export_order(count)?,
+        };
+        Ok(Model {
+            export_order,
+            ..Model::new(vocab, params)
+        })
+    }
+
+    /// Version 4's user id order: a flag, then a permutation of `0..count`.
+    fn export_order(&mut self, count: usize) -> R<Option<Vec<u32>>> {
+        match self.u8()? {
+            0 => return Ok(None),
+            1 => {}
+            x => return Err(format!("bad id-order flag {x}")),
+        }
+        if count > self.left() / 4 {
+            return Err(format!("an id order of {count} ids needs more bytes than are left"));
+        }
+        let order = (0..count).map(|_| self.u32()).collect::<R<Vec<u32>>>()?;
+        let mut seen = vec![false; count];
+        for &id in &order {
+            match seen.get_mut(id as usize) {
+                Some(s) if !*s => *s = true,
+                _ => return Err(format!("the id order is not a permutation of 0..{count} (id {id})")),
+            }
+        }
+        Ok(Some(order))
     }
 
     fn settings(&mut self) -> R<Settings> {
@@ -455,7 +494,7 @@ impl<'a> Reader<'a> {
                 (0, _) => Schedule::Plateau,
                 // Version 2's mikolov stopped at the second small gain:
                 // such a run resumes under the rule it started with.
-                (1, 2) | (2, 3) => Schedule::MikolovStrict,
+                (1, 2) | (2, 3..) => Schedule::MikolovStrict,
                 (1, _) => Schedule::Mikolov,
                 (x, _) => return Err(format!("unknown schedule tag {x}")),
             };
@@ -671,7 +710,7 @@ mod tests {
             }
         });
         Checkpoint {
-            model: Model { vocab, params },
+            model: Model::new(vocab, params),
             train,
         }
     }
@@ -827,7 +866,7 @@ mod tests {
         let params = Params::init(&cfg, &mut Rng::new(1));
         assert_eq!(params.e, params.w_y);
         let mut ck = sample(Some(OptimizerKind::Sgd));
-        ck.model = Model { vocab, params };
+        ck.model = Model::new(vocab, params);
         let st = ck.train.as_mut().unwrap();
         st.rollback = None;
         st.hidden = Matrix::zeros(st.settings.batch, 4);
@@ -839,5 +878,35 @@ mod tests {
         ck.model.params.w_y.set(1, 2, 0.5);
         let e = from_bytes(&to_bytes(&ck)).unwrap_err();
         assert!(e.contains("tied") && e.contains("differ"), "{e}");
+    }
+
+    /// Version 3 files (no id order after the tensors) load as the model's
+    /// own order; version 4 round-trips an id order and refuses one that
+    /// is not a permutation.
+    #[test]
+    fn version_4_keeps_the_users_id_order() {
+        let mut ck = sample(None);
+        let mut w = Writer(Vec::new());
+        w.u8(0);
+        w.u32(ck.model.vocab.len() as u32);
+        for t in ck.model.vocab.tokens() {
+            w.str(t);
+        }
+        let classes = &ck.model.params.config.classes;
+        w.u64(classes.count() as u64);
+        for c in 0..classes.count() {
+            w.u64(classes.range(c).len() as u64);
+        }
+        w.u8(0);
+        w.params(&ck.model.params); // version 3: nothing after the tensors
+        w.u8(0);
+        assert_eq!(from_bytes(&seal(3, &w.0)).unwrap(), ck);
+
+        let v = ck.model.vocab.len() as u32;
+        ck.model.export_order = Some((0..v).rev().collect());
+        assert_eq!(from_bytes(&to_bytes(&ck)).unwrap(), ck);
+        ck.model.export_order = Some(vec![0; v as usize]);
+        let e = from_bytes(&to_bytes(&ck)).unwrap_err();
+        assert!(e.contains("not a permutation"), "{e}");
     }
 }

@@ -64,12 +64,15 @@ pub fn training_parts(config: &Config, settings: &Settings, threads: usize) -> V
             bytes: params,
         },
         Part {
-            flags: format!("--batch {} --seq-len {}", settings.batch, settings.seq_len),
+            flags: format!(
+                "--batch {} --seq-len {} at --embed {d} --hidden {h}",
+                settings.batch, settings.seq_len
+            ),
             what: "a chunk's activations",
             bytes: activations,
         },
         Part {
-            flags: format!("--threads {threads}"),
+            flags: format!("--threads {threads} at --hidden {h} (V = {v})"),
             what: "the per-thread input tables",
             bytes: tables,
         },
