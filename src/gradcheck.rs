@@ -25,7 +25,7 @@
 
 use crate::matmul::Gemm;
 use crate::matrix::Matrix;
-use crate::model::params::tie_gradients;
+use crate::model::tie::tie_gradients;
 use crate::model::{
     backward, forward, tensor, Config, DropoutMasks, InputPath, Params, TouchedRows, Workspace, TENSOR_NAMES,
 };

@@ -165,6 +165,15 @@ impl<T: Float> Matrix<T> {
         self.data.resize(entries(rows, cols), T::zero());
     }
 
+    /// Make the shape `rows × cols`, zeroed, unless it already is (then
+    /// nothing changes and nothing is allocated): for a cache sized once
+    /// per shape and reused.
+    pub fn ensure_shape(&mut self, rows: usize, cols: usize) {
+        if self.shape() != (rows, cols) {
+            self.resize_zeroed(rows, cols);
+        }
+    }
+
     /// Set the shape to `rows × cols` keeping the allocation and whatever
     /// the entries hold (entries beyond the old length are zero): for a
     /// buffer that the next product overwrites (β = 0), where

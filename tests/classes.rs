@@ -221,7 +221,7 @@ fn sparse_updates_equal_dense_updates() {
 /// matrix counted once in the clipping norm, bit for bit, and E stays W_y.
 #[test]
 fn tied_sparse_updates_equal_dense_updates() {
-    use rnnlm::model::params::tie_gradients;
+    use rnnlm::model::tie::tie_gradients;
     use rnnlm::model::{tensor, Shards, TouchedRows};
     use rnnlm::train::optim::clip_factor;
     use rnnlm::train::step::{take_step, Chunk, Regularization};
@@ -274,7 +274,7 @@ fn tied_sparse_updates_equal_dense_updates() {
             ws_d.backward(&dense, &mut g);
             tie_gradients(&mut g, &TouchedRows::all());
             let all = dense.spans(&TouchedRows::all());
-            let once: Vec<_> = all.iter().filter(|s| s.0 != tensor::W_Y).cloned().collect();
+            let once: Vec<_> = all.iter().filter(|s| s.tensor != tensor::W_Y).cloned().collect();
             let norm = g.norm_with(&once, &[], 1);
             assert_eq!(norm, report.grad_norm, "{kind:?}: the shared matrix counts once");
             assert!(opt_d.step(&mut dense, &mut g, 0.1, &all, clip_factor(norm, 0.05), 1));

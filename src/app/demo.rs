@@ -50,30 +50,11 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
         corpus.display(),
         args.time
     );
-    let line = [
-        "train",
-        "--level",
-        "char",
-        "--embed",
-        "64",
-        "--hidden",
-        "256",
-        "--seq-len",
-        "64",
-        "--batch",
-        "32",
-        "--epochs",
-        "1000",
-        // Train for the whole time budget: halve on plateaus, never stop early.
-        "--schedule",
-        "plateau",
-        "--patience",
-        "1000",
-        "--lr",
-        "0.003",
-    ];
+    // Train for the whole time budget: halve on plateaus, never stop early.
+    let line = "train --level char --embed 64 --hidden 256 --seq-len 64 --batch 32 --epochs 1000 \
+                --schedule plateau --patience 1000 --lr 0.003";
     let Command::Train(mut train_args) = crate::cli::parse(
-        line.iter()
+        line.split_whitespace()
             .map(OsString::from)
             .chain([OsString::from("--corpus"), corpus.into_os_string()]),
     )?

@@ -122,82 +122,153 @@ const PALETTE: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e
 
 /// The SVG of `runs` overlaid.
 pub fn svg(runs: &[Run]) -> String {
-    const W: f64 = 860.0;
-    const H: f64 = 500.0;
-    let (left, right, top, bottom) = (70.0, 200.0, 40.0, 55.0);
-    let ln2 = std::f64::consts::LN_2;
     let smoothed: Vec<Vec<(f64, f64)>> = runs.iter().map(|r| smooth(&r.train)).collect();
-    let x_max = runs
-        .iter()
-        .flat_map(|r| r.train.iter().chain(&r.valid))
-        .map(|p| p.0)
-        .fold(1.0, f64::max);
-    // The y range fits the curves after their first 2% of steps: the first
-    // losses (≈ log2 V) would squash the rest; the plot clips them.
-    let fitted = smoothed
-        .iter()
-        .flatten()
-        .chain(runs.iter().flat_map(|r| &r.valid))
-        .filter(|p| p.0 >= 0.02 * x_max);
-    let (mut y_lo, mut y_hi) = fitted.fold((f64::MAX, f64::MIN), |(lo, hi), p| {
-        (lo.min(p.1 / ln2), hi.max(p.1 / ln2))
-    });
-    if y_lo > y_hi {
-        (y_lo, y_hi) = (0.0, 1.0);
-    }
-    let pad = (y_hi - y_lo).max(0.1) * 0.05;
-    let (y_lo, y_hi) = (y_lo - pad, y_hi + pad);
-    let px = |x: f64| left + (W - left - right) * x / x_max;
-    let py = |y: f64| top + (H - top - bottom) * (1.0 - (y - y_lo) / (y_hi - y_lo));
-    let mut s = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" \
-         viewBox=\"0 0 {W} {H}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>\n\
-         <text x=\"{}\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">Learning curves</text>\n",
-        (left + W - right) / 2.0
-    );
-    // Axes, ticks, grid, labels.
-    let (x0, x1, y0, y1) = (left, W - right, H - bottom, top);
-    s += &format!("<path d=\"M{x0},{y1} V{y0} H{x1}\" fill=\"none\" stroke=\"black\"/>\n");
-    for t in ticks(0.0, x_max, 8) {
-        let x = px(t);
-        s += &format!(
-            "<line x1=\"{x:.1}\" y1=\"{y0}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"black\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
-            y0 + 5.0,
-            y0 + 18.0,
-            label(t)
-        );
-    }
-    for t in ticks(y_lo, y_hi, 6) {
-        let y = py(t);
-        s += &format!(
-            "<line x1=\"{x0}\" y1=\"{y:.1}\" x2=\"{x1}\" y2=\"{y:.1}\" stroke=\"#e8e8e8\"/><line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{x0}\" y2=\"{y:.1}\" stroke=\"black\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
-            x0 - 5.0,
-            x0 - 8.0,
-            y + 4.0,
-            label(t)
-        );
-    }
-    s += &format!(
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">training step</text>\n\
-         <text transform=\"translate(18 {:.1}) rotate(-90)\" text-anchor=\"middle\">bits / token</text>\n",
-        (x0 + x1) / 2.0,
-        H - 12.0,
-        (y0 + y1) / 2.0
-    );
+    let f = Frame::fit(runs, &smoothed);
+    let mut s = f.axes();
     // The curves, each run in its colour, clipped to the plot area; the
     // legend on the right.
     s += &format!(
-        "<clipPath id=\"area\"><rect x=\"{x0}\" y=\"{y1}\" width=\"{:.1}\" height=\"{:.1}\"/></clipPath>\n<g clip-path=\"url(#area)\">\n",
-        x1 - x0,
-        y0 - y1
+        "<clipPath id=\"area\"><rect x=\"{}\" y=\"{}\" width=\"{:.1}\" height=\"{:.1}\"/></clipPath>\n<g clip-path=\"url(#area)\">\n",
+        f.x0(),
+        f.y1(),
+        f.x1() - f.x0(),
+        f.y0() - f.y1()
     );
-    let mut legend_y = top + 10.0;
+    let mut legend_y = Frame::TOP + 10.0;
     let mut legend = String::new();
     for (i, (run, smoothed)) in runs.iter().zip(&smoothed).enumerate() {
         let c = PALETTE[i % PALETTE.len()];
+        s += &f.lr_marks(run, i, c);
+        s += &f.curves(run, smoothed, c);
+        legend += &Frame::legend_entry(&escape(&run.name), c, legend_y);
+        legend_y += 44.0;
+    }
+    s += "</g>\n";
+    s += &legend;
+    s += &format!(
+        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#555\">dotted: learning-rate changes</text>\n</svg>\n",
+        Frame::W - Frame::RIGHT + 15.0,
+        legend_y
+    );
+    s
+}
+
+/// The plot's page and its scales: steps on x (0 to the last step), bits
+/// per token on y (fitted to the curves).
+struct Frame {
+    x_max: f64,
+    y_lo: f64,
+    y_hi: f64,
+}
+
+impl Frame {
+    const W: f64 = 860.0;
+    const H: f64 = 500.0;
+    const LEFT: f64 = 70.0;
+    const RIGHT: f64 = 200.0;
+    const TOP: f64 = 40.0;
+    const BOTTOM: f64 = 55.0;
+
+    /// Scales that hold every run. The y range fits the curves after
+    /// their first 2% of steps: the first losses (≈ log2 V) would squash
+    /// the rest; the plot clips them.
+    fn fit(runs: &[Run], smoothed: &[Vec<(f64, f64)>]) -> Frame {
+        let ln2 = std::f64::consts::LN_2;
+        let x_max = runs
+            .iter()
+            .flat_map(|r| r.train.iter().chain(&r.valid))
+            .map(|p| p.0)
+            .fold(1.0, f64::max);
+        let fitted = smoothed
+            .iter()
+            .flatten()
+            .chain(runs.iter().flat_map(|r| &r.valid))
+            .filter(|p| p.0 >= 0.02 * x_max);
+        let (mut y_lo, mut y_hi) = fitted.fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+            (lo.min(p.1 / ln2), hi.max(p.1 / ln2))
+        });
+        if y_lo > y_hi {
+            (y_lo, y_hi) = (0.0, 1.0);
+        }
+        let pad = (y_hi - y_lo).max(0.1) * 0.05;
+        Frame {
+            x_max,
+            y_lo: y_lo - pad,
+            y_hi: y_hi + pad,
+        }
+    }
+
+    /// The plot area's edges: left, right, bottom, top.
+    fn x0(&self) -> f64 {
+        Self::LEFT
+    }
+    fn x1(&self) -> f64 {
+        Self::W - Self::RIGHT
+    }
+    fn y0(&self) -> f64 {
+        Self::H - Self::BOTTOM
+    }
+    fn y1(&self) -> f64 {
+        Self::TOP
+    }
+
+    /// A step's x on the page.
+    fn px(&self, x: f64) -> f64 {
+        Self::LEFT + (Self::W - Self::LEFT - Self::RIGHT) * x / self.x_max
+    }
+
+    /// A bits-per-token value's y on the page.
+    fn py(&self, y: f64) -> f64 {
+        Self::TOP + (Self::H - Self::TOP - Self::BOTTOM) * (1.0 - (y - self.y_lo) / (self.y_hi - self.y_lo))
+    }
+
+    /// The page's head, then the axes with their ticks, grid and labels.
+    fn axes(&self) -> String {
+        let (w, h) = (Self::W, Self::H);
+        let mut s = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
+             viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{w}\" height=\"{h}\" fill=\"white\"/>\n\
+             <text x=\"{}\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">Learning curves</text>\n",
+            (Self::LEFT + w - Self::RIGHT) / 2.0
+        );
+        let (x0, x1, y0, y1) = (self.x0(), self.x1(), self.y0(), self.y1());
+        s += &format!("<path d=\"M{x0},{y1} V{y0} H{x1}\" fill=\"none\" stroke=\"black\"/>\n");
+        for t in ticks(0.0, self.x_max, 8) {
+            let x = self.px(t);
+            s += &format!(
+                "<line x1=\"{x:.1}\" y1=\"{y0}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"black\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+                y0 + 5.0,
+                y0 + 18.0,
+                label(t)
+            );
+        }
+        for t in ticks(self.y_lo, self.y_hi, 6) {
+            let y = self.py(t);
+            s += &format!(
+                "<line x1=\"{x0}\" y1=\"{y:.1}\" x2=\"{x1}\" y2=\"{y:.1}\" stroke=\"#e8e8e8\"/><line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{x0}\" y2=\"{y:.1}\" stroke=\"black\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
+                x0 - 5.0,
+                x0 - 8.0,
+                y + 4.0,
+                label(t)
+            );
+        }
+        s += &format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">training step</text>\n\
+             <text transform=\"translate(18 {:.1}) rotate(-90)\" text-anchor=\"middle\">bits / token</text>\n",
+            (x0 + x1) / 2.0,
+            h - 12.0,
+            (y0 + y1) / 2.0
+        );
+        s
+    }
+
+    /// Run `i`'s learning-rate changes: a dotted line each, labelled.
+    fn lr_marks(&self, run: &Run, i: usize, c: &str) -> String {
+        let (x1, y0, y1) = (self.x1(), self.y0(), self.y1());
+        let mut s = String::new();
         for (j, &(at, rate)) in run.lr_changes.iter().enumerate() {
-            let x = px(at);
+            let x = self.px(at);
             let label_y = y1 + 12.0 + 12.0 * ((i + j) % 3) as f64;
             // Near the right edge the label goes to the left of its line.
             let (label_x, anchor) = if x > x1 - 90.0 {
@@ -210,14 +281,20 @@ pub fn svg(runs: &[Run]) -> String {
                  <text x=\"{label_x:.1}\" y=\"{label_y:.1}\" font-size=\"10\" fill=\"{c}\" text-anchor=\"{anchor}\">lr {rate}</text>\n"
             );
         }
+        s
+    }
+
+    /// A run's smoothed training curve, its validation curve and points.
+    fn curves(&self, run: &Run, smoothed: &[(f64, f64)], c: &str) -> String {
+        let ln2 = std::f64::consts::LN_2;
         let path = |pts: &[(f64, f64)]| {
             pts.iter()
-                .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y / ln2)))
+                .map(|&(x, y)| format!("{:.1},{:.1}", self.px(x), self.py(y / ln2)))
                 .collect::<Vec<_>>()
                 .join(" ")
         };
         let name = escape(&run.name);
-        s += &format!(
+        let mut s = format!(
             "<polyline class=\"train\" data-run=\"{name}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"1.2\" points=\"{}\"/>\n",
             path(smoothed)
         );
@@ -228,35 +305,31 @@ pub fn svg(runs: &[Run]) -> String {
         for &(x, y) in &run.valid {
             s += &format!(
                 "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{c}\"/>\n",
-                px(x),
-                py(y / ln2)
+                self.px(x),
+                self.py(y / ln2)
             );
         }
-        let lx = W - right + 15.0;
-        legend += &format!(
-            "<line x1=\"{lx}\" y1=\"{legend_y}\" x2=\"{:.1}\" y2=\"{legend_y}\" stroke=\"{c}\" stroke-width=\"1.2\"/>\
+        s
+    }
+
+    /// A run's two legend lines (train, valid) at height `y`.
+    fn legend_entry(name: &str, c: &str, y: f64) -> String {
+        let lx = Self::W - Self::RIGHT + 15.0;
+        format!(
+            "<line x1=\"{lx}\" y1=\"{y}\" x2=\"{:.1}\" y2=\"{y}\" stroke=\"{c}\" stroke-width=\"1.2\"/>\
              <text x=\"{:.1}\" y=\"{:.1}\">{name} train (smoothed)</text>\n\
              <line x1=\"{lx}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"{c}\" stroke-width=\"2\" stroke-dasharray=\"6 3\"/>\
              <text x=\"{:.1}\" y=\"{:.1}\">{name} valid</text>\n",
             lx + 24.0,
             lx + 30.0,
-            legend_y + 4.0,
-            legend_y + 18.0,
+            y + 4.0,
+            y + 18.0,
             lx + 24.0,
-            legend_y + 18.0,
+            y + 18.0,
             lx + 30.0,
-            legend_y + 22.0
-        );
-        legend_y += 44.0;
+            y + 22.0
+        )
     }
-    s += "</g>\n";
-    s += &legend;
-    s += &format!(
-        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#555\">dotted: learning-rate changes</text>\n</svg>\n",
-        W - right + 15.0,
-        legend_y
-    );
-    s
 }
 
 /// `plot`: read every `--log`, write the SVG.

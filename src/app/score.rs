@@ -16,7 +16,7 @@ use crate::model::{in_precision, Model, Weights, Workspace};
 use crate::sample::{self, top_k, Generator};
 use crate::train::dynamic::{evaluate_dynamic, Dynamic, DYNAMIC_CHUNK, DYNAMIC_CLIP};
 use crate::train::evaluate::{evaluate, MIN_SCORED_TOKENS};
-use crate::train::{checkpoint, Settings};
+use crate::train::{checkpoint, Optimizer, TrainState};
 
 /// Seconds between progress lines of `eval --dynamic`.
 const PROGRESS_SECONDS: f64 = 5.0;
@@ -28,12 +28,12 @@ fn load_model(path: &Path, weights: Weights) -> Result<Model> {
 
 /// [`load_model`], and the settings of the run that saved it, if it was
 /// saved with its training state.
-fn load_with_settings(path: &Path, weights: Weights) -> Result<(Model, Option<Settings>)> {
+fn load_with_settings(path: &Path, weights: Weights) -> Result<(Model, Option<TrainState>)> {
     let ck = checkpoint::load(path)?;
     let mut model = ck.model;
     model.params = in_precision(&model.params, weights)
         .map_err(|e| Error::format(path, format!("--weights {}: {e}", weights.name())))?;
-    Ok((model, ck.train.map(|t| t.settings)))
+    Ok((model, ck.train))
 }
 
 /// Read and encode a text to score ([`Vocab::encode_for_scoring`]: at char
@@ -98,10 +98,9 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             _ => {}
         }
     }
-    let (model, settings) = load_with_settings(&args.model, args.weights)?;
+    let (model, state) = load_with_settings(&args.model, args.weights)?;
     let text = read_to_score(&model.vocab, &args.corpus, "--corpus")?;
     let mut rows = PerToken::new(&model, args);
-    let gemm = Gemm::new().with_threads(args.threads);
     let (tokens, nats) = match args.dynamic {
         None => {
             if rows.wanted() {
@@ -110,39 +109,13 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
                     rows.push(scored)?;
                 }
             }
-            evaluate(&model.params, &text.ids, &mut Workspace::new(gemm))
+            evaluate(
+                &model.params,
+                &text.ids,
+                &mut Workspace::new(Gemm::new().with_threads(args.threads)),
+            )
         }
-        Some(lr) => {
-            // The run's T and clip, as saved with its training state.
-            let d = Dynamic {
-                lr,
-                clip: args.clip.or(settings.as_ref().map(|s| s.clip)).unwrap_or(DYNAMIC_CLIP),
-                chunk: args
-                    .seq_len
-                    .or(settings.as_ref().map(|s| s.seq_len))
-                    .unwrap_or(DYNAMIC_CHUNK),
-            };
-            let mut adapted = model.params.clone();
-            let ids = &text.ids;
-            // Progress on stderr every few seconds: a long text takes a while.
-            let mut shown = std::time::Instant::now();
-            evaluate_dynamic(&mut adapted, ids, d, gemm.kernel(), args.threads, |p, h0, r| {
-                if rows.wanted() {
-                    for scored in surprisal::scores(p, h0, &ids[r.start..=r.end], r.start, rows.top) {
-                        rows.push(scored)?;
-                    }
-                }
-                if shown.elapsed().as_secs_f64() >= PROGRESS_SECONDS {
-                    eprintln!("dynamic evaluation: {} of {} tokens scored", r.start, ids.len() - 1);
-                    shown = std::time::Instant::now();
-                }
-                Ok(())
-            })
-            .map_err(|e| match e {
-                Error::Data(m) => Error::Data(format!("{}: {m}", args.corpus.display())),
-                e => e,
-            })?
-        }
+        Some(lr) => score_dynamic(args, lr, &model, state, &text.ids, &mut rows)?,
     };
     let on_stdout = rows.on_stdout();
     rows.finish(&args.model, &args.corpus, text.ids[0])?;
@@ -153,6 +126,53 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         say!("{}", summary.trim_end());
     }
     Ok(())
+}
+
+/// `eval --dynamic LR`: score `ids` while adapting a copy of the model by
+/// SGD (the run's T and clip, as its checkpoint saved them), each row to
+/// `rows` as it is scored.
+fn score_dynamic(
+    args: &EvalArgs,
+    lr: f64,
+    model: &Model,
+    state: Option<TrainState>,
+    ids: &[u32],
+    rows: &mut PerToken,
+) -> Result<(usize, f64)> {
+    let settings = state.as_ref().map(|s| &s.settings);
+    let d = Dynamic {
+        lr,
+        clip: args.clip.or(settings.map(|s| s.clip)).unwrap_or(DYNAMIC_CLIP),
+        chunk: args.seq_len.or(settings.map(|s| s.seq_len)).unwrap_or(DYNAMIC_CHUNK),
+    };
+    let mut adapted = model.params.clone();
+    let kernel = Gemm::<f32>::new().kernel();
+    // Progress on stderr every few seconds: a long text takes a while.
+    let mut shown = std::time::Instant::now();
+    evaluate_dynamic(
+        &mut adapted,
+        ids,
+        d,
+        Optimizer::Sgd,
+        kernel,
+        args.threads,
+        |p, h0, r| {
+            if rows.wanted() {
+                for scored in surprisal::scores(p, h0, &ids[r.start..=r.end], r.start, rows.top) {
+                    rows.push(scored)?;
+                }
+            }
+            if shown.elapsed().as_secs_f64() >= PROGRESS_SECONDS {
+                eprintln!("dynamic evaluation: {} of {} tokens scored", r.start, ids.len() - 1);
+                shown = std::time::Instant::now();
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| match e {
+        Error::Data(m) => Error::Data(format!("{}: {m}", args.corpus.display())),
+        e => e,
+    })
 }
 
 /// `--per-token -`: the TSV goes to stdout.

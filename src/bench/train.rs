@@ -7,6 +7,7 @@ use super::timing::{median, times_interleaved, Job};
 use crate::matmul::{Gemm, Kernel};
 use crate::matrix::Matrix;
 use crate::model::classes::{self, Classes};
+use crate::model::{Config, Params, Shards};
 use crate::rng::Rng;
 use crate::train::step::{take_step, Chunk, Regularization};
 use crate::train::{Optimizer, OptimizerKind};
@@ -137,17 +138,6 @@ pub fn time_train_steps(
     threads: &[usize],
     budget: Duration,
 ) -> Option<Vec<TrainResult>> {
-    use crate::model::{Config, Params, Shards};
-    struct Run {
-        params: Params<f32>,
-        grads: Params<f32>,
-        opt: Optimizer,
-        ws: Shards<f32>,
-        rng: Rng,
-        total: Duration,
-        /// Steps taken: the next chunk is `steps % BENCH_CHUNKS`.
-        steps: usize,
-    }
     let mut rng = Rng::new(3);
     let n = c.steps * c.batch;
     let (stream, classes) = c.data(BENCH_CHUNKS * n + c.batch, &mut rng);
@@ -156,54 +146,20 @@ pub fn time_train_steps(
         ..Config::full(c.vocab, c.dim, c.dim)
     };
     let h0 = Matrix::<f32>::zeros(c.batch, c.dim);
-    let step = |r: &mut Run| {
-        let at = (r.steps % BENCH_CHUNKS) * n;
-        r.steps += 1;
-        let chunk = Chunk {
-            inputs: &stream[at..at + n],
-            targets: &stream[at + c.batch..at + c.batch + n],
-            batch: c.batch,
-            h0: h0.view(),
-        };
-        let mut reg = Regularization {
-            dropout: 0.0,
-            weight_decay: 0.0,
-            rng: &mut r.rng,
-        };
-        take_step(
-            &mut r.params,
-            &mut r.grads,
-            &mut r.opt,
-            &mut r.ws,
-            chunk,
-            1e-4,
-            5.0,
-            &mut reg,
-        )
-        .expect("a finite step");
-    };
     let mut runs = Vec::new();
     for &t in threads {
-        let params = Params::<f32>::init(&cfg, &mut Rng::new(3));
-        let mut run = Run {
-            grads: Params::zeros(&cfg),
-            opt: Optimizer::new(c.optimizer, &params),
-            params,
-            ws: Shards::new(Gemm::<f32>::with_kernel(kernel)?.kernel(), t),
-            rng: Rng::new(4),
-            total: Duration::ZERO,
-            steps: 0,
-        };
-        step(&mut run); // warm-up: sizes the workspaces
+        let mut run = StepRun::new(&cfg, &c, kernel, t)?;
+        run.step(&stream, &h0, &c); // warm-up: sizes the workspaces
         run.ws.start_timing();
         runs.push(run);
     }
     let mut jobs: Vec<Job> = runs
         .iter_mut()
         .map(|run| {
+            let (stream, h0, c) = (&stream, &h0, &c);
             Box::new(move || {
                 let t = Instant::now();
-                step(run);
+                run.step(stream, h0, c);
                 run.total += t.elapsed();
             }) as Job
         })
@@ -220,6 +176,65 @@ pub fn time_train_steps(
             })
             .collect(),
     )
+}
+
+/// One thread count's steps: its own weights, optimizer and workspaces.
+struct StepRun {
+    params: Params<f32>,
+    grads: Params<f32>,
+    opt: Optimizer,
+    ws: Shards<f32>,
+    rng: Rng,
+    /// Time spent in timed steps (the GEMM share's denominator).
+    total: Duration,
+    /// Steps taken: the next chunk is `steps % BENCH_CHUNKS`.
+    steps: usize,
+}
+
+impl StepRun {
+    /// `None` if this CPU cannot run `kernel`.
+    fn new(cfg: &Config, c: &TrainConfig, kernel: Kernel, threads: usize) -> Option<Self> {
+        let params = Params::<f32>::init(cfg, &mut Rng::new(3));
+        Some(StepRun {
+            grads: Params::zeros(cfg),
+            opt: Optimizer::new(c.optimizer, &params),
+            params,
+            ws: Shards::new(Gemm::<f32>::with_kernel(kernel)?.kernel(), threads),
+            rng: Rng::new(4),
+            total: Duration::ZERO,
+            steps: 0,
+        })
+    }
+
+    /// One optimizer step on the next of the [`BENCH_CHUNKS`] chunks of
+    /// `stream`, from h_0 = `h0`.
+    fn step(&mut self, stream: &[u32], h0: &Matrix<f32>, c: &TrainConfig) {
+        let n = c.steps * c.batch;
+        let at = (self.steps % BENCH_CHUNKS) * n;
+        self.steps += 1;
+        let chunk = Chunk {
+            inputs: &stream[at..at + n],
+            targets: &stream[at + c.batch..at + c.batch + n],
+            batch: c.batch,
+            h0: h0.view(),
+        };
+        let mut reg = Regularization {
+            dropout: 0.0,
+            weight_decay: 0.0,
+            rng: &mut self.rng,
+        };
+        take_step(
+            &mut self.params,
+            &mut self.grads,
+            &mut self.opt,
+            &mut self.ws,
+            chunk,
+            1e-4,
+            5.0,
+            &mut reg,
+        )
+        .expect("a finite step");
+    }
 }
 
 #[cfg(test)]

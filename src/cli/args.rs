@@ -15,15 +15,16 @@ use crate::sample::Sampling;
 use crate::train::schedule::Schedule;
 use crate::train::OptimizerKind;
 
-/// `--level`.
+/// `--weights` (it has a default).
 fn weights(f: &Flags) -> Result<Weights> {
-    let name = f.required("--weights")?;
-    Weights::parse(name).ok_or_else(|| Error::Usage(format!("--weights: '{name}' is not f32 or bf16")))
+    Ok(f.choice("--weights", Weights::parse, "f32 or bf16")?
+        .expect("a default"))
 }
 
+/// `--level` (it has a default).
 fn level(f: &Flags) -> Result<Level> {
-    let name = f.required("--level")?;
-    Level::parse(name).ok_or_else(|| Error::Usage(format!("--level: '{name}' is not char, jamo or word")))
+    Ok(f.choice("--level", Level::parse, "char, jamo or word")?
+        .expect("a default"))
 }
 
 /// `rnnlm train`.
@@ -75,9 +76,9 @@ pub struct TrainArgs {
 
 impl TrainArgs {
     fn from_flags(f: &Flags) -> Result<Self> {
-        let kind = f.required("--optimizer")?;
-        let optimizer = OptimizerKind::parse(kind)
-            .ok_or_else(|| Error::Usage(format!("--optimizer: '{kind}' is not sgd, adagrad or adam")))?;
+        let optimizer = f
+            .choice("--optimizer", OptimizerKind::parse, "sgd, adagrad or adam")?
+            .expect("a default");
         let level = level(f)?;
         let by_level = LevelDefaults::of(level);
         let embed = f.opt_count("--embed", 1)?.unwrap_or(by_level.embed);
@@ -88,11 +89,9 @@ impl TrainArgs {
             embed,
             hidden,
             classes: f.opt_count("--classes", 0)?,
-            class_method: match f.text("--class-method") {
-                None => by_level.class_method,
-                Some(name) => ClassMethod::parse(name)
-                    .ok_or_else(|| Error::Usage(format!("--class-method: '{name}' is not frequency or exchange")))?,
-            },
+            class_method: f
+                .choice("--class-method", ClassMethod::parse, "frequency or exchange")?
+                .unwrap_or(by_level.class_method),
             tie: match (f.switch("--tie"), f.switch("--untie")) {
                 (true, true) => return Err(Error::Usage("--tie and --untie cannot be used together".into())),
                 (true, false) => true,
@@ -100,13 +99,7 @@ impl TrainArgs {
                 // The level's default, where the shapes allow it.
                 (false, false) => by_level.tie && embed == hidden,
             },
-            init_scheme: match f.text("--init-scheme") {
-                None => None,
-                Some(name) => Some(
-                    InitScheme::parse(name)
-                        .ok_or_else(|| Error::Usage(format!("--init-scheme: '{name}' is not unit or small")))?,
-                ),
-            },
+            init_scheme: f.choice("--init-scheme", InitScheme::parse, "unit or small")?,
             seq_len: f.opt_count("--seq-len", 1)?.unwrap_or(by_level.seq_len),
             batch: f.opt_count("--batch", 1)?.unwrap_or(by_level.batch),
             epochs: f.opt_count("--epochs", 1)?.unwrap_or(by_level.epochs),
@@ -123,14 +116,7 @@ impl TrainArgs {
             max_vocab: f.count("--max-vocab", 3)?,
             min_improvement: f.number("--min-improvement", 0.0, 1.0)?,
             patience: f.count("--patience", 1)?,
-            schedule: match f.text("--schedule") {
-                None => None,
-                Some(name) => Some(Schedule::parse(name).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "--schedule: '{name}' is not mikolov, mikolov-strict or plateau"
-                    ))
-                })?),
-            },
+            schedule: f.choice("--schedule", Schedule::parse, "mikolov, mikolov-strict or plateau")?,
             dropout: f.opt_number("--dropout", 0.0, 0.95)?.unwrap_or(by_level.dropout),
             weight_decay: f.number("--weight-decay", 0.0, 1.0)?,
             out: f.required_path("--out")?,
@@ -423,6 +409,61 @@ pub enum Command {
     BenchGenerate(BenchGenerateArgs),
 }
 
+impl EvalArgs {
+    fn from_flags(f: &Flags) -> Result<Self> {
+        Ok(EvalArgs {
+            model: f.required_path("--model")?,
+            corpus: f.required_path("--corpus")?,
+            json: f.switch("--json"),
+            per_token: f.path("--per-token"),
+            html: f.path("--html"),
+            threads: threads(f)?,
+            weights: weights(f)?,
+            dynamic: f.opt_number("--dynamic", 0.0, 1e6)?,
+            seq_len: f.opt_count("--seq-len", 1)?,
+            clip: f.opt_number("--clip", 0.0, 1e12)?,
+        })
+    }
+}
+
+impl GenerateArgs {
+    fn from_flags(f: &Flags) -> Result<Self> {
+        Ok(GenerateArgs {
+            model: f.required_path("--model")?,
+            prime: f.required("--prime")?.to_string(),
+            len: f.count("--len", 0)?,
+            sampling: Sampling {
+                temperature: f.number("--temperature", 0.0, 1e3)?,
+                top_k: f.count("--top-k", 0)?,
+                top_p: f.number("--top-p", 1e-9, 1.0)?,
+            },
+            seed: f.u64("--seed")?,
+            samples: f.opt_count("--samples", 1)?,
+            threads: threads(f)?,
+            weights: weights(f)?,
+        })
+    }
+}
+
+impl NgramArgs {
+    fn from_flags(f: &Flags) -> Result<Self> {
+        let order = f.count("--order", 1)?;
+        let max = crate::baselines::ngram::MAX_ORDER;
+        if order > max {
+            return Err(Error::Usage(format!("--order: {order} is too large (at most {max})")));
+        }
+        Ok(NgramArgs {
+            corpus: f.required_path("--corpus")?,
+            eval: f.required_path("--eval")?,
+            order,
+            level: level(f)?,
+            min_count: f.count("--min-count", 1)?,
+            max_vocab: f.count("--max-vocab", 3)?,
+            json: f.switch("--json"),
+        })
+    }
+}
+
 impl Command {
     /// Check and type the flags of command `name` (a name with a table).
     pub(crate) fn from_flags(name: &str, f: &Flags) -> Result<Command> {
@@ -433,18 +474,7 @@ impl Command {
                 out: f.required_path("--out")?,
             }),
             "train" => Command::Train(TrainArgs::from_flags(f)?),
-            "eval" => Command::Eval(EvalArgs {
-                model: f.required_path("--model")?,
-                corpus: f.required_path("--corpus")?,
-                json: f.switch("--json"),
-                per_token: f.path("--per-token"),
-                html: f.path("--html"),
-                threads: threads(f)?,
-                weights: weights(f)?,
-                dynamic: f.opt_number("--dynamic", 0.0, 1e6)?,
-                seq_len: f.opt_count("--seq-len", 1)?,
-                clip: f.opt_number("--clip", 0.0, 1e12)?,
-            }),
+            "eval" => Command::Eval(EvalArgs::from_flags(f)?),
             "predict" => Command::Predict(PredictArgs {
                 model: f.required_path("--model")?,
                 prime: f.required("--prime")?.to_string(),
@@ -452,20 +482,7 @@ impl Command {
                 json: f.switch("--json"),
                 weights: weights(f)?,
             }),
-            "generate" => Command::Generate(GenerateArgs {
-                model: f.required_path("--model")?,
-                prime: f.required("--prime")?.to_string(),
-                len: f.count("--len", 0)?,
-                sampling: Sampling {
-                    temperature: f.number("--temperature", 0.0, 1e3)?,
-                    top_k: f.count("--top-k", 0)?,
-                    top_p: f.number("--top-p", 1e-9, 1.0)?,
-                },
-                seed: f.u64("--seed")?,
-                samples: f.opt_count("--samples", 1)?,
-                threads: threads(f)?,
-                weights: weights(f)?,
-            }),
+            "generate" => Command::Generate(GenerateArgs::from_flags(f)?),
             "gradcheck" => Command::Gradcheck(GradcheckArgs {
                 vocab: f.count("--vocab", 2)?,
                 classes: f.count("--classes", 0)?,
@@ -476,22 +493,7 @@ impl Command {
                 seed: f.u64("--seed")?,
                 sample: f.opt_count("--sample", 1)?,
             }),
-            "ngram" => {
-                let order = f.count("--order", 1)?;
-                let max = crate::baselines::ngram::MAX_ORDER;
-                if order > max {
-                    return Err(Error::Usage(format!("--order: {order} is too large (at most {max})")));
-                }
-                Command::Ngram(NgramArgs {
-                    corpus: f.required_path("--corpus")?,
-                    eval: f.required_path("--eval")?,
-                    order,
-                    level: level(f)?,
-                    min_count: f.count("--min-count", 1)?,
-                    max_vocab: f.count("--max-vocab", 3)?,
-                    json: f.switch("--json"),
-                })
-            }
+            "ngram" => Command::Ngram(NgramArgs::from_flags(f)?),
             "synth" => Command::Synth(SynthArgs {
                 kind: match f.required("--kind")? {
                     "hmm" => SynthKind::Hmm,

@@ -550,6 +550,17 @@ impl Flags {
         }
     }
 
+    /// One of a set of names, read by `parse`; `None` when unset. The
+    /// error names the flag and lists `names` ("sgd, adagrad or adam").
+    pub fn choice<T>(&self, name: &str, parse: impl Fn(&str) -> Option<T>, names: &str) -> Result<Option<T>> {
+        match self.text(name) {
+            None => Ok(None),
+            Some(v) => parse(v)
+                .map(Some)
+                .ok_or_else(|| Error::Usage(format!("{name}: '{v}' is not {names}"))),
+        }
+    }
+
     /// A whole number ≥ `min`, or `None` when unset.
     pub fn opt_count(&self, name: &str, min: usize) -> Result<Option<usize>> {
         match self.parsed::<usize>(name, "a whole number")? {

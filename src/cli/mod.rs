@@ -46,6 +46,46 @@ commands:
 Run `rnnlm COMMAND --help` for the flags of each command.
 ";
 
+/// What the first arguments name: a command and where its flags start, or
+/// a help text to print.
+enum Named {
+    Command(String, usize),
+    Help(String),
+}
+
+/// Read the command name (`bench` takes a second word): no command or a
+/// flag first is the demo.
+fn command_name(args: &[OsString]) -> Result<Named> {
+    let word = |i: usize| args.get(i).map(|a| a.to_str().unwrap_or("\u{fffd}"));
+    Ok(match word(0) {
+        None => Named::Command("demo".into(), 0),
+        Some("-h" | "--help" | "help") => Named::Help(HELP.into()),
+        Some(s) if s.starts_with("--") => Named::Command("demo".into(), 0),
+        Some("bench") => match word(1) {
+            Some(sub @ ("gemm" | "train" | "generate")) => Named::Command(format!("bench {sub}"), 2),
+            Some("-h" | "--help") | None => Named::Help(format!(
+                "usage: rnnlm bench gemm|train|generate [FLAGS]\n\n{}\n{}\n{}",
+                command_help("bench gemm"),
+                command_help("bench train"),
+                command_help("bench generate")
+            )),
+            Some(_) => {
+                return Err(Error::Usage(format!(
+                    "unknown bench '{}': use `rnnlm bench gemm`, `rnnlm bench train` or `rnnlm bench generate`",
+                    args[1].to_string_lossy()
+                )))
+            }
+        },
+        Some(cmd) if spec_for(cmd).is_some() => Named::Command(cmd.to_string(), 1),
+        Some(_) => {
+            return Err(Error::Usage(format!(
+                "unknown command '{}' (see `rnnlm --help`)",
+                args[0].to_string_lossy()
+            )))
+        }
+    })
+}
+
 /// Parse the arguments after the program name. They are read as the system
 /// gives them: a path may be any bytes, every other value must be UTF-8.
 pub fn parse<I>(args: I) -> Result<Command>
@@ -54,42 +94,9 @@ where
     I::Item: Into<OsString>,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let word = |i: usize| args.get(i).map(|a| a.to_str().unwrap_or("\u{fffd}"));
-    let mut rest = &args[..];
-    let name = match word(0) {
-        None => "demo".to_string(),
-        Some("-h" | "--help" | "help") => return Ok(Command::Help(HELP.into())),
-        Some(s) if s.starts_with("--") => "demo".to_string(),
-        Some("bench") => match word(1) {
-            Some(sub @ ("gemm" | "train" | "generate")) => {
-                rest = &rest[2..];
-                format!("bench {sub}")
-            }
-            Some("-h" | "--help") | None => {
-                return Ok(Command::Help(format!(
-                    "usage: rnnlm bench gemm|train|generate [FLAGS]\n\n{}\n{}\n{}",
-                    command_help("bench gemm"),
-                    command_help("bench train"),
-                    command_help("bench generate")
-                )))
-            }
-            Some(_) => {
-                return Err(Error::Usage(format!(
-                    "unknown bench '{}': use `rnnlm bench gemm`, `rnnlm bench train` or `rnnlm bench generate`",
-                    args[1].to_string_lossy()
-                )))
-            }
-        },
-        Some(cmd) => {
-            if spec_for(cmd).is_none() {
-                return Err(Error::Usage(format!(
-                    "unknown command '{}' (see `rnnlm --help`)",
-                    args[0].to_string_lossy()
-                )));
-            }
-            rest = &rest[1..];
-            cmd.to_string()
-        }
+    let (name, rest) = match command_name(&args)? {
+        Named::Help(text) => return Ok(Command::Help(text)),
+        Named::Command(name, at) => (name, &args[at..]),
     };
     let mut flags = Flags::new(spec_for(&name).expect("known command"));
     let mut i = 0;

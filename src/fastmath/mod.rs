@@ -19,7 +19,7 @@ pub mod x86_64;
 /// sixteen with AVX-512.
 pub fn exp_in_place(v: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(k) = x86_64::Wide::detect() {
+    if let Some(k) = x86_64::VectorIsa::detect() {
         return k.exp_in_place(v);
     }
     v.iter_mut().for_each(|x| *x = exp_f32(*x));
@@ -29,7 +29,7 @@ pub fn exp_in_place(v: &mut [f32]) {
 /// AVX2, sixteen with AVX-512.
 pub fn tanh_in_place(v: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(k) = x86_64::Wide::detect() {
+    if let Some(k) = x86_64::VectorIsa::detect() {
         return k.tanh_in_place(v);
     }
     v.iter_mut().for_each(|x| *x = tanh_f32(*x));

@@ -12,9 +12,9 @@
 
 /// Token for the wide maps: exists only for an instruction set this CPU
 /// has (AVX2 + FMA, or AVX-512F with them); its field is private, so
-/// [`Wide::available`] is its sole constructor.
+/// [`VectorIsa::available`] is its sole constructor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Wide(Isa);
+pub struct VectorIsa(Isa);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Isa {
@@ -24,18 +24,18 @@ enum Isa {
     Avx512,
 }
 
-impl Wide {
+impl VectorIsa {
     /// The widest instruction set this CPU has for the maps, if any.
     pub fn detect() -> Option<Self> {
         Self::available().last().copied()
     }
 
     /// Every instruction set this CPU has for the maps, narrowest first.
-    pub fn available() -> &'static [Wide] {
+    pub fn available() -> &'static [VectorIsa] {
         let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
         match (avx2, is_x86_feature_detected!("avx512f")) {
-            (true, true) => &[Wide(Isa::Avx2), Wide(Isa::Avx512)],
-            (true, false) => &[Wide(Isa::Avx2)],
+            (true, true) => &[VectorIsa(Isa::Avx2), VectorIsa(Isa::Avx512)],
+            (true, false) => &[VectorIsa(Isa::Avx2)],
             (false, _) => &[],
         }
     }
@@ -43,7 +43,7 @@ impl Wide {
     /// `v[i] = e^v[i]`, eight or sixteen lanes per instruction.
     pub fn exp_in_place(self, v: &mut [f32]) {
         match self.0 {
-            // SAFETY: a `Wide` comes only from `available`, which found
+            // SAFETY: a `VectorIsa` comes only from `available`, which found
             // the instruction set on this CPU: all the function requires.
             Isa::Avx2 => unsafe { exp_avx2(v) },
             // SAFETY: as above.
@@ -90,10 +90,10 @@ mod tests {
     /// Every instruction set this CPU has gives the baseline's bits.
     #[test]
     fn wide_maps_give_the_baseline_results_bit_for_bit() {
-        if Wide::available().len() < 2 {
+        if VectorIsa::available().len() < 2 {
             eprintln!("note: this CPU lacks AVX2+FMA or AVX-512F: those maps are not checked here");
         }
-        for &k in Wide::available() {
+        for &k in VectorIsa::available() {
             let isa = format!("{:?}", k.0);
             check_map(&isa, "exp", &|v| k.exp_in_place(v), super::super::exp_f32);
             check_map(&isa, "tanh", &|v| k.tanh_in_place(v), super::super::tanh_f32);

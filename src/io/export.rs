@@ -108,19 +108,32 @@ pub fn import(dir: &Path) -> Result<Model> {
     })
 }
 
-/// [`import`] with the files supplied by `read(name)` (tests feed it
-/// corrupted bytes); `dir` only names the files in messages.
-pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) -> Result<Model> {
-    let mut read_json = |name: &str| -> Result<Json> {
-        let path = dir.join(name);
-        let text = String::from_utf8(read(name)?).map_err(|e| Error::Utf8 {
-            path: path.clone(),
-            offset: e.utf8_error().valid_up_to(),
-        })?;
-        json::parse(&text).map_err(|m| Error::format(&path, m))
-    };
+/// What `config.json` says.
+struct ImportConfig {
+    level: Level,
+    /// V, D, H, C.
+    vocab: usize,
+    embed: usize,
+    hidden: usize,
+    classes: usize,
+    tied: bool,
+}
+
+/// Read `name` from `read` as JSON, naming the file on error.
+fn read_json(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>, name: &str) -> Result<Json> {
+    let path = dir.join(name);
+    let text = String::from_utf8(read(name)?).map_err(|e| Error::Utf8 {
+        path: path.clone(),
+        offset: e.utf8_error().valid_up_to(),
+    })?;
+    json::parse(&text).map_err(|m| Error::format(&path, m))
+}
+
+/// `config.json`: level, sizes, classes (0 when absent: folders written
+/// before classes existed) and the tie (false when absent).
+fn read_config(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) -> Result<ImportConfig> {
     let cpath = dir.join("config.json");
-    let cfg = read_json("config.json")?;
+    let cfg = read_json(dir, read, "config.json")?;
     if !matches!(cfg, Json::Object(_)) {
         return Err(Error::format(&cpath, "expected a JSON object"));
     }
@@ -148,20 +161,21 @@ pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) ->
             ))
         }
     };
-    let (v, d, h) = (
+    let (vocab, embed, hidden) = (
         size("vocab_size", 1.0)?,
         size("embed_dim", 1.0)?,
         size("hidden_dim", 1.0)?,
     );
-    // Folders written before classes existed have no "classes": 0.
-    let c = match cfg.get("classes") {
+    let classes = match cfg.get("classes") {
         None => 0,
         Some(_) => size("classes", 0.0)?,
     };
-    if c > v {
-        return Err(Error::format(&cpath, format!("{c} classes for vocab_size {v}")));
+    if classes > vocab {
+        return Err(Error::format(
+            &cpath,
+            format!("{classes} classes for vocab_size {vocab}"),
+        ));
     }
-    // Folders written before tying existed have no "tied": false.
     let tied = match cfg.get("tied") {
         None | Some(Json::Bool(false)) => false,
         Some(Json::Bool(true)) => true,
@@ -172,15 +186,26 @@ pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) ->
             ))
         }
     };
-    if tied && d != h {
+    if tied && embed != hidden {
         return Err(Error::format(
             &cpath,
-            format!("\"tied\": true needs embed_dim = hidden_dim (E and W_y are one matrix), not {d} and {h}"),
+            format!("\"tied\": true needs embed_dim = hidden_dim (E and W_y are one matrix), not {embed} and {hidden}"),
         ));
     }
+    Ok(ImportConfig {
+        level,
+        vocab,
+        embed,
+        hidden,
+        classes,
+        tied,
+    })
+}
 
+/// `vocab.json`: V distinct strings.
+fn read_vocab(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>, cfg: &ImportConfig) -> Result<Vocab> {
     let vpath = dir.join("vocab.json");
-    let Json::Array(items) = read_json("vocab.json")? else {
+    let Json::Array(items) = read_json(dir, read, "vocab.json")? else {
         return Err(Error::format(&vpath, "expected a JSON array of strings"));
     };
     let tokens = items
@@ -190,69 +215,91 @@ pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) ->
             other => Err(Error::format(&vpath, format!("expected strings only, found {other}"))),
         })
         .collect::<Result<Vec<_>>>()?;
-    if tokens.len() != v {
+    if tokens.len() != cfg.vocab {
         return Err(Error::format(
             &vpath,
-            format!("{} tokens, config.json says vocab_size {v}", tokens.len()),
+            format!("{} tokens, config.json says vocab_size {}", tokens.len(), cfg.vocab),
         ));
     }
-    let vocab = Vocab::from_tokens(level, tokens);
-    if vocab.len() != v {
+    let vocab = Vocab::from_tokens(cfg.level, tokens);
+    if vocab.len() != cfg.vocab {
         return Err(Error::format(&vpath, "a token appears twice"));
     }
+    Ok(vocab)
+}
 
-    // Each array is built from its file only after its shape matched the
-    // config, so a huge size in config.json allocates nothing.
-    let mut read_array = |name: &str, want: Vec<usize>| -> Result<Matrix<f32>> {
-        let file = format!("{name}.npy");
-        let path = dir.join(&file);
-        let (shape, data) = parse_npy::<f32>(&read(&file)?).map_err(|m| Error::format(&path, m))?;
-        if shape != want {
-            return Err(Error::format(
-                &path,
-                format!("shape {shape:?}, the config needs {want:?}"),
-            ));
-        }
-        if let Some(i) = data.iter().position(|x| !x.is_finite()) {
-            return Err(Error::format(&path, format!("entry {i} is {}", data[i])));
-        }
-        let rows = if want.len() == 1 { 1 } else { want[0] };
-        Ok(Matrix::from_vec(rows, *want.last().expect("shape"), data))
-    };
+/// `NAME.npy` as a matrix of shape `want` (a bias as one row), every
+/// entry finite. The array is built only after its shape matched the
+/// config, so a huge size in config.json allocates nothing.
+fn read_array(
+    dir: &Path,
+    read: &mut dyn FnMut(&str) -> Result<Vec<u8>>,
+    name: &str,
+    want: Vec<usize>,
+) -> Result<Matrix<f32>> {
+    let file = format!("{name}.npy");
+    let path = dir.join(&file);
+    let (shape, data) = parse_npy::<f32>(&read(&file)?).map_err(|m| Error::format(&path, m))?;
+    if shape != want {
+        return Err(Error::format(
+            &path,
+            format!("shape {shape:?}, the config needs {want:?}"),
+        ));
+    }
+    if let Some(i) = data.iter().position(|x| !x.is_finite()) {
+        return Err(Error::format(&path, format!("entry {i} is {}", data[i])));
+    }
+    let rows = if want.len() == 1 { 1 } else { want[0] };
+    Ok(Matrix::from_vec(rows, *want.last().expect("shape"), data))
+}
+
+/// A tied folder's E and W_y must be equal: the first entry that is not
+/// is named, in W_y.npy.
+fn check_tie(dir: &Path, params: &Params<f32>) -> Result<()> {
+    let h = params.config.hidden;
+    let (e, w_y) = (params.e.as_slice(), params.w_y.as_slice());
+    match e.iter().zip(w_y).position(|(a, b)| a != b) {
+        None => Ok(()),
+        Some(i) => Err(Error::format(
+            &dir.join("W_y.npy"),
+            format!(
+                "config.json says \"tied\": true, but W_y[{}, {}] = {} differs from E[{0}, {1}] = {}",
+                i / h,
+                i % h,
+                w_y[i],
+                e[i]
+            ),
+        )),
+    }
+}
+
+/// [`import`] with the files supplied by `read(name)` (tests feed it
+/// corrupted bytes); `dir` only names the files in messages.
+pub fn import_with(dir: &Path, read: &mut dyn FnMut(&str) -> Result<Vec<u8>>) -> Result<Model> {
+    let cfg = read_config(dir, read)?;
+    let vocab = read_vocab(dir, read, &cfg)?;
+    let (v, d, h, c) = (cfg.vocab, cfg.embed, cfg.hidden, cfg.classes);
     let params = Params {
-        config: Config::full(v, d, h),
-        e: read_array("E", vec![v, d])?,
-        w_x: read_array("W_x", vec![h, d])?,
-        w_h: read_array("W_h", vec![h, h])?,
-        b_h: read_array("b_h", vec![h])?,
-        w_y: read_array("W_y", vec![v, h])?,
-        b_y: read_array("b_y", vec![v])?,
+        config: Config {
+            tied: cfg.tied,
+            ..Config::full(v, d, h)
+        },
+        e: read_array(dir, read, "E", vec![v, d])?,
+        w_x: read_array(dir, read, "W_x", vec![h, d])?,
+        w_h: read_array(dir, read, "W_h", vec![h, h])?,
+        b_h: read_array(dir, read, "b_h", vec![h])?,
+        w_y: read_array(dir, read, "W_y", vec![v, h])?,
+        b_y: read_array(dir, read, "b_y", vec![v])?,
         w_c: Matrix::zeros(0, h),
         b_c: Matrix::zeros(1, 0),
     };
-    if tied {
-        let (e, w_y) = (params.e.as_slice(), params.w_y.as_slice());
-        if let Some(i) = e.iter().zip(w_y).position(|(a, b)| a != b) {
-            return Err(Error::format(
-                &dir.join("W_y.npy"),
-                format!(
-                    "config.json says \"tied\": true, but W_y[{}, {}] = {} differs from E[{0}, {1}] = {}",
-                    i / h,
-                    i % h,
-                    w_y[i],
-                    e[i]
-                ),
-            ));
-        }
+    if cfg.tied {
+        check_tie(dir, &params)?;
     }
-    let params = Params {
-        config: Config { tied, ..params.config },
-        ..params
-    };
     let mut model = Model::new(vocab, params);
     if c > 0 {
-        let w_c = read_array("W_c", vec![c, h])?;
-        let b_c = read_array("b_c", vec![c])?;
+        let w_c = read_array(dir, read, "W_c", vec![c, h])?;
+        let b_c = read_array(dir, read, "b_c", vec![c])?;
         let class_of = read_class_of(dir, read, v, c)?;
         // Make each class a contiguous block of ids: a stable sort by class
         // (the identity for a folder this build exported).

@@ -15,7 +15,8 @@ use super::classes::Classes;
 use super::layers::{
     bias_backward, bias_forward, softmax_returning_log_z, softmax_xent_backward, softmax_xent_forward,
 };
-use super::params::{BlockSquares, Params};
+use super::norm::BlockSquares;
+use super::params::Params;
 use crate::matmul::Gemm;
 use crate::matrix::{MatMut, MatRef, Matrix};
 use crate::scalar::Float;
@@ -77,13 +78,6 @@ impl<T: Float> Default for ClassedCache<T> {
     }
 }
 
-/// Resize `m` to `rows × cols` unless it already is.
-fn ensure<T: Float>(m: &mut Matrix<T>, rows: usize, cols: usize) {
-    if m.shape() != (rows, cols) {
-        m.resize_zeroed(rows, cols);
-    }
-}
-
 /// Row `i` of a row-major view.
 fn row<'a, T: Float>(m: &MatRef<'a, T>, i: usize) -> &'a [T] {
     &m.data()[i * m.row_stride()..i * m.row_stride() + m.cols()]
@@ -116,14 +110,14 @@ pub fn classed_forward<T: Float>(
     cache
         .k
         .extend(targets.iter().map(|&y| classes.class_of(y as usize) as u32));
-    ensure(&mut cache.q, n, c); //                                           [N, C]
+    cache.q.ensure_shape(n, c); //                                           [N, C]
     gemm.gemm(T::one(), h_all, params.w_c.view().t(), T::zero(), cache.q.view_mut());
     bias_forward(cache.q.as_mut_slice(), params.b_c.as_slice());
     let loss = softmax_xent_forward(&mut cache.q, &cache.k, gemm.threads());
 
     // Group the positions by target class (a counting sort: stable).
     group_by_class(cache, targets, classes);
-    ensure(&mut cache.g, n, h); //                                           [N, H]
+    cache.g.ensure_shape(n, h); //                                           [N, H]
     for (i, &pos) in cache.order.iter().enumerate() {
         cache.g.row_mut(i).copy_from_slice(row(&h_all, pos as usize));
     }
@@ -203,18 +197,18 @@ impl<T: Float> WordsOf<'_, T> {
 }
 
 /// The word part of several forwards that deferred it
-/// ([`ClassedCache::defer_words`]), for the classes `kinds`: `parts` holds
+/// ([`ClassedCache::defer_words`]), for the classes `class_range`: `parts` holds
 /// each cache's share of those classes ([`ClassedCache::split_words`]), and
 /// each class's block of W_y scores every cache's positions in a row, while
 /// it is in cache. Each cache's numbers are those its own forward would
 /// have computed.
 pub fn classed_words_forward<T: Float>(
     mut parts: Vec<WordsOf<T>>,
-    kinds: Range<usize>,
+    class_range: Range<usize>,
     params: &Params<T>,
     gemm: &mut Gemm<T>,
 ) {
-    for kc in kinds {
+    for kc in class_range {
         for part in &mut parts {
             part.score(kc, params, gemm);
         }
@@ -231,7 +225,7 @@ impl<T: Float> ClassedCache<T> {
         self.words_backward_done = backward_scale.is_some();
         let h = self.g.cols();
         if backward_scale.is_some() {
-            ensure(&mut self.dg, self.order.len(), h); //                      [N, H]
+            self.dg.ensure_shape(self.order.len(), h); //                      [N, H]
         }
         let (mut r, mut losses) = (&mut self.r[..], &mut self.losses[..]);
         let mut dg = self.dg.as_mut_slice();
@@ -329,7 +323,7 @@ pub fn classed_backward<T: Float>(
         "classed_backward: the deferred word part was scored without its backward (split_words without a scale)"
     );
     let classes_here = if cache.defer_words { 0 } else { classes.count() };
-    ensure(&mut cache.dg, n, h); //                                          [N, H]
+    cache.dg.ensure_shape(n, h); //                                          [N, H]
     for kc in 0..classes_here {
         let (ids, rows) = (classes.range(kc), cache.rows[kc]..cache.rows[kc + 1]);
         if rows.is_empty() {
@@ -363,7 +357,7 @@ pub fn classed_backward<T: Float>(
     }
 }
 
-/// The word weights' gradient of the classes `kinds` for several
+/// The word weights' gradient of the classes `class_range` for several
 /// backwards that deferred it ([`ClassedCache::defer_words`]), one
 /// cache after the other for each class:
 ///
@@ -372,7 +366,7 @@ pub fn classed_backward<T: Float>(
 /// ```
 ///
 /// `w_y` `[rows, H]` and `b_y` `[rows]` hold the gradient's rows of these
-/// classes, from the first id of class `kinds.start` on. Each class's block
+/// classes, from the first id of class `class_range.start` on. Each class's block
 /// is written once per step whatever the number of shards, and the result
 /// depends only on the caches' order, not on how classes are dealt to
 /// workers. Each finished block's squares go into `squares` (for the
@@ -380,15 +374,15 @@ pub fn classed_backward<T: Float>(
 pub fn classed_word_weights_backward<T: Float>(
     caches: &[&ClassedCache<T>],
     params: &Params<T>,
-    kinds: Range<usize>,
+    class_range: Range<usize>,
     w_y: &mut [T],
     b_y: &mut [T],
     gemm: &mut Gemm<T>,
     squares: &mut BlockSquares,
 ) {
     let (classes, h) = (&params.config.classes, params.config.hidden);
-    let first = classes.ids_of(kinds.clone()).start;
-    for kc in kinds {
+    let first = classes.ids_of(class_range.clone()).start;
+    for kc in class_range {
         let ids = classes.range(kc);
         let local = ids.start - first..ids.end - first;
         let mut touched = false;

@@ -118,10 +118,10 @@ impl Classes {
         self.start[c]..self.start[c + 1]
     }
 
-    /// The ids of a run of classes, `kinds` (contiguous, since each
+    /// The ids of a run of classes, `class_range` (contiguous, since each
     /// class's ids are).
-    pub fn ids_of(&self, kinds: Range<usize>) -> Range<usize> {
-        self.start[kinds.start]..self.start[kinds.end]
+    pub fn ids_of(&self, class_range: Range<usize>) -> Range<usize> {
+        self.start[class_range.start]..self.start[class_range.end]
     }
 
     /// The class of id `v`.

@@ -8,6 +8,9 @@
 //! | file | holds |
 //! |---|---|
 //! | [`params`] | `E W_x W_h b_h W_y b_y W_c b_c`: shapes, the init schemes, the gradient layout, the tied gradient (eq. 33) |
+//! | [`rows`] | the rows of E and W_y a step touched, and the stretches of entries they cover |
+//! | [`tie`] | the tied gradient of E ≡ W_y (eq. 33) |
+//! | [`norm`] | the gradient's global norm, the same to the bit on any thread count |
 //! | [`layers`] | embedding, bias, tanh, softmax–cross-entropy: forward/backward pairs |
 //! | [`classes`] | word classes of the class-factored output layer, and their assignment |
 //! | [`exchange`] | classes by exchange clustering on the training bigrams (`--class-method exchange`) |
@@ -22,15 +25,20 @@ pub mod classed;
 pub mod classes;
 pub mod exchange;
 pub mod layers;
+pub mod norm;
 pub mod params;
 pub mod precision;
 pub mod recurrence;
 pub mod rnn;
+pub mod rows;
 pub mod shards;
 pub mod step;
+pub mod tie;
 
 pub use classes::{ClassMethod, Classes};
-pub use params::{row_ranges, tensor, Config, InitScheme, NormBlock, Params, Span, TouchedRows, TENSOR_NAMES};
+pub use norm::NormBlock;
+pub use params::{tensor, Config, InitScheme, Params, TENSOR_NAMES};
+pub use rows::{row_ranges, Span, TouchedRows};
 
 use crate::data::Vocab;
 

@@ -11,8 +11,9 @@
 
 use super::classed::{classed_backward, classed_forward, ClassedCache};
 use super::layers::*;
-use super::params::{range_union, row_ranges, Params, TouchedRows};
+use super::params::Params;
 use super::recurrence;
+use super::rows::{range_union, row_ranges, TouchedRows};
 use crate::matmul::{Gemm, PackedB};
 use crate::matrix::{MatRef, Matrix};
 use crate::scalar::Float;
@@ -190,13 +191,6 @@ impl<T: Float> Workspace<T> {
     }
 }
 
-/// Resize `m` to `rows × cols` unless it already is (no allocation then).
-pub(super) fn ensure<T: Float>(m: &mut Matrix<T>, rows: usize, cols: usize) {
-    if m.shape() != (rows, cols) {
-        m.resize_zeroed(rows, cols);
-    }
-}
-
 /// Forward over one chunk of B streams × T steps from h_0 `[B, H]`.
 ///
 /// `inputs` and `targets` are `[T·B]`, time-major. Returns the mean loss L
@@ -266,7 +260,7 @@ pub fn forward<T: Float>(
     cache.inputs.extend_from_slice(inputs);
     cache.targets.clear();
     cache.targets.extend_from_slice(targets);
-    ensure(&mut cache.hs, (steps + 1) * b, h); //                         [(T+1)B, H]
+    cache.hs.ensure_shape((steps + 1) * b, h); //                         [(T+1)B, H]
 
     // h_0 into block 0.
     for i in 0..b {
@@ -279,7 +273,7 @@ pub fn forward<T: Float>(
     // h blocks 1..=T, which the recurrence then completes in place.
     match path {
         InputPath::Gather => {
-            ensure(&mut cache.x_e, n, d); //                                [N, D]
+            cache.x_e.ensure_shape(n, d); //                                [N, D]
             embedding_forward(&mut cache.x_e, inputs, &params.e);
             if let Some(m) = dropout {
                 // e_t ← M_e ⊙ e_t                                      (eq. 27)
@@ -295,7 +289,7 @@ pub fn forward<T: Float>(
             );
         }
         InputPath::Table => {
-            ensure(&mut cache.u, v, h); //                                   [V, H]
+            cache.u.ensure_shape(v, h); //                                   [V, H]
             gemm.gemm(
                 T::one(),
                 params.e.view(),
@@ -322,7 +316,7 @@ pub fn forward<T: Float>(
     let h_all = match dropout {
         None => cache.hs.rows_view(b, n),
         Some(m) => {
-            ensure(&mut cache.h_out, n, h);
+            cache.h_out.ensure_shape(n, h);
             cache
                 .h_out
                 .as_mut_slice()
@@ -336,7 +330,7 @@ pub fn forward<T: Float>(
         return classed_forward(&mut cache.classed, h_all, targets, params, gemm) / n as f64;
     }
     // Output layer for all positions: z_t = W_y h_t + b_y  (eq. 4)
-    ensure(&mut cache.p, n, v); //                                           [N, V]
+    cache.p.ensure_shape(n, v); //                                           [N, V]
     gemm.gemm(T::one(), h_all, params.w_y.view().t(), T::zero(), cache.p.view_mut());
     bias_forward(cache.p.as_mut_slice(), params.b_y.as_slice());
 
@@ -380,8 +374,8 @@ pub fn backward_scaled<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: 
     let (b, steps) = (cache.batch, cache.steps);
     let n = b * steps;
     assert!(n > 0, "backward before forward");
-    ensure(dh, n, h); //                                                     [N, H]
-    ensure(dh0, b, h); //                                                    [B, H]
+    dh.ensure_shape(n, h); //                                                     [N, H]
+    dh0.ensure_shape(b, h); //                                                    [B, H]
 
     let h_all = match dropout {
         None => cache.hs.rows_view(b, n),
@@ -434,7 +428,7 @@ pub fn backward_scaled<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: 
             // dW_x += Σ_t da_t e_tᵀ = dAᵀ·X_e (X_e masked with dropout) (eq. 13)
             gemm.gemm(T::one(), da.t(), cache.x_e.view(), T::one(), grads.w_x.view_mut());
             // de_t = W_xᵀ da_t: dX_e = dA·W_x, then scatter-add into dE (eq. 15)
-            ensure(dx_e, n, d); //                                           [N, D]
+            dx_e.ensure_shape(n, d); //                                           [N, D]
             gemm.gemm(T::one(), da, params.w_x.view(), T::zero(), dx_e.view_mut());
             if let Some(m) = dropout {
                 // de_t = M_e ⊙ W_xᵀ da_t                                 (eq. 30)
@@ -444,7 +438,7 @@ pub fn backward_scaled<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: 
         }
         InputPath::Table => {
             // dU[v] = Σ_{r: x_r = v} da_r  (scatter-add by token)        (eq. 15)
-            ensure(du, v, h); //                                             [V, H]
+            du.ensure_shape(v, h); //                                             [V, H]
             du.fill_zero();
             embedding_backward(du, &*dh, &cache.inputs);
             // U = E·W_xᵀ ⇒ dW_x += dUᵀ·E                                (eq. 13)

@@ -28,8 +28,10 @@
 use std::ops::Range;
 
 use super::classed::{classed_word_weights_backward, classed_words_forward, ClassedCache};
-use super::params::{tensor, BlockSquares, NormBlock, Params, TouchedRows};
-use super::rnn::{backward_scaled, ensure, forward, DropoutMasks, Workspace};
+use super::norm::{BlockSquares, NormBlock};
+use super::params::{tensor, Params};
+use super::rnn::{backward_scaled, forward, DropoutMasks, Workspace};
+use super::rows::TouchedRows;
 use crate::matmul::{Gemm, Kernel};
 use crate::matrix::{MatRef, Matrix};
 use crate::scalar::Float;
@@ -218,7 +220,7 @@ impl<T: Float> Shards<T> {
                 *l = s.ws.cache.classed.loss() / s.positions as f64; // as forward's own (eq. 21)
             }
         }
-        ensure(&mut self.h_last, batch, h);
+        self.h_last.ensure_shape(batch, h);
         for s in &self.shards {
             let rows = s.streams.clone();
             self.h_last.as_mut_slice()[rows.start * h..rows.end * h].copy_from_slice(s.ws.last_hidden().data());
@@ -271,7 +273,7 @@ impl<T: Float> Shards<T> {
         for s in rest.iter_mut() {
             let own = s.grads.as_mut().expect("own buffer");
             let mut spans = own.spans(s.ws.touched());
-            spans.retain(|(ti, _)| !(classed && (*ti == tensor::W_Y || *ti == tensor::B_Y)));
+            spans.retain(|s| !(classed && (s.tensor == tensor::W_Y || s.tensor == tensor::B_Y)));
             add_into_and_zero(grads, own, &spans, self.threads);
             touched = touched.union(s.ws.touched());
         }
@@ -330,7 +332,7 @@ impl<T: Float> Shard<T> {
         self.targets.extend(rows(targets.len()).map(|i| targets[i]));
         self.positions = self.inputs.len();
         let h = h0.cols();
-        ensure(&mut self.h0, self.streams.len(), h);
+        self.h0.ensure_shape(self.streams.len(), h);
         for (i, b) in self.streams.clone().enumerate() {
             for (j, x) in self.h0.row_mut(i).iter_mut().enumerate() {
                 *x = h0.at(b, j);
@@ -347,7 +349,7 @@ impl<T: Float> Shard<T> {
             h: Matrix::zeros(n, m.h.cols()),
         });
         for (part, full) in [(&mut mine.e, &m.e), (&mut mine.h, &m.h)] {
-            ensure(part, n, full.cols());
+            part.ensure_shape(n, full.cols());
             for (o, i) in rows(inputs.len()).enumerate() {
                 part.row_mut(o).copy_from_slice(full.row(i));
             }

@@ -188,10 +188,10 @@ pub fn advance<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &
     }
     bias_forward(s.a.as_mut_slice(), params.b_h.as_slice());
     //   + W_h h_{t−1}  (eq. 2)                                             [B, H]
-    match Path::of(bf16, packed, b) {
-        Path::Bf16((w_h, _)) => rows_times_bf16(gemm.kernel(), w_h, &s.h, 1.0, &mut s.a),
-        Path::Packed((w_h_t, _)) => gemm.gemm_packed(T::one(), s.h.view(), w_h_t, T::one(), s.a.view_mut()),
-        Path::InPlace => gemm.gemm(T::one(), s.h.view(), params.w_h.view().t(), T::one(), s.a.view_mut()),
+    match ProductPath::of(bf16, packed, b) {
+        ProductPath::Bf16((w_h, _)) => rows_times_bf16(gemm.kernel(), w_h, &s.h, 1.0, &mut s.a),
+        ProductPath::Packed((w_h_t, _)) => gemm.gemm_packed(T::one(), s.h.view(), w_h_t, T::one(), s.a.view_mut()),
+        ProductPath::InPlace => gemm.gemm(T::one(), s.h.view(), params.w_h.view().t(), T::one(), s.a.view_mut()),
     }
     // h = tanh(a)  (eq. 3)
     tanh_forward(s.a.as_mut_slice());
@@ -203,10 +203,12 @@ fn distribution<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, s: &mut 
     let b = s.h.rows();
     let Stepper { gemm, packed, bf16, .. } = stepper;
     // z = W_y h + b_y  (eq. 4; a classed model's u, eq. 19)               [B, V]
-    match Path::of(bf16, packed, b) {
-        Path::Bf16((_, w_y)) => rows_times_bf16(gemm.kernel(), w_y, &s.h, 0.0, &mut s.p),
-        Path::Packed((_, Some(w_y_t))) => gemm.gemm_packed(T::one(), s.h.view(), w_y_t, T::zero(), s.p.view_mut()),
-        Path::Packed((_, None)) | Path::InPlace => {
+    match ProductPath::of(bf16, packed, b) {
+        ProductPath::Bf16((_, w_y)) => rows_times_bf16(gemm.kernel(), w_y, &s.h, 0.0, &mut s.p),
+        ProductPath::Packed((_, Some(w_y_t))) => {
+            gemm.gemm_packed(T::one(), s.h.view(), w_y_t, T::zero(), s.p.view_mut())
+        }
+        ProductPath::Packed((_, None)) | ProductPath::InPlace => {
             gemm.gemm(T::one(), s.h.view(), params.w_y.view().t(), T::zero(), s.p.view_mut())
         }
     }
@@ -222,7 +224,7 @@ fn distribution<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, s: &mut 
 }
 
 /// Where a step's products read W_h and W_y.
-enum Path<'a, T> {
+enum ProductPath<'a, T> {
     /// The bf16 panels (W_h, W_y): few rows, [`Weights::Bf16`].
     Bf16(&'a (Bf16Panels, Bf16Panels)),
     /// W_hᵀ and a full softmax's W_yᵀ packed: more than [`FEW_ROWS`] rows.
@@ -231,7 +233,7 @@ enum Path<'a, T> {
     InPlace,
 }
 
-impl<'a, T> Path<'a, T> {
+impl<'a, T> ProductPath<'a, T> {
     /// The path of a step of `b` streams (the packed weights are there
     /// once [`Stepper::prepare`] has seen such a step).
     fn of(
@@ -240,9 +242,9 @@ impl<'a, T> Path<'a, T> {
         b: usize,
     ) -> Self {
         match (b <= FEW_ROWS, bf16, packed) {
-            (true, Some(panels), _) => Path::Bf16(panels),
-            (false, _, Some(p)) => Path::Packed(p),
-            _ => Path::InPlace,
+            (true, Some(panels), _) => ProductPath::Bf16(panels),
+            (false, _, Some(p)) => ProductPath::Packed(p),
+            _ => ProductPath::InPlace,
         }
     }
 }

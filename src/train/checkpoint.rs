@@ -257,13 +257,16 @@ struct Reader<'a> {
     version: u32,
 }
 
-type R<T> = std::result::Result<T, String>;
+/// What reading a checkpoint gives: the value, or a message saying what
+/// is wrong with the file (the caller adds its path).
+type ReadResult<T> = std::result::Result<T, String>;
 
-/// Largest count or size field accepted in the training state.
-const BIG: u64 = u32::MAX as u64;
+/// Largest count or size field accepted in the training state (batch,
+/// T, epochs, …): a larger one is a corrupt file, not a run.
+const MAX_FIELD: u64 = u32::MAX as u64;
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> R<&'a [u8]> {
+    fn take(&mut self, n: usize) -> ReadResult<&'a [u8]> {
         if n > self.left() {
             return Err(format!(
                 "truncated: wanted {n} bytes at payload offset {}, {} left",
@@ -275,34 +278,34 @@ impl<'a> Reader<'a> {
         self.pos += n;
         Ok(s)
     }
-    fn u8(&mut self) -> R<u8> {
+    fn u8(&mut self) -> ReadResult<u8> {
         Ok(self.take(1)?[0])
     }
-    fn u32(&mut self) -> R<u32> {
+    fn u32(&mut self) -> ReadResult<u32> {
         Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
     }
-    fn u64(&mut self) -> R<u64> {
+    fn u64(&mut self) -> ReadResult<u64> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
     }
-    fn usize(&mut self, what: &str) -> R<usize> {
+    fn usize(&mut self, what: &str) -> ReadResult<usize> {
         let v = self.u64()?;
-        if v > BIG {
-            return Err(format!("{what} = {v} is out of range (at most {BIG})"));
+        if v > MAX_FIELD {
+            return Err(format!("{what} = {v} is out of range (at most {MAX_FIELD})"));
         }
         Ok(v as usize)
     }
-    fn f64(&mut self) -> R<f64> {
+    fn f64(&mut self) -> ReadResult<f64> {
         Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
     }
     fn left(&self) -> usize {
         self.buf.len() - self.pos
     }
-    fn str(&mut self) -> R<String> {
+    fn str(&mut self) -> ReadResult<String> {
         let n = self.u32()? as usize;
         let bytes = self.take(n)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| format!("token at payload offset {} is not UTF-8", self.pos - n))
     }
-    fn matrix(&mut self, what: &str, rows: usize, cols: usize) -> R<Matrix<f32>> {
+    fn matrix(&mut self, what: &str, rows: usize, cols: usize) -> ReadResult<Matrix<f32>> {
         let (r, c) = (self.u64()?, self.u64()?);
         if (r, c) != (rows as u64, cols as u64) {
             return Err(format!("{what} is {r} × {c}, the model needs {rows} × {cols}"));
@@ -314,7 +317,7 @@ impl<'a> Reader<'a> {
             .collect();
         Ok(Matrix::from_vec(rows, cols, data))
     }
-    fn params(&mut self, cfg: &Config) -> R<Params<f32>> {
+    fn params(&mut self, cfg: &Config) -> ReadResult<Params<f32>> {
         let mut p = Params::zeros(cfg);
         // Version 1 has the six tensors of the full softmax only.
         let stored = if self.version == 1 { 6 } else { TENSOR_NAMES.len() };
@@ -325,7 +328,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The class sizes (version 2), checked against the vocabulary.
-    fn classes(&mut self, vocab: usize) -> R<Classes> {
+    fn classes(&mut self, vocab: usize) -> ReadResult<Classes> {
         if self.version == 1 {
             return Ok(Classes::none());
         }
@@ -347,7 +350,7 @@ impl<'a> Reader<'a> {
             Classes::from_sizes(&sizes)
         })
     }
-    fn kind(&mut self) -> R<OptimizerKind> {
+    fn kind(&mut self) -> ReadResult<OptimizerKind> {
         match self.u8()? {
             0 => Ok(OptimizerKind::Sgd),
             1 => Ok(OptimizerKind::Adagrad),
@@ -358,7 +361,7 @@ impl<'a> Reader<'a> {
 
     /// Read the config: dimensions from the first tensors' headers, each
     /// capped by the bytes left so no allocation can exceed the file.
-    fn config(&mut self, vocab: usize, classes: Classes) -> R<Config> {
+    fn config(&mut self, vocab: usize, classes: Classes) -> ReadResult<Config> {
         let save = self.pos;
         let v = self.u64()?;
         let d = self.u64()?;
@@ -395,7 +398,7 @@ impl<'a> Reader<'a> {
         Ok(cfg)
     }
 
-    fn model(&mut self) -> R<Model> {
+    fn model(&mut self) -> ReadResult<Model> {
         let level = match self.u8()? {
             0 => Level::Char,
             1 => Level::Word,
@@ -453,7 +456,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Version 4's user id order: a flag, then a permutation of `0..count`.
-    fn export_order(&mut self, count: usize) -> R<Option<Vec<u32>>> {
+    fn export_order(&mut self, count: usize) -> ReadResult<Option<Vec<u32>>> {
         match self.u8()? {
             0 => return Ok(None),
             1 => {}
@@ -462,7 +465,7 @@ impl<'a> Reader<'a> {
         if count > self.left() / 4 {
             return Err(format!("an id order of {count} ids needs more bytes than are left"));
         }
-        let order = (0..count).map(|_| self.u32()).collect::<R<Vec<u32>>>()?;
+        let order = (0..count).map(|_| self.u32()).collect::<ReadResult<Vec<u32>>>()?;
         let mut seen = vec![false; count];
         for &id in &order {
             match seen.get_mut(id as usize) {
@@ -473,7 +476,7 @@ impl<'a> Reader<'a> {
         Ok(Some(order))
     }
 
-    fn settings(&mut self) -> R<Settings> {
+    fn settings(&mut self) -> ReadResult<Settings> {
         let mut s = Settings {
             batch: self.usize("batch")?,
             seq_len: self.usize("seq_len")?,
@@ -511,7 +514,7 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn optimizer(&mut self, cfg: &Config) -> R<Optimizer> {
+    fn optimizer(&mut self, cfg: &Config) -> ReadResult<Optimizer> {
         let kind = self.kind()?;
         if self.version == 1 {
             return self.optimizer_v1(kind, cfg);
@@ -531,7 +534,7 @@ impl<'a> Reader<'a> {
 
     /// Version 1: a step count, then two optional state tensor sets whose
     /// presence must match the rule (Adagrad: Σg²; Adam: m and v).
-    fn optimizer_v1(&mut self, kind: OptimizerKind, cfg: &Config) -> R<Optimizer> {
+    fn optimizer_v1(&mut self, kind: OptimizerKind, cfg: &Config) -> ReadResult<Optimizer> {
         let t = self.u64()?;
         let mut states = [None, None];
         for s in states.iter_mut() {
@@ -549,7 +552,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn train_state(&mut self, cfg: &Config) -> R<TrainState> {
+    fn train_state(&mut self, cfg: &Config) -> ReadResult<TrainState> {
         let settings = self.settings()?;
         let optimizer = self.optimizer(cfg)?;
         let lr = self.f64()?;
@@ -604,7 +607,7 @@ impl<'a> Reader<'a> {
 
 /// Check magic, version, length and checksum; return the version and the
 /// payload.
-fn open_container(bytes: &[u8]) -> R<(u32, &[u8])> {
+fn open_container(bytes: &[u8]) -> ReadResult<(u32, &[u8])> {
     if bytes.len() < 8 || &bytes[..8] != MAGIC {
         return Err("not an rnnlm checkpoint (bad magic number)".into());
     }
@@ -633,7 +636,7 @@ fn open_container(bytes: &[u8]) -> R<(u32, &[u8])> {
 }
 
 /// Parse checkpoint bytes; the error says what is wrong and where.
-pub fn from_bytes(bytes: &[u8]) -> R<Checkpoint> {
+pub fn from_bytes(bytes: &[u8]) -> ReadResult<Checkpoint> {
     let (version, payload) = open_container(bytes)?;
     let mut r = Reader {
         buf: payload,

@@ -43,7 +43,8 @@ pub struct Dynamic {
 }
 
 /// Score `ids` as one stream from h_0 = 0 while adapting `params` to it
-/// (module docs). `before_update(params, h0, start..end)` is called for
+/// (module docs) by `optimizer` (`eval --dynamic` uses SGD; Adam continued
+/// from a run's saved moments was measured no better on the Korean text). `before_update(params, h0, start..end)` is called for
 /// each chunk with the weights that score it and the state it starts from
 /// (for per-token output). Returns (predicted tokens, mean nats per token);
 /// `params` is left adapted to the whole text.
@@ -54,10 +55,12 @@ pub struct Dynamic {
 ///
 /// # Panics
 /// If `ids` has fewer than two tokens or `d.chunk` is 0.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate_dynamic(
     params: &mut Params<f32>,
     ids: &[u32],
     d: Dynamic,
+    mut optimizer: Optimizer,
     kernel: Kernel,
     threads: usize,
     mut before_update: impl FnMut(&Params<f32>, &[f32], std::ops::Range<usize>) -> Result<()>,
@@ -66,7 +69,6 @@ pub fn evaluate_dynamic(
     let h = params.config.hidden;
     let mut ws = Shards::new(kernel, threads);
     let mut grads = Params::zeros(&params.config);
-    let mut sgd = Optimizer::Sgd;
     // No dropout: the generator is never drawn from.
     let mut rng = Rng::new(0);
     let mut reg = Regularization {
@@ -86,7 +88,17 @@ pub fn evaluate_dynamic(
             batch: 1,
             h0: state.view(),
         };
-        let report = take_step(params, &mut grads, &mut sgd, &mut ws, chunk, d.lr, d.clip, &mut reg).map_err(|e| {
+        let report = take_step(
+            params,
+            &mut grads,
+            &mut optimizer,
+            &mut ws,
+            chunk,
+            d.lr,
+            d.clip,
+            &mut reg,
+        )
+        .map_err(|e| {
             let what = match e {
                 NonFinite::Loss(x) => format!("the loss is {x}"),
                 NonFinite::GradientNorm(x) => format!("the gradient norm is {x}"),

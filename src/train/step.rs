@@ -19,7 +19,7 @@
 use super::optim::{clip_factor, Optimizer};
 use crate::matrix::MatRef;
 use crate::model::layers::dropout_mask;
-use crate::model::params::tie_gradients;
+use crate::model::tie::tie_gradients;
 use crate::model::{tensor, DropoutMasks, Params, Shards, Span, TouchedRows};
 use crate::rng::Rng;
 
@@ -134,7 +134,7 @@ pub fn take_step(
     // A tied model's shared matrix counts once in ‖g‖: as E, not again as W_y.
     let without_w_y: Vec<Span>;
     let norm_spans = if tied {
-        without_w_y = written.iter().filter(|(t, _)| *t != tensor::W_Y).cloned().collect();
+        without_w_y = written.iter().filter(|s| s.tensor != tensor::W_Y).cloned().collect();
         &without_w_y[..]
     } else {
         &written[..]

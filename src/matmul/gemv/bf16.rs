@@ -23,6 +23,7 @@
 
 use super::super::Kernel;
 use crate::bf16;
+use crate::bf16::x_pair;
 use crate::matrix::MatRef;
 
 /// Output columns per panel: eight AVX-512 accumulators of 16 lanes (two
@@ -125,13 +126,6 @@ fn panel_times(kernel: Kernel, x: &[f32], panel: &[u32], out: &mut [f32]) {
     }
     let _ = kernel;
     panel_portable(x, panel, out);
-}
-
-/// The pair of x that row q of a panel multiplies: `(x[2q], x[2q + 1])`,
-/// the second 0 past the end (odd k).
-#[inline(always)]
-pub(super) fn x_pair(x: &[f32], q: usize) -> (f32, f32) {
-    (x[2 * q], x.get(2 * q + 1).copied().unwrap_or(0.0))
 }
 
 /// The portable loops: the same sums in the same order as the SIMD ones,

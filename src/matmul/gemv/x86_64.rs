@@ -15,7 +15,7 @@
 
 use std::arch::x86_64::*;
 
-use super::bf16::x_pair;
+use crate::bf16::x_pair;
 use crate::matmul::Kernel;
 
 /// Whether [`dots`] runs for `kernel` on this CPU: AVX2 + FMA or AVX-512F.
