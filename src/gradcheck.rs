@@ -58,6 +58,9 @@ pub struct TensorReport {
     pub worst: usize,
     pub analytic: f64,
     pub numeric: f64,
+    /// The largest |analytic gradient| checked: 0 means every checked
+    /// entry's gradient is zero and the check proves nothing about it.
+    pub max_abs: f64,
 }
 
 impl TensorReport {
@@ -70,7 +73,13 @@ impl TensorReport {
             worst: 0,
             analytic: 0.0,
             numeric: 0.0,
+            max_abs: 0.0,
         }
+    }
+
+    /// Whether every checked gradient entry was zero (a vacuous check).
+    pub fn all_zero(&self) -> bool {
+        self.checked > 0 && self.max_abs == 0.0
     }
 }
 
@@ -289,6 +298,7 @@ fn worse_last(e: f64) -> f64 {
 fn record(report: &mut TensorReport, i: usize, analytic: f64, numeric: f64) {
     let err = rel_error(analytic, numeric, FLOOR);
     report.checked += 1;
+    report.max_abs = report.max_abs.max(analytic.abs());
     // `rel_error` maps non-finite gradients to +∞; a NaN is still kept here
     // should one ever reach this point (`>` alone would pass over it).
     if err.is_nan() || err > report.max_rel_error || report.checked == 1 {
@@ -309,8 +319,17 @@ impl std::fmt::Display for Report {
         for t in &self.tensors {
             writeln!(
                 f,
-                "{:<6} {:>8} {:>14.3e} {:>16.9e} {:>16.9e}",
-                t.name, t.checked, t.max_rel_error, t.analytic, t.numeric
+                "{:<6} {:>8} {:>14.3e} {:>16.9e} {:>16.9e}{}",
+                t.name,
+                t.checked,
+                t.max_rel_error,
+                t.analytic,
+                t.numeric,
+                if t.all_zero() {
+                    "  (all zero: nothing checked)"
+                } else {
+                    ""
+                }
             )?;
         }
         Ok(())

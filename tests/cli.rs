@@ -591,9 +591,12 @@ fn weights_bf16_runs_the_rounded_model_everywhere() {
         rounded.contains("\"bf16\"") && exact.contains("\"f32\""),
         "{rounded} {exact}"
     );
+    // The README's claim: the rounded model's perplexity differs from the
+    // exact one's in the fifth significant digit (here by about 2e-5 of it;
+    // 3e-5 on the README's Korean D = H = 512 model).
     let (pe, pr) = (json_number(&exact, "perplexity"), json_number(&rounded, "perplexity"));
     assert!(
-        pe != pr && ((pr - pe) / pe).abs() < 0.01,
+        pe != pr && ((pr - pe) / pe).abs() < 1e-4,
         "perplexity {pe} exact, {pr} bf16"
     );
 

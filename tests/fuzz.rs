@@ -232,9 +232,11 @@ fn fuzz_the_importer() {
     });
 }
 
-/// Run last in its own test so the high-water mark covers the others when
-/// they share the process; the bound is far above what the inputs need and
-/// far below what a trusted corrupt length would allocate.
+/// The checkpoint reader's and the importer's fuzz runs, again, then the
+/// process's high-water mark: it covers these runs whatever else the
+/// process ran beside them (the file's tests share it). The bound is far
+/// above what the inputs need and far below what a trusted corrupt length
+/// would allocate.
 #[test]
 fn memory_stays_bounded() {
     fuzz_the_checkpoint_reader();

@@ -157,9 +157,15 @@ fn the_same_seed_gives_bit_identical_losses() {
             .output()
             .unwrap();
         assert!(o.status.success());
-        // step,epoch,lr,train_loss,valid_loss,tokens_per_s: keep the losses.
-        let losses: Vec<String> = std::fs::read_to_string(log)
-            .unwrap()
+        // step,epoch,lr,train_loss,valid_loss,tokens_per_s,decision: keep
+        // the training losses (the header is checked, so a new column
+        // cannot shift them unseen).
+        let text = std::fs::read_to_string(log).unwrap();
+        assert_eq!(
+            text.lines().next(),
+            Some("step,epoch,lr,train_loss,valid_loss,tokens_per_s,decision")
+        );
+        let losses: Vec<String> = text
             .lines()
             .skip(1)
             .map(|l| l.split(',').nth(3).unwrap().to_string())

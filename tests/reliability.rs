@@ -316,7 +316,16 @@ fn memory_is_flat_over_epochs() {
                 "--seq-len",
                 "32",
             ])
-            .args(["--epochs", epochs, "--patience", "100", "--log"])
+            // plateau with a long patience: no early stop, every epoch runs
+            .args([
+                "--epochs",
+                epochs,
+                "--schedule",
+                "plateau",
+                "--patience",
+                "100",
+                "--log",
+            ])
             .arg(dir.join(format!("log{epochs}.csv")))
             .arg("--corpus")
             .arg(&corpus)
@@ -328,6 +337,10 @@ fn memory_is_flat_over_epochs() {
         peak_kib(&o)
     };
     let (one, five) = (run("1"), run("5"));
+    // The five-epoch run did run five epochs: its CSV has five epoch ends.
+    let log = std::fs::read_to_string(dir.join("log5.csv")).unwrap();
+    let ends = log.lines().skip(1).filter(|l| !l.ends_with(',')).count();
+    assert_eq!(ends, 5, "{log}");
     eprintln!("peak RSS: 1 epoch {one} KiB, 5 epochs {five} KiB");
     assert!(five <= one + 1024, "memory grew over epochs: {one} KiB → {five} KiB");
 }

@@ -60,6 +60,13 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
     };
     let report = case.build().check();
     crate::app::write_stdout(format_args!("{report}"));
+    let vacuous: Vec<&str> = report.tensors.iter().filter(|t| t.all_zero()).map(|t| t.name).collect();
+    if !vacuous.is_empty() {
+        eprintln!(
+            "rnnlm: note: the gradients of {} are all zero in this case (one word per class has nothing to learn there): their check proves nothing",
+            vacuous.join(", ")
+        );
+    }
     let worst = report.max_rel_error();
     say!(
         "max relative error {worst:.3e} (threshold {:.0e})",

@@ -27,8 +27,9 @@ rnnlm — a recurrent neural network language model, from scratch
 usage: rnnlm [COMMAND] [FLAGS]
 
 With no command: train a char-level model on the bundled corpus for about a
-minute, report validation perplexity against a unigram baseline, save it to
-rnnlm-demo.ckpt and print samples.
+minute, report validation perplexity against the unigram and Kneser-Ney
+5-gram baselines on the same split, save it to rnnlm-demo.ckpt and print
+samples.
 
 commands:
   train       train a model on a text file

@@ -105,7 +105,7 @@ pub fn classed_forward<T: Float>(
         targets.len()
     );
 
-    // s = W_c h + b_c ;  q = softmax(s) ;  −ln q[k]            (eqs. 17, 18, 21)
+    // s = W_c h + b_c ;  q = softmax(s) ;  −ln q[k]      (C1; eqs. 17, 18, 21)
     cache.k.clear();
     cache
         .k
@@ -122,7 +122,7 @@ pub fn classed_forward<T: Float>(
         cache.g.row_mut(i).copy_from_slice(row(&h_all, pos as usize));
     }
 
-    // Per class K: u = W_y[K] h + b_y[K] ;  r = softmax(u) ;  −ln r[y]  (eqs. 19–21)
+    // Per class K: u = W_y[K] h + b_y[K] ;  r = softmax(u) ;  −ln r[y]  (C2; eqs. 19–21)
     cache.r.resize_with(c, || Matrix::zeros(0, 0));
     cache.losses.clear();
     cache.losses.resize(c, 0.0);
@@ -179,9 +179,9 @@ impl<T: Float> WordsOf<'_, T> {
         bias_forward(r.as_mut_slice(), &params.b_y.as_slice()[ids.clone()]);
         *loss = softmax_xent_forward(r, &self.local[rows.clone()], 1);
         if let Some((scale, dg)) = &mut self.backward {
-            // dU = (r − onehot(y)) / N on the class's words              (eq. 23)
+            // dU = (r − onehot(y)) / N on the class's words        (C4; eq. 23)
             softmax_xent_backward(r, &self.local[rows.clone()], *scale, 1);
-            // dG_K = dU W_y[K]                                    (eq. 26, word part)
+            // dG_K = dU W_y[K]                              (C4; eq. 26, word part)
             let h = params.config.hidden;
             let first = self.rows[self.first];
             let dg_k = &mut dg[(rows.start - first) * h..(rows.end - first) * h];
@@ -305,14 +305,14 @@ pub fn classed_backward<T: Float>(
     let classes = &params.config.classes;
     let (n, h) = (h_all.rows(), h_all.cols());
 
-    // dS = (q − onehot(k)) / N                                          (eq. 22)
+    // dS = (q − onehot(k)) / N                                    (C3; eq. 22)
     softmax_xent_backward(&mut cache.q, &cache.k, scale, gemm.threads());
     let ds = cache.q.view(); //                                              [N, C]
 
-    // dW_c += dSᵀ H ;  db_c += colsum(dS)                               (eq. 24)
+    // dW_c += dSᵀ H ;  db_c += colsum(dS)                         (C3; eq. 24)
     gemm.gemm(T::one(), ds.t(), h_all, T::one(), grads.w_c.view_mut());
     bias_backward(grads.b_c.as_mut_slice(), ds);
-    // dh = W_cᵀ ds, all positions at once: dH = dS W_c          (eq. 26, class part)
+    // dh = W_cᵀ ds, all positions at once: dH = dS W_c    (C3; eq. 26, class part)
     gemm.gemm(T::one(), ds, params.w_c.view(), T::zero(), dh.view_mut());
 
     // The word part, class by class — unless it was deferred: then dU and
@@ -329,17 +329,17 @@ pub fn classed_backward<T: Float>(
         if rows.is_empty() {
             continue;
         }
-        // dU = (r − onehot(y)) / N on the class's words                 (eq. 23)
+        // dU = (r − onehot(y)) / N on the class's words           (C4; eq. 23)
         let r = &mut cache.r[kc];
         softmax_xent_backward(r, &cache.local[rows.clone()], scale, 1);
         let du = r.view(); //                                                [n_K, |K|]
         let g_k = cache.g.rows_view(rows.start, rows.len()); //             [n_K, H]
 
-        // dW_y[K] += dUᵀ G_K ;  db_y[K] += colsum(dU)                   (eq. 25)
+        // dW_y[K] += dUᵀ G_K ;  db_y[K] += colsum(dU)             (C4; eq. 25)
         let dw_k = grads.w_y.rows_view_mut(ids.start, ids.len());
         gemm.gemm(T::one(), du.t(), g_k, T::one(), dw_k);
         bias_backward(&mut grads.b_y.as_mut_slice()[ids.clone()], du);
-        // dG_K = dU W_y[K]                                       (eq. 26, word part)
+        // dG_K = dU W_y[K]                                 (C4; eq. 26, word part)
         let w_k = params.w_y.rows_view(ids.start, ids.len());
         gemm.gemm(
             T::one(),
@@ -349,7 +349,8 @@ pub fn classed_backward<T: Float>(
             cache.dg.rows_view_mut(rows.start, rows.len()),
         );
     }
-    // Scatter the word part back to the positions: dh[order[i]] += dG[i].
+    // Scatter the word part back to the positions: dh[order[i]] += dG[i]
+    //                                                      (C5; completes eq. 26)
     for (i, &pos) in cache.order.iter().enumerate() {
         for (d, &g) in dh.row_mut(pos as usize).iter_mut().zip(cache.dg.row(i)) {
             *d += g;

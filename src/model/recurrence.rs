@@ -78,7 +78,7 @@ pub fn forward_steps<T: Float>(hs: &mut [T], batch: usize, hidden: usize, w_h_t:
                     let a_t = &mut *rest[0];
                     // a_t += h_{t−1}·W_hᵀ  (eq. 2)
                     gemm.gemm_packed(T::one(), h_prev, w_h_t, T::one(), MatMut::from_slice(a_t, r, hidden));
-                    // h_t = tanh(a_t)  (eq. 3)
+                    // h_t = tanh(a_t)  (B1, per step; eq. 3)
                     tanh_forward(a_t);
                 }
             }
@@ -121,7 +121,7 @@ pub fn backward_steps<T: Float>(
                     let (before, from_t) = dh_blocks.split_at_mut(t - 1);
                     // [r, H]
                     let da_t = &mut *from_t[0];
-                    // da_t = dh_t ⊙ (1 − h_t²)  (eq. 11)
+                    // da_t = dh_t ⊙ (1 − h_t²)  (B5, per step; eq. 11)
                     tanh_backward(da_t, h_blocks[t]);
                     let da_t = MatRef::from_slice(da_t, r, hidden);
                     if t > 1 {

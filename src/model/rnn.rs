@@ -269,7 +269,8 @@ pub fn forward<T: Float>(
         }
     }
 
-    // Input projection for all positions: A = W_x e_t (eqs. 1, 2), into the
+    // Input projection for all positions: A = W_x e_t (B1, or B1′ by the
+    // table; eqs. 1, 2), into the
     // h blocks 1..=T, which the recurrence then completes in place.
     match path {
         InputPath::Gather => {
@@ -289,6 +290,7 @@ pub fn forward<T: Float>(
             );
         }
         InputPath::Table => {
+            // U = E·W_xᵀ, then a_t = U[x_t]                              (B1′)
             cache.u.ensure_shape(v, h); //                                   [V, H]
             gemm.gemm(
                 T::one(),
@@ -305,7 +307,7 @@ pub fn forward<T: Float>(
     bias_forward(&mut cache.hs.as_mut_slice()[b * h..], params.b_h.as_slice()); //   + b_h
 
     // The recurrence, the only sequential part:
-    //   a_t += h_{t−1}·W_hᵀ  (eq. 2);  h_t = tanh(a_t)  (eq. 3)
+    //   a_t += h_{t−1}·W_hᵀ  (eq. 2);  h_t = tanh(a_t)  (eq. 3)   (B1, per step)
     gemm.pack_b_into(params.w_h.view().t(), w_h_t); //                      [H, H]
     let workers = recurrence::workers(gemm.threads(), b, h, steps);
     let kernel = gemm.kernel();
@@ -329,12 +331,12 @@ pub fn forward<T: Float>(
         // The class-factored output layer, L = mean −ln q[k] − ln r[y]  (eqs. 17–21)
         return classed_forward(&mut cache.classed, h_all, targets, params, gemm) / n as f64;
     }
-    // Output layer for all positions: z_t = W_y h_t + b_y  (eq. 4)
+    // Output layer for all positions: z_t = W_y h_t + b_y  (B2; eq. 4)
     cache.p.ensure_shape(n, v); //                                           [N, V]
     gemm.gemm(T::one(), h_all, params.w_y.view().t(), T::zero(), cache.p.view_mut());
     bias_forward(cache.p.as_mut_slice(), params.b_y.as_slice());
 
-    // p_t = softmax(z_t), L = mean −ln p_t[y_t]  (eqs. 5, 6)
+    // p_t = softmax(z_t), L = mean −ln p_t[y_t]  (B2; eqs. 5, 6)
     softmax_xent_forward(&mut cache.p, targets, gemm.threads()) / n as f64
 }
 
@@ -382,15 +384,15 @@ pub fn backward_scaled<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: 
         Some(_) => cache.h_out.view(), //                                  M_h ⊙ H (eq. 28)
     }; //                                                                   [N, H]
     if cfg.classes.is_none() {
-        // dz_t = (p_t − onehot(y_t)) / (B·T), 1/(B·T) = scale           (eq. 7)
+        // dz_t = (p_t − onehot(y_t)) / (B·T), 1/(B·T) = scale     (B3; eq. 7)
         softmax_xent_backward(&mut cache.p, &cache.targets, scale, gemm.threads());
         let dz = cache.p.view(); //                                         [N, V]
 
-        // dW_y += Σ_t dz_t h_tᵀ = dZᵀ·H                               (eq. 8)
+        // dW_y += Σ_t dz_t h_tᵀ = dZᵀ·H                         (B4; eq. 8)
         gemm.gemm(T::one(), dz.t(), h_all, T::one(), grads.w_y.view_mut());
-        // db_y += Σ_t dz_t                                             (eq. 9)
+        // db_y += Σ_t dz_t                                       (B4; eq. 9)
         bias_backward(grads.b_y.as_mut_slice(), dz);
-        // dh_t = W_yᵀ dz_t (output part of eq. 10, all t at once): dH = dZ·W_y
+        // dh_t = W_yᵀ dz_t (output part of eq. 10, all t at once): dH = dZ·W_y (B5)
         gemm.gemm(T::one(), dz, params.w_y.view(), T::zero(), dh.view_mut());
     } else {
         // dW_c, db_c, dW_y, db_y and dh_t = W_cᵀ ds_t + W_y[K_t]ᵀ du_t  (eqs. 22–26)
@@ -418,16 +420,16 @@ pub fn backward_scaled<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: 
     let da = dh.view(); //                                                   [N, H]
     let h_prev = cache.hs.rows_view(0, n); //                                [N, H]: h_{t−1}
 
-    // dW_h += Σ_t da_t h_{t−1}ᵀ = dAᵀ·H_prev                          (eq. 12)
+    // dW_h += Σ_t da_t h_{t−1}ᵀ = dAᵀ·H_prev                    (B6; eq. 12)
     gemm.gemm(T::one(), da.t(), h_prev, T::one(), grads.w_h.view_mut());
-    // db_h += Σ_t da_t                                                (eq. 14)
+    // db_h += Σ_t da_t                                          (B6; eq. 14)
     bias_backward(grads.b_h.as_mut_slice(), da);
 
     match cache.path {
         InputPath::Gather => {
-            // dW_x += Σ_t da_t e_tᵀ = dAᵀ·X_e (X_e masked with dropout) (eq. 13)
+            // dW_x += Σ_t da_t e_tᵀ = dAᵀ·X_e (X_e masked by dropout) (B7; eq. 13)
             gemm.gemm(T::one(), da.t(), cache.x_e.view(), T::one(), grads.w_x.view_mut());
-            // de_t = W_xᵀ da_t: dX_e = dA·W_x, then scatter-add into dE (eq. 15)
+            // de_t = W_xᵀ da_t: dX_e = dA·W_x, scatter-add into dE  (B8; eq. 15)
             dx_e.ensure_shape(n, d); //                                           [N, D]
             gemm.gemm(T::one(), da, params.w_x.view(), T::zero(), dx_e.view_mut());
             if let Some(m) = dropout {
@@ -441,9 +443,9 @@ pub fn backward_scaled<T: Float>(params: &Params<T>, grads: &mut Params<T>, ws: 
             du.ensure_shape(v, h); //                                             [V, H]
             du.fill_zero();
             embedding_backward(du, &*dh, &cache.inputs);
-            // U = E·W_xᵀ ⇒ dW_x += dUᵀ·E                                (eq. 13)
+            // U = E·W_xᵀ ⇒ dW_x += dUᵀ·E                         (B7′; eq. 13)
             gemm.gemm(T::one(), du.view().t(), params.e.view(), T::one(), grads.w_x.view_mut());
-            // ... and dE += dU·W_x                                        (eq. 15)
+            // ... and dE += dU·W_x                                 (B8′; eq. 15)
             gemm.gemm(T::one(), du.view(), params.w_x.view(), T::one(), grads.e.view_mut());
         }
     }

@@ -37,8 +37,9 @@ use crate::matrix::{MatRef, Matrix};
 use crate::scalar::Float;
 use crate::workers;
 
-/// How many shards a chunk's streams are cut into (when B allows): one per
-/// core of the two-core machines the project is measured on. Changing it
+/// How many shards a chunk's streams are cut into (when B allows): two, so
+/// that two threads split a step evenly (more threads split each shard's
+/// products). Changing it
 /// changes the order of the gradient sums, so results (not their meaning)
 /// depend on it; the thread count does not.
 pub const SHARDS: usize = 2;
