@@ -297,13 +297,20 @@ fn eval_summary(args: &EvalArgs, tokens: usize, nats: f64, oov: usize, chars: Op
     s
 }
 
+/// The model of `predict` and `generate`, and `--prime` as its token ids
+/// (a character it does not know is a usage error naming the flag).
+fn load_and_prime(path: &Path, weights: Weights, prime: &str) -> Result<(Model, Vec<u32>)> {
+    let model = load_model(path, weights)?;
+    let ids = model
+        .vocab
+        .encode_prime(prime)
+        .map_err(|e| Error::Usage(format!("--prime: {e}")))?;
+    Ok((model, ids))
+}
+
 /// `predict`: warm the state on the prime, list the most likely next tokens.
 pub fn predict(args: &PredictArgs) -> Result<()> {
-    let model = load_model(&args.model, args.weights)?;
-    let prime = model
-        .vocab
-        .encode_prime(&args.prime)
-        .map_err(|e| Error::Usage(format!("--prime: {e}")))?;
+    let (model, prime) = load_and_prime(&args.model, args.weights, &args.prime)?;
     let mut g = Generator::with_weights(&model.params, 1, Gemm::new(), args.weights);
     g.warm_up(&model.vocab, &prime);
     let next = top_k(g.probs(), args.top);
@@ -331,11 +338,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
 /// A reader that goes away (`rnnlm generate … | head`) ends it at once,
 /// quietly, as Unix tools end.
 pub fn generate(args: &GenerateArgs) -> Result<()> {
-    let model = load_model(&args.model, args.weights)?;
-    let prime = model
-        .vocab
-        .encode_prime(&args.prime)
-        .map_err(|e| Error::Usage(format!("--prime: {e}")))?;
+    let (model, prime) = load_and_prime(&args.model, args.weights, &args.prime)?;
     check_generate_memory(&model, args)?;
     write_samples(&model, &prime, args).map_err(|e| Error::io(Path::new("stdout"), e))
 }

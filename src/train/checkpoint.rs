@@ -827,6 +827,25 @@ mod tests {
         }
     }
 
+    /// The model section of a char-level model as version 2 (no tied flag)
+    /// or version 3 (a tied flag, nothing after the tensors) wrote it.
+    fn older_model(w: &mut Writer, model: &Model, version: u32) {
+        w.u8(0);
+        w.u32(model.vocab.len() as u32);
+        for t in model.vocab.tokens() {
+            w.str(t);
+        }
+        let classes = &model.params.config.classes;
+        w.u64(classes.count() as u64);
+        for c in 0..classes.count() {
+            w.u64(classes.range(c).len() as u64);
+        }
+        if version == 3 {
+            w.u8(u8::from(model.params.config.tied));
+        }
+        w.params(&model.params);
+    }
+
     /// Version 2 files (no tied flag; schedule tag 1 was the toolkit's
     /// mikolov) load, and their runs resume under `mikolov-strict`, the rule
     /// they started with.
@@ -837,17 +856,7 @@ mod tests {
             let s = ck.train.as_ref().unwrap();
             assert_eq!(s.settings.schedule, Schedule::Mikolov, "writes tag 1, as version 2 did");
             let mut w = Writer(Vec::new());
-            w.u8(0);
-            w.u32(ck.model.vocab.len() as u32);
-            for t in ck.model.vocab.tokens() {
-                w.str(t);
-            }
-            let classes = &ck.model.params.config.classes;
-            w.u64(classes.count() as u64);
-            for c in 0..classes.count() {
-                w.u64(classes.range(c).len() as u64);
-            }
-            w.params(&ck.model.params); // no tied flag before the tensors
+            older_model(&mut w, &ck.model, 2);
             w.u8(1);
             w.train_state(s);
             let got = from_bytes(&seal(2, &w.0)).unwrap();
@@ -890,18 +899,7 @@ mod tests {
     fn version_4_keeps_the_users_id_order() {
         let mut ck = sample(None);
         let mut w = Writer(Vec::new());
-        w.u8(0);
-        w.u32(ck.model.vocab.len() as u32);
-        for t in ck.model.vocab.tokens() {
-            w.str(t);
-        }
-        let classes = &ck.model.params.config.classes;
-        w.u64(classes.count() as u64);
-        for c in 0..classes.count() {
-            w.u64(classes.range(c).len() as u64);
-        }
-        w.u8(0);
-        w.params(&ck.model.params); // version 3: nothing after the tensors
+        older_model(&mut w, &ck.model, 3);
         w.u8(0);
         assert_eq!(from_bytes(&seal(3, &w.0)).unwrap(), ck);
 
