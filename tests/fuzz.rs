@@ -76,6 +76,19 @@ fn random_unicode(rng: &mut Rng, len: usize) -> String {
         .collect()
 }
 
+/// Any bytes as an argument (Unix: an OsString is bytes; elsewhere the
+/// bytes are read lossily).
+#[cfg(unix)]
+fn not_utf8_arg(bytes: Vec<u8>) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStringExt;
+    std::ffi::OsString::from_vec(bytes)
+}
+
+#[cfg(not(unix))]
+fn not_utf8_arg(bytes: Vec<u8>) -> std::ffi::OsString {
+    String::from_utf8_lossy(&bytes).into_owned().into()
+}
+
 #[test]
 fn fuzz_the_argument_parser() {
     const WORDS: [&str; 16] = [
@@ -84,13 +97,18 @@ fn fuzz_the_argument_parser() {
     ];
     fuzz("cli::parse", |rng| {
         let n = rng.below(8);
-        let args: Vec<String> = (0..n)
-            .map(|_| match rng.below(3) {
+        let args: Vec<std::ffi::OsString> = (0..n)
+            .map(|_| match rng.below(4) {
                 0 => {
                     let len = rng.below(6);
-                    random_unicode(rng, len)
+                    random_unicode(rng, len).into()
                 }
-                _ => WORDS[rng.below(WORDS.len())].to_string(),
+                // Bytes that need not be UTF-8, as a file name may be.
+                1 => {
+                    let bytes: Vec<u8> = (0..rng.below(6)).map(|_| rng.next_u64() as u8).collect();
+                    not_utf8_arg(bytes)
+                }
+                _ => WORDS[rng.below(WORDS.len())].into(),
             })
             .collect();
         // Parsing checks every value it reads: it never panics, and what it

@@ -356,7 +356,7 @@ fn check_generate_memory(model: &Model, args: &GenerateArgs) -> Result<()> {
     let mut parts = vec![memory::Part {
         flags: format!("--samples {n}"),
         what: "the samples' states and distributions",
-        bytes: memory::f32s(&[n, c.hidden + c.embed + c.vocab, 4]),
+        bytes: memory::f32s(&[n, c.hidden.saturating_add(c.embed).saturating_add(c.vocab), 4]),
     }];
     if args.samples.is_some() {
         let text = (n as u64)

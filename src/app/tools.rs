@@ -30,17 +30,20 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
     // the activations of B·T positions, each as wide as the widest layer.
     let (v, d, h) = (args.vocab, args.embed, args.hidden);
     let positions = args.batch.checked_mul(args.seq_len);
+    // Row widths, checked: any of them may be as large as a u64.
+    let layer = d.checked_add(h).and_then(|w| w.checked_add(1));
+    let widest = h.checked_mul(4).and_then(|w| w.checked_add(v)?.checked_add(d));
     memory::check(
         &[
             memory::Part {
                 flags: format!("--vocab {v} --embed {d} --hidden {h}"),
                 what: "the weights, gradients and their perturbed copies",
-                bytes: memory::add(memory::f32s(&[v, d + h + 1, 8]), memory::f32s(&[h, d + h + 1, 8])),
+                bytes: layer.and_then(|w| memory::add(memory::f32s(&[v, w, 8]), memory::f32s(&[h, w, 8]))),
             },
             memory::Part {
                 flags: format!("--batch {} --seq-len {}", args.batch, args.seq_len),
                 what: "the activations",
-                bytes: positions.and_then(|n| memory::f32s(&[n, v + d + 4 * h, 4])),
+                bytes: positions.zip(widest).and_then(|(n, w)| memory::f32s(&[n, w, 4])),
             },
         ],
         memory::available(),

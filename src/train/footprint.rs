@@ -20,7 +20,9 @@ pub fn training_parts(config: &Config, settings: &Settings, threads: usize) -> V
         f32s(&[h, d]),
         f32s(&[h, h]),
         f32s(&[v, h]),
-        f32s(&[c + 2, h + 1]),
+        c.checked_add(2)
+            .zip(h.checked_add(1))
+            .and_then(|(rows, cols)| f32s(&[rows, cols])),
     ]
     .into_iter()
     .fold(Some(0), add);
@@ -46,10 +48,10 @@ pub fn training_parts(config: &Config, settings: &Settings, threads: usize) -> V
         Some(v)
     } else {
         let largest = (0..c).map(|k| config.classes.range(k).len()).max().unwrap_or(0);
-        c.checked_add(largest).and_then(|w| w.checked_add(2 * h))
+        c.checked_add(largest).and_then(|w| w.checked_add(h.checked_mul(2)?))
     };
     let positions = settings.batch.checked_mul(settings.seq_len);
-    let per_position = out_width.and_then(|w| w.checked_add(3 * d)?.checked_add(5 * h));
+    let per_position = out_width.and_then(|w| w.checked_add(d.checked_mul(3)?)?.checked_add(h.checked_mul(5)?));
     let activations = match (positions, per_position) {
         (Some(n), Some(w)) => f32s(&[n, w]),
         _ => None,
