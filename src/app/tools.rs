@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::in_file;
 use super::score::tokens_to_score;
-use crate::baselines::{ngram, synth};
+use crate::baselines::{arpa, ngram, synth};
 use crate::cli::{GradcheckArgs, NgramArgs, SynthArgs, SynthKind};
 use crate::data::Vocab;
 use crate::error::{Error, Result};
@@ -84,6 +84,42 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
     Ok(())
 }
 
+/// `ngram --load FILE.arpa --eval TEXT`: score each line of the text as a
+/// sentence with an ARPA back-off model ([`arpa`]).
+fn ngram_load(path: &Path, args: &NgramArgs) -> Result<()> {
+    let model = arpa::Arpa::parse(&read_text(path)?).map_err(|e| Error::format(path, e.to_string()))?;
+    let text = read_text(&args.eval)?;
+    let (mut log10, mut tokens, mut oov) = (0.0, 0usize, 0usize);
+    for line in text.lines() {
+        let s = model.score_sentence(line);
+        (log10, tokens, oov) = (log10 + s.log10_prob, tokens + s.tokens, oov + s.oov);
+    }
+    if tokens == 0 {
+        return Err(Error::Data(format!("{}: no sentence to score", args.eval.display())));
+    }
+    let nats = -log10 * std::f64::consts::LN_10 / tokens as f64;
+    let ln2 = std::f64::consts::LN_2;
+    if args.json {
+        let report = Json::object([
+            ("order", Json::from(model.order())),
+            ("tokens", Json::from(tokens)),
+            ("nats_per_token", Json::from(nats)),
+            ("perplexity", Json::from(nats.exp())),
+            ("bits_per_token", Json::from(nats / ln2)),
+            ("oov", Json::from(oov)),
+            ("log10_prob", Json::from(log10)),
+        ]);
+        say!("{report}");
+    } else {
+        say!("tokens              {tokens} (each line's words and </s>)");
+        say!("oov                 {oov} (scored as <unk>)");
+        say!("log10 prob          {log10:.6}");
+        say!("{}-gram perplexity   {:.4}", model.order(), nats.exp());
+        say!("{}-gram bits/token   {:.6}", model.order(), nats / ln2);
+    }
+    Ok(())
+}
+
 /// `export`: a checkpoint's model as `.npy` tensors, `vocab.json`, `config.json`.
 pub fn export(model: &Path, out: &Path) -> Result<()> {
     let model = checkpoint::load(model)?.model;
@@ -103,7 +139,12 @@ pub fn import(dir: &Path, out: &Path) -> Result<()> {
 /// `ngram`: Kneser–Ney and unigram cross-entropy of `--eval` after training
 /// on `--corpus`, with `eval`'s tokenization and definition.
 pub fn ngram(args: &NgramArgs) -> Result<()> {
-    let train_text = read_text(&args.corpus)?;
+    let corpus = match (&args.load, &args.corpus) {
+        (Some(arpa), _) => return ngram_load(arpa, args),
+        (None, Some(c)) => c,
+        (None, None) => unreachable!("the command line requires one"),
+    };
+    let train_text = read_text(corpus)?;
     let vocab = Vocab::build(&train_text, args.level, args.min_count, args.max_vocab);
     if vocab.len() > 1 << 16 {
         return Err(Error::Usage(format!(
@@ -111,7 +152,7 @@ pub fn ngram(args: &NgramArgs) -> Result<()> {
             vocab.len()
         )));
     }
-    let train = vocab.encode(&train_text).map_err(|e| in_file(&args.corpus, e))?;
+    let train = vocab.encode(&train_text).map_err(|e| in_file(corpus, e))?;
     let (test, oov) = tokens_to_score(&vocab, &args.eval, "--eval")?;
     let order = args.order;
     let nats = ngram::KneserNey::train(&train, order, vocab.len()).cross_entropy(&test);

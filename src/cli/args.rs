@@ -230,7 +230,10 @@ pub struct GradcheckArgs {
 /// `rnnlm ngram`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NgramArgs {
-    pub corpus: PathBuf,
+    /// The training text (`None` with `--load`).
+    pub corpus: Option<PathBuf>,
+    /// `--load`: an ARPA file to score with instead of training one.
+    pub load: Option<PathBuf>,
     pub eval: PathBuf,
     pub order: usize,
     pub level: Level,
@@ -452,8 +455,28 @@ impl NgramArgs {
         if order > max {
             return Err(Error::Usage(format!("--order: {order} is too large (at most {max})")));
         }
+        let (corpus, load) = (f.path("--corpus"), f.path("--load"));
+        match (&corpus, &load) {
+            (None, None) => {
+                return Err(Error::Usage(
+                    "--corpus (a text to count) or --load (an ARPA file) is required".into(),
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(Error::Usage(
+                    "--corpus and --load cannot be used together: --load scores with the file's model".into(),
+                ))
+            }
+            _ => {}
+        }
+        if load.is_some() && f.given("--level") && level(f)? != Level::Word {
+            return Err(Error::Usage(
+                "--load reads an ARPA file, whose words are white-space separated: --level word".into(),
+            ));
+        }
         Ok(NgramArgs {
-            corpus: f.required_path("--corpus")?,
+            corpus,
+            load,
             eval: f.required_path("--eval")?,
             order,
             level: level(f)?,

@@ -283,7 +283,12 @@ pub const GENERATE: Spec = &[
 ];
 
 pub const NGRAM: Spec = &[
-    file("--corpus", Required, "training text"),
+    file("--corpus", Unset("required unless --load"), "training text"),
+    file(
+        "--load",
+        Unset("none"),
+        "score with this ARPA file (SRILM, KenLM, IRSTLM or rnnlm) instead: each line a sentence from <s>, ending in </s>, unknown words as <unk>",
+    ),
     file("--eval", Required, "text to score"),
     flag("--order", Value("5"), "n (1 to 5)"),
     flag(

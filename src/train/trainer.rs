@@ -56,7 +56,7 @@ pub struct Outcome {
 }
 
 /// Steps an epoch needs before a training loss above ln V all through it
-/// stops the run as diverged ([`Trainer::diverged`]).
+/// stops the run as diverged (the rule is `Trainer::diverged`'s).
 pub const DIVERGED_MIN_STEPS: usize = 20;
 
 /// In a shorter epoch, how far above ln V every loss must be.
