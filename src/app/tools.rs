@@ -5,13 +5,15 @@ use std::path::Path;
 
 use super::in_file;
 use super::score::tokens_to_score;
+use crate::baselines::sentences::SentenceKn;
 use crate::baselines::{arpa, ngram, synth};
 use crate::cli::{GradcheckArgs, NgramArgs, SynthArgs, SynthKind};
+use crate::data::vocab::{EOS, UNK};
 use crate::data::Vocab;
 use crate::error::{Error, Result};
 use crate::gradcheck;
 use crate::io::export;
-use crate::io::fs::{read_text, write_atomic};
+use crate::io::fs::{check_writable, read_text, write_atomic};
 use crate::io::json::Json;
 use crate::memory;
 use crate::model::{Classes, Config};
@@ -84,14 +86,53 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
     Ok(())
 }
 
+/// `ngram --arpa FILE --corpus TRAIN --eval TEXT` (word level): the
+/// sentence Kneser–Ney model of the training lines, written as ARPA (`<eos>`
+/// as `</s>`), and the text scored with it sentence by sentence.
+fn ngram_arpa(train_text: &str, vocab: &Vocab, path: &Path, args: &NgramArgs) -> Result<()> {
+    check_writable(path, "--arpa")?;
+    let unk = vocab.id(UNK).expect("a word vocabulary has <unk>");
+    let end = vocab.id(EOS).expect("a word vocabulary has <eos>");
+    let words = |line: &str| -> (Vec<u32>, usize) {
+        let ids: Vec<Option<u32>> = line.split_whitespace().map(|w| vocab.id(w)).collect();
+        let oov = ids.iter().filter(|id| id.is_none()).count();
+        (ids.into_iter().map(|id| id.unwrap_or(unk)).collect(), oov)
+    };
+    let sentences: Vec<Vec<u32>> = train_text.lines().map(|l| words(l).0).collect();
+    let model = SentenceKn::train(&sentences, args.order, vocab.len(), end);
+    let name = |id: u32| {
+        if id == end {
+            "</s>".to_string()
+        } else {
+            vocab.token(id).to_string()
+        }
+    };
+    write_atomic(path, model.arpa(name).as_bytes())?;
+    eprintln!("wrote {}", path.display());
+    let text = read_text(&args.eval)?;
+    let scores = text.lines().map(|line| {
+        let (ids, oov) = words(line);
+        arpa::SentenceScore {
+            log10_prob: model.log10_sentence(&ids),
+            tokens: ids.len() + 1,
+            oov,
+        }
+    });
+    report_sentences(scores, model.order(), args)
+}
+
 /// `ngram --load FILE.arpa --eval TEXT`: score each line of the text as a
 /// sentence with an ARPA back-off model ([`arpa`]).
 fn ngram_load(path: &Path, args: &NgramArgs) -> Result<()> {
     let model = arpa::Arpa::parse(&read_text(path)?).map_err(|e| Error::format(path, e.to_string()))?;
     let text = read_text(&args.eval)?;
+    report_sentences(text.lines().map(|line| model.score_sentence(line)), model.order(), args)
+}
+
+/// The totals of sentence scores, as `ngram` reports them.
+fn report_sentences(scores: impl Iterator<Item = arpa::SentenceScore>, order: usize, args: &NgramArgs) -> Result<()> {
     let (mut log10, mut tokens, mut oov) = (0.0, 0usize, 0usize);
-    for line in text.lines() {
-        let s = model.score_sentence(line);
+    for s in scores {
         (log10, tokens, oov) = (log10 + s.log10_prob, tokens + s.tokens, oov + s.oov);
     }
     if tokens == 0 {
@@ -101,7 +142,7 @@ fn ngram_load(path: &Path, args: &NgramArgs) -> Result<()> {
     let ln2 = std::f64::consts::LN_2;
     if args.json {
         let report = Json::object([
-            ("order", Json::from(model.order())),
+            ("order", Json::from(order)),
             ("tokens", Json::from(tokens)),
             ("nats_per_token", Json::from(nats)),
             ("perplexity", Json::from(nats.exp())),
@@ -114,8 +155,8 @@ fn ngram_load(path: &Path, args: &NgramArgs) -> Result<()> {
         say!("tokens              {tokens} (each line's words and </s>)");
         say!("oov                 {oov} (scored as <unk>)");
         say!("log10 prob          {log10:.6}");
-        say!("{}-gram perplexity   {:.4}", model.order(), nats.exp());
-        say!("{}-gram bits/token   {:.6}", model.order(), nats / ln2);
+        say!("{order}-gram perplexity   {:.4}", nats.exp());
+        say!("{order}-gram bits/token   {:.6}", nats / ln2);
     }
     Ok(())
 }
@@ -151,6 +192,9 @@ pub fn ngram(args: &NgramArgs) -> Result<()> {
             "the vocabulary has {} tokens; n-grams support 65536 (lower --max-vocab)",
             vocab.len()
         )));
+    }
+    if let Some(path) = &args.arpa {
+        return ngram_arpa(&train_text, &vocab, path, args);
     }
     let train = vocab.encode(&train_text).map_err(|e| in_file(corpus, e))?;
     let (test, oov) = tokens_to_score(&vocab, &args.eval, "--eval")?;

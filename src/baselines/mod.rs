@@ -4,9 +4,11 @@
 //! | file | holds |
 //! |---|---|
 //! | [`ngram`] | interpolated Kneser–Ney, orders 1 to 5 (`rnnlm ngram`) |
+//! | [`sentences`] | Kneser–Ney over sentences (`<s> … </s>`), written as ARPA (`rnnlm ngram --arpa`) |
 //! | [`arpa`] | back-off models in the ARPA format, read and scored (`rnnlm ngram --load`) |
 //! | [`synth`] | a sticky HMM and a copy source with exact truths (`rnnlm synth`) |
 
 pub mod arpa;
 pub mod ngram;
+pub mod sentences;
 pub mod synth;

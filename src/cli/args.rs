@@ -234,6 +234,8 @@ pub struct NgramArgs {
     pub corpus: Option<PathBuf>,
     /// `--load`: an ARPA file to score with instead of training one.
     pub load: Option<PathBuf>,
+    /// `--arpa`: train the sentence model and write it here.
+    pub arpa: Option<PathBuf>,
     pub eval: PathBuf,
     pub order: usize,
     pub level: Level,
@@ -469,14 +471,27 @@ impl NgramArgs {
             }
             _ => {}
         }
+        let arpa = f.path("--arpa");
         if load.is_some() && f.given("--level") && level(f)? != Level::Word {
             return Err(Error::Usage(
                 "--load reads an ARPA file, whose words are white-space separated: --level word".into(),
             ));
         }
+        if arpa.is_some() && level(f)? != Level::Word {
+            return Err(Error::Usage(
+                "--arpa writes a word model (each line a sentence of white-space separated words): add --level word"
+                    .into(),
+            ));
+        }
+        if arpa.is_some() && load.is_some() {
+            return Err(Error::Usage(
+                "--arpa writes a model trained on --corpus; --load reads one".into(),
+            ));
+        }
         Ok(NgramArgs {
             corpus,
             load,
+            arpa,
             eval: f.required_path("--eval")?,
             order,
             level: level(f)?,

@@ -289,6 +289,11 @@ pub const NGRAM: Spec = &[
         Unset("none"),
         "score with this ARPA file (SRILM, KenLM, IRSTLM or rnnlm) instead: each line a sentence from <s>, ending in </s>, unknown words as <unk>",
     ),
+    file(
+        "--arpa",
+        Unset("none"),
+        "word level: count the model over sentences (each line from <s> to </s>, as SRILM and KenLM do), write it here in the ARPA format, and score --eval with it",
+    ),
     file("--eval", Required, "text to score"),
     flag("--order", Value("5"), "n (1 to 5)"),
     flag(
