@@ -92,19 +92,12 @@ impl KneserNey {
         // Context totals and discounts. To recover each gram's history the
         // packed key is unpacked: drop the last token.
         for order in orders.iter_mut() {
-            let (mut n1, mut n2) = (0u64, 0u64);
             for (&key, &c) in &order.grams {
-                let hist = history_of(key);
-                let e = order.contexts.entry(hist).or_default();
+                let e = order.contexts.entry(history_of(key)).or_default();
                 e.0 += c;
                 e.1 += 1;
-                match c {
-                    1 => n1 += 1,
-                    2 => n2 += 1,
-                    _ => {}
-                }
             }
-            order.discount = if n1 == 0 { 0.5 } else { n1 as f64 / (n1 + 2 * n2) as f64 };
+            order.discount = discount(order.grams.values().copied());
         }
         KneserNey { n, vocab, orders }
     }
@@ -148,6 +141,25 @@ impl KneserNey {
             total -= self.prob(&tokens[..t], tokens[t]).ln();
         }
         total / (tokens.len() - 1).max(1) as f64
+    }
+}
+
+/// Kneser–Ney's discount of one order from its counts: D = n1 / (n1 + 2 n2),
+/// with n1, n2 the number of grams counted once and twice (Ney, Essen &
+/// Kneser 1994); 0.5 when no gram is counted once.
+pub fn discount(counts: impl Iterator<Item = u64>) -> f64 {
+    let (mut n1, mut n2) = (0u64, 0u64);
+    for c in counts {
+        match c {
+            1 => n1 += 1,
+            2 => n2 += 1,
+            _ => {}
+        }
+    }
+    if n1 == 0 {
+        0.5
+    } else {
+        n1 as f64 / (n1 + 2 * n2) as f64
     }
 }
 

@@ -20,6 +20,8 @@
 
 use std::collections::HashMap;
 
+use super::ngram::discount;
+
 /// Counts of one order k.
 #[derive(Clone, Debug, Default)]
 struct Order {
@@ -84,18 +86,12 @@ impl SentenceKn {
         // <s> is never predicted: it is a context only.
         orders[0].grams.remove(&vec![start]);
         for order in orders.iter_mut() {
-            let (mut n1, mut n2) = (0u64, 0u64);
             for (g, &c) in &order.grams {
                 let e = order.contexts.entry(g[..g.len() - 1].to_vec()).or_default();
                 e.0 += c;
                 e.1 += 1;
-                match c {
-                    1 => n1 += 1,
-                    2 => n2 += 1,
-                    _ => {}
-                }
             }
-            order.discount = if n1 == 0 { 0.5 } else { n1 as f64 / (n1 + 2 * n2) as f64 };
+            order.discount = discount(order.grams.values().copied());
         }
         SentenceKn {
             orders,
