@@ -154,9 +154,9 @@ fn assert_kenlm_agrees(dir: &Path, arpa: &Path, text: &Path) {
     }
 }
 
-/// `ngram --arpa` writes the sentence model it scores with: `--load` of
-/// the file gives the same figures to 1e-6, and KenLM reads the file and
-/// scores every sentence as rnnlm does.
+/// `ngram --arpa` writes the sentence model it scores with, under either
+/// discounting: `--load` of the file gives the same figures to 1e-6, and
+/// KenLM reads the file and scores every sentence as rnnlm does.
 #[test]
 fn written_models_round_trip_and_kenlm_reads_them() {
     let dir = tmpdir("arpa-write");
@@ -166,10 +166,20 @@ fn written_models_round_trip_and_kenlm_reads_them() {
         &"the cat sat on the mat\nthe dog sat on the log\na cat and a dog ran\n\nthe end\n".repeat(7),
     );
     let test = write(&dir, "test.txt", "the cat ran\na dog sat on the cat\nthe zebra sat\n\n");
-    for order in ["1", "3", "5"] {
-        let arpa = dir.join(format!("m{order}.arpa"));
+    for (order, discount) in [("1", "kn"), ("3", "modified"), ("5", "kn"), ("5", "modified")] {
+        let arpa = dir.join(format!("m{order}-{discount}.arpa"));
         let o = bin()
-            .args(["ngram", "--json", "--level", "word", "--order", order, "--corpus"])
+            .args([
+                "ngram",
+                "--json",
+                "--level",
+                "word",
+                "--order",
+                order,
+                "--discount",
+                discount,
+            ])
+            .arg("--corpus")
             .arg(&train)
             .arg("--eval")
             .arg(&test)
@@ -190,5 +200,6 @@ fn written_models_round_trip_and_kenlm_reads_them() {
         assert!((a / b - 1.0).abs() < 1e-6, "order {order}: {a} vs {b}");
         assert_eq!(json_number(&written, "oov"), 1.0, "zebra");
     }
-    assert_kenlm_agrees(&dir, &dir.join("m5.arpa"), &test);
+    assert_kenlm_agrees(&dir, &dir.join("m5-kn.arpa"), &test);
+    assert_kenlm_agrees(&dir, &dir.join("m5-modified.arpa"), &test);
 }

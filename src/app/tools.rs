@@ -99,7 +99,7 @@ fn ngram_arpa(train_text: &str, vocab: &Vocab, path: &Path, args: &NgramArgs) ->
         (ids.into_iter().map(|id| id.unwrap_or(unk)).collect(), oov)
     };
     let sentences: Vec<Vec<u32>> = train_text.lines().map(|l| words(l).0).collect();
-    let model = SentenceKn::train(&sentences, args.order, vocab.len(), end);
+    let model = SentenceKn::train(&sentences, args.order, vocab.len(), end, args.discount);
     let name = |id: u32| {
         if id == end {
             "</s>".to_string()

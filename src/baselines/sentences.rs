@@ -20,16 +20,70 @@
 
 use std::collections::HashMap;
 
-use super::ngram::discount;
+/// How counts are discounted (`ngram --discount`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Discounting {
+    /// One discount per order, D = n1 / (n1 + 2 n2) (Ney et al. 1994).
+    Kn,
+    /// Three per order, for counts 1, 2 and 3 or more (Chen & Goodman
+    /// 1998; SRILM's `-kndiscount`, KenLM's `lmplz`):
+    /// Y = n1 / (n1 + 2 n2), D_1 = 1 − 2Y n2/n1, D_2 = 2 − 3Y n3/n2,
+    /// D_3+ = 3 − 4Y n4/n3.
+    Modified,
+}
+
+impl Discounting {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "kn" => Some(Discounting::Kn),
+            "modified" => Some(Discounting::Modified),
+            _ => None,
+        }
+    }
+
+    /// The discounts for counts 1, 2 and 3+ of grams whose counts are
+    /// `counts`; where the modified estimate is undefined or leaves
+    /// [0, c] (too few grams of some count), the single discount.
+    fn of(self, counts: impl Iterator<Item = u64>) -> [f64; 3] {
+        let mut n = [0u64; 5];
+        for c in counts {
+            if (1..=4).contains(&c) {
+                n[c as usize] += 1;
+            }
+        }
+        let single = if n[1] == 0 {
+            0.5
+        } else {
+            n[1] as f64 / (n[1] + 2 * n[2]) as f64
+        };
+        if self == Discounting::Kn || n[1] == 0 || n[2] == 0 || n[3] == 0 {
+            return [single; 3];
+        }
+        let y = single;
+        let d = [
+            1.0 - 2.0 * y * n[2] as f64 / n[1] as f64,
+            2.0 - 3.0 * y * n[3] as f64 / n[2] as f64,
+            3.0 - 4.0 * y * n[4] as f64 / n[3] as f64,
+        ];
+        let in_range = d.iter().enumerate().all(|(i, &x)| x > 0.0 && x <= (i + 1) as f64);
+        if in_range {
+            d
+        } else {
+            [single; 3]
+        }
+    }
+}
 
 /// Counts of one order k.
 #[derive(Clone, Debug, Default)]
 struct Order {
     /// c(g) for every seen k-gram g.
     grams: HashMap<Vec<u32>, u64>,
-    /// For every context h: (Σ_w c(h w), N1+(h •)).
-    contexts: HashMap<Vec<u32>, (u64, u64)>,
-    discount: f64,
+    /// For every context h: Σ_w c(h w), and how many w have c(h w) = 1, 2
+    /// and 3 or more.
+    contexts: HashMap<Vec<u32>, (u64, [u64; 3])>,
+    /// The discounts of counts 1, 2 and 3+ (all equal under [`Discounting::Kn`]).
+    discounts: [f64; 3],
 }
 
 /// A sentence Kneser–Ney model over word ids `0..vocab`, with `<s>` as id
@@ -48,7 +102,7 @@ impl SentenceKn {
     ///
     /// # Panics
     /// If `n` is 0 or an id is ≥ `vocab`.
-    pub fn train(sentences: &[Vec<u32>], n: usize, vocab: usize, end: u32) -> SentenceKn {
+    pub fn train(sentences: &[Vec<u32>], n: usize, vocab: usize, end: u32, discounting: Discounting) -> SentenceKn {
         assert!(n >= 1, "order 0");
         let start = vocab as u32;
         let padded: Vec<Vec<u32>> = sentences
@@ -89,9 +143,9 @@ impl SentenceKn {
             for (g, &c) in &order.grams {
                 let e = order.contexts.entry(g[..g.len() - 1].to_vec()).or_default();
                 e.0 += c;
-                e.1 += 1;
+                e.1[(c.min(3) - 1) as usize] += 1;
             }
-            order.discount = discount(order.grams.values().copied());
+            order.discounts = discounting.of(order.grams.values().copied());
         }
         SentenceKn {
             orders,
@@ -105,12 +159,20 @@ impl SentenceKn {
         self.orders.len()
     }
 
-    /// D_k · N1+(h •) / Σ_w c(h w) for a context h of order |h| + 1, or
-    /// `None` if h was never a context.
+    /// The discounts of counts 1, 2 and 3+ at order k (1-based).
+    pub fn discounts(&self, k: usize) -> [f64; 3] {
+        self.orders[k - 1].discounts
+    }
+
+    /// The mass the discounts free in context h, which the lower order
+    /// gets: (D_1 N1(h •) + D_2 N2(h •) + D_3+ N3+(h •)) / Σ_w c(h w)
+    /// (D · N1+(h •) / Σ_w c(h w) with one discount); `None` if h was
+    /// never a context.
     fn weight(&self, h: &[u32]) -> Option<f64> {
         let order = &self.orders[h.len()];
-        let &(total, distinct) = order.contexts.get(h)?;
-        Some(order.discount * distinct as f64 / total as f64)
+        let &(total, by_count) = order.contexts.get(h)?;
+        let freed: f64 = by_count.iter().zip(order.discounts).map(|(&n, d)| n as f64 * d).sum();
+        Some(freed / total as f64)
     }
 
     /// p(w | h), `h` at most n − 1 ids, oldest first.
@@ -126,8 +188,13 @@ impl SentenceKn {
         };
         let mut g = h.to_vec();
         g.push(w);
-        let c = order.grams.get(&g).copied().unwrap_or(0) as f64;
-        (c - order.discount).max(0.0) / total as f64 + self.weight(h).expect("a context") * lower
+        let c = order.grams.get(&g).copied().unwrap_or(0);
+        let d = if c == 0 {
+            0.0
+        } else {
+            order.discounts[(c.min(3) - 1) as usize]
+        };
+        (c as f64 - d).max(0.0) / total as f64 + self.weight(h).expect("a context") * lower
     }
 
     /// log10 of a sentence's words and `</s>`, from `<s>`.
@@ -212,15 +279,41 @@ mod tests {
         (s, 5, 4)
     }
 
+    /// Modified discounts on a text with enough grams of each count:
+    /// three different discounts, each in (0, c], and every distribution
+    /// still sums to 1.
+    #[test]
+    fn modified_discounts_differ_and_still_normalize() {
+        let mut rng = crate::rng::Rng::new(5);
+        let s: Vec<Vec<u32>> = (0..300)
+            .map(|_| (0..rng.below(6)).map(|_| rng.below(7) as u32).collect())
+            .collect();
+        let m = SentenceKn::train(&s, 3, 8, 7, Discounting::Modified);
+        let d = m.discounts(3);
+        assert!(d[0] != d[1] && d[1] != d[2], "{d:?}");
+        assert!(
+            d.iter().enumerate().all(|(i, &x)| x > 0.0 && x <= (i + 1) as f64),
+            "{d:?}"
+        );
+        for h in [vec![], vec![8], vec![8, 0], vec![3, 4], vec![6, 6]] {
+            let sum: f64 = (0..8u32).map(|w| m.prob(&h, w)).sum();
+            assert!((sum - 1.0).abs() < 1e-12, "{h:?}: {sum}");
+        }
+        let kn = SentenceKn::train(&s, 3, 8, 7, Discounting::Kn).discounts(3);
+        assert!(kn[0] == kn[1] && kn[1] == kn[2], "{kn:?}");
+    }
+
     /// Every distribution sums to 1 over what can follow (the words and
     /// </s>), for contexts seen and unseen.
     #[test]
     fn each_distribution_sums_to_one() {
         let (s, v, end) = sample();
-        let m = SentenceKn::train(&s, 3, v, end);
-        for h in [vec![], vec![5], vec![5, 0], vec![0, 1], vec![3, 3], vec![2]] {
-            let sum: f64 = (0..v as u32).map(|w| m.prob(&h, w)).sum();
-            assert!((sum - 1.0).abs() < 1e-12, "{h:?}: {sum}");
+        for discounting in [Discounting::Kn, Discounting::Modified] {
+            let m = SentenceKn::train(&s, 3, v, end, discounting);
+            for h in [vec![], vec![5], vec![5, 0], vec![0, 1], vec![3, 3], vec![2]] {
+                let sum: f64 = (0..v as u32).map(|w| m.prob(&h, w)).sum();
+                assert!((sum - 1.0).abs() < 1e-12, "{h:?}: {sum}");
+            }
         }
     }
 
@@ -231,7 +324,7 @@ mod tests {
         let (s, v, end) = sample();
         let names = ["a", "b", "c", "d", "</s>"];
         for n in 1..=4 {
-            let m = SentenceKn::train(&s, n, v, end);
+            let m = SentenceKn::train(&s, n, v, end, Discounting::Modified);
             let text = m.arpa(|id| names[id as usize].to_string());
             let read = Arpa::parse(&text).unwrap_or_else(|e| panic!("order {n}: {e}\n{text}"));
             for sentence in [vec![0, 1, 2], vec![3, 3, 3], vec![], vec![2, 0, 1, 3]] {

@@ -236,6 +236,8 @@ pub struct NgramArgs {
     pub load: Option<PathBuf>,
     /// `--arpa`: train the sentence model and write it here.
     pub arpa: Option<PathBuf>,
+    /// `--discount`: the sentence model's discounting.
+    pub discount: crate::baselines::sentences::Discounting,
     pub eval: PathBuf,
     pub order: usize,
     pub level: Level,
@@ -488,7 +490,19 @@ impl NgramArgs {
                 "--arpa writes a model trained on --corpus; --load reads one".into(),
             ));
         }
+        if f.given("--discount") && arpa.is_none() {
+            return Err(Error::Usage(
+                "--discount sets the discounting of --arpa's sentence model; add --arpa FILE".into(),
+            ));
+        }
         Ok(NgramArgs {
+            discount: f
+                .choice(
+                    "--discount",
+                    crate::baselines::sentences::Discounting::parse,
+                    "kn or modified",
+                )?
+                .expect("a default"),
             corpus,
             load,
             arpa,

@@ -294,6 +294,11 @@ pub const NGRAM: Spec = &[
         Unset("none"),
         "word level: count the model over sentences (each line from <s> to </s>, as SRILM and KenLM do), write it here in the ARPA format, and score --eval with it",
     ),
+    flag(
+        "--discount",
+        Value("modified"),
+        "--arpa: kn (one discount per order) | modified (three per order: counts 1, 2, 3+; what SRILM's -kndiscount and KenLM's lmplz use)",
+    ),
     file("--eval", Required, "text to score"),
     flag("--order", Value("5"), "n (1 to 5)"),
     flag(
