@@ -16,7 +16,7 @@ use crate::model::{in_precision, Model, Weights, Workspace};
 use crate::sample::{self, top_k, Generator};
 use crate::train::dynamic::{evaluate_dynamic, Dynamic, DYNAMIC_CHUNK, DYNAMIC_CLIP};
 use crate::train::evaluate::{evaluate, MIN_SCORED_TOKENS};
-use crate::train::{checkpoint, Optimizer, TrainState};
+use crate::train::{checkpoint, Settings};
 
 /// Seconds between progress lines of `eval --dynamic`.
 const PROGRESS_SECONDS: f64 = 5.0;
@@ -28,12 +28,12 @@ fn load_model(path: &Path, weights: Weights) -> Result<Model> {
 
 /// [`load_model`], and the settings of the run that saved it, if it was
 /// saved with its training state.
-fn load_with_settings(path: &Path, weights: Weights) -> Result<(Model, Option<TrainState>)> {
+fn load_with_settings(path: &Path, weights: Weights) -> Result<(Model, Option<Settings>)> {
     let ck = checkpoint::load(path)?;
     let mut model = ck.model;
     model.params = in_precision(&model.params, weights)
         .map_err(|e| Error::format(path, format!("--weights {}: {e}", weights.name())))?;
-    Ok((model, ck.train))
+    Ok((model, ck.train.map(|t| t.settings)))
 }
 
 /// Read and encode a text to score ([`Vocab::encode_for_scoring`]: at char
@@ -98,7 +98,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             _ => {}
         }
     }
-    let (model, state) = load_with_settings(&args.model, args.weights)?;
+    let (model, settings) = load_with_settings(&args.model, args.weights)?;
     let text = read_to_score(&model.vocab, &args.corpus, "--corpus")?;
     let mut rows = PerToken::new(&model, args);
     let (tokens, nats) = match args.dynamic {
@@ -115,10 +115,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
                 &mut Workspace::new(Gemm::new().with_threads(args.threads)),
             )
         }
-        Some(lr) => score_dynamic(args, lr, &model, state, &text.ids, &mut rows)?,
+        Some(lr) => score_dynamic(args, lr, &model, settings.as_ref(), &text.ids, &mut rows)?,
     };
     let on_stdout = rows.on_stdout();
-    rows.finish(&args.model, &args.corpus, text.ids[0])?;
+    rows.finish(text.ids[0])?;
     let summary = eval_summary(args, tokens, nats, text.oov, text.chars);
     if on_stdout {
         eprint!("{summary}");
@@ -135,11 +135,10 @@ fn score_dynamic(
     args: &EvalArgs,
     lr: f64,
     model: &Model,
-    state: Option<TrainState>,
+    settings: Option<&Settings>,
     ids: &[u32],
     rows: &mut PerToken,
 ) -> Result<(usize, f64)> {
-    let settings = state.as_ref().map(|s| &s.settings);
     let d = Dynamic {
         lr,
         clip: args.clip.or(settings.map(|s| s.clip)).unwrap_or(DYNAMIC_CLIP),
@@ -149,26 +148,18 @@ fn score_dynamic(
     let kernel = Gemm::<f32>::new().kernel();
     // Progress on stderr every few seconds: a long text takes a while.
     let mut shown = std::time::Instant::now();
-    evaluate_dynamic(
-        &mut adapted,
-        ids,
-        d,
-        Optimizer::Sgd,
-        kernel,
-        args.threads,
-        |p, h0, r| {
-            if rows.wanted() {
-                for scored in surprisal::scores(p, h0, &ids[r.start..=r.end], r.start, rows.top) {
-                    rows.push(scored)?;
-                }
+    evaluate_dynamic(&mut adapted, ids, d, kernel, args.threads, |p, h0, r| {
+        if rows.wanted() {
+            for scored in surprisal::scores(p, h0, &ids[r.start..=r.end], r.start, rows.top) {
+                rows.push(scored)?;
             }
-            if shown.elapsed().as_secs_f64() >= PROGRESS_SECONDS {
-                eprintln!("dynamic evaluation: {} of {} tokens scored", r.start, ids.len() - 1);
-                shown = std::time::Instant::now();
-            }
-            Ok(())
-        },
-    )
+        }
+        if shown.elapsed().as_secs_f64() >= PROGRESS_SECONDS {
+            eprintln!("dynamic evaluation: {} of {} tokens scored", r.start, ids.len() - 1);
+            shown = std::time::Instant::now();
+        }
+        Ok(())
+    })
     .map_err(|e| match e {
         Error::Data(m) => Error::Data(format!("{}: {m}", args.corpus.display())),
         e => e,
@@ -231,8 +222,9 @@ impl<'m> PerToken<'m> {
         Ok(())
     }
 
-    /// Flush stdout, write the kept rows' file and page.
-    fn finish(mut self, model_path: &Path, corpus: &Path, first: u32) -> Result<()> {
+    /// Flush stdout, write the kept rows' file and page (`first`: the
+    /// text's first token, context only).
+    fn finish(mut self, first: u32) -> Result<()> {
         if let Some(out) = &mut self.stdout {
             out.flush().map_err(|e| Error::io(Path::new("stdout"), e))?;
         }
@@ -244,7 +236,10 @@ impl<'m> PerToken<'m> {
             eprintln!("wrote {}", path.display());
         }
         if let Some(path) = &self.args.html {
-            let (name, file) = (model_path.display().to_string(), corpus.display().to_string());
+            let (name, file) = (
+                self.args.model.display().to_string(),
+                self.args.corpus.display().to_string(),
+            );
             write_atomic(path, surprisal::html(self.model, &name, &file, first, &kept).as_bytes())?;
             eprintln!("wrote {}", path.display());
         }

@@ -187,14 +187,16 @@ pub fn ngram(args: &NgramArgs) -> Result<()> {
     };
     let train_text = read_text(corpus)?;
     let vocab = Vocab::build(&train_text, args.level, args.min_count, args.max_vocab);
+    if let Some(path) = &args.arpa {
+        return ngram_arpa(&train_text, &vocab, path, args);
+    }
+    // The stream model packs a gram's ids in 16 bits each (the sentence
+    // model above has no such limit).
     if vocab.len() > 1 << 16 {
         return Err(Error::Usage(format!(
             "the vocabulary has {} tokens; n-grams support 65536 (lower --max-vocab)",
             vocab.len()
         )));
-    }
-    if let Some(path) = &args.arpa {
-        return ngram_arpa(&train_text, &vocab, path, args);
     }
     let train = vocab.encode(&train_text).map_err(|e| in_file(corpus, e))?;
     let (test, oov) = tokens_to_score(&vocab, &args.eval, "--eval")?;

@@ -218,15 +218,17 @@ fn start(args: &TrainArgs, texts: &Texts) -> Result<(Model, TrainState, Vec<u32>
     // The classes to set, if any: a classed checkpoint keeps its own unless
     // --classes 0 drops them, a full one gets them only when --classes asks;
     // new weights get --classes or its default rule.
-    let (mut model, set_classes) = match &args.init {
+    let (mut model, set_classes, mut ids) = match &args.init {
         Some(path) => {
             let model = checkpoint::load(path)?.model;
             let had = model.params.config.classes.count();
             let change = args.classes.filter(|&c| (c == 0) != (had == 0));
-            (model, change)
+            let ids = encode(&model.vocab)?;
+            (model, change, ids)
         }
         None => {
             let vocab = Vocab::build(&texts.corpus, args.level, args.min_count, args.max_vocab);
+            let ids = encode(&vocab)?;
             let config = Config {
                 tied: args.tie,
                 ..Config::full(vocab.len(), args.embed, args.hidden)
@@ -238,16 +240,21 @@ fn start(args: &TrainArgs, texts: &Texts) -> Result<(Model, TrainState, Vec<u32>
                 classes: Classes::even(vocab.len(), classes),
                 ..config.clone()
             };
-            check_run_fits(&estimate, &settings, encode(&vocab)?.len(), args)?;
+            check_run_fits(&estimate, &settings, ids.len(), args)?;
             let params = Params::init_with(&config, args.init_scheme(), &mut rng);
-            (Model::new(vocab, params), (classes > 0).then_some(classes))
+            (Model::new(vocab, params), (classes > 0).then_some(classes), ids)
         }
     };
-    let mut ids = encode(&model.vocab)?;
     if let Some(classes) = set_classes {
+        let before = model.vocab.clone();
         set_model_classes(&mut model, classes, &ids, args, &mut rng)?;
-        // The classes renumber the vocabulary: encode again.
-        ids = encode(&model.vocab)?;
+        // The classes renumber the vocabulary: each id follows its token.
+        let new_id: Vec<u32> = before
+            .tokens()
+            .iter()
+            .map(|t| model.vocab.id(t).expect("renumbering keeps every token"))
+            .collect();
+        ids.iter_mut().for_each(|id| *id = new_id[*id as usize]);
     }
     check_run_fits(&model.params.config, &settings, ids.len(), args)?;
     let state = TrainState::fresh(settings, &model.params);
