@@ -6,6 +6,8 @@
 //! | [`train`](mod@train) | `train` |
 //! | [`demo`] | the main job (`rnnlm` alone): train on the bundled corpus, compare, sample |
 //! | [`score`] | `eval`, `predict`, `generate` |
+//! | [`sentences`] | `score`: sentences scored one by one, n-best lists rescored |
+//! | [`mix`] | `--mix`: the n-gram of a mixture, λ by EM |
 //! | [`surprisal`] | `eval --per-token` and `--html`: each token's surprisal |
 //! | [`tools`] | `gradcheck`, `export`, `import`, `ngram`, `synth` |
 //! | [`plot`] | `plot`: learning curves as SVG |
@@ -23,8 +25,10 @@ macro_rules! say {
 
 pub mod bench;
 pub mod demo;
+pub mod mix;
 pub mod plot;
 pub mod score;
+pub mod sentences;
 pub mod surprisal;
 pub mod tools;
 pub mod train;
@@ -57,6 +61,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::Demo(args) => demo::demo(&args),
         Command::Train(args) => train::train(&args),
         Command::Eval(args) => score::eval(&args),
+        Command::Score(args) => sentences::score(&args),
         Command::Predict(args) => score::predict(&args),
         Command::Generate(args) => score::generate(&args),
         Command::Gradcheck(args) => tools::gradcheck(&args),

@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::path::Path;
 
+use super::mix::{MixedScore, Mixture};
 use super::surprisal;
+use crate::baselines::mixture::mixed_nats;
 use crate::cli::{EvalArgs, GenerateArgs, PredictArgs};
 use crate::data::Vocab;
 use crate::error::{Error, Result};
@@ -14,8 +16,8 @@ use crate::matmul::Gemm;
 use crate::memory;
 use crate::model::{in_precision, Model, Weights, Workspace};
 use crate::sample::{self, top_k, Generator};
-use crate::train::dynamic::{evaluate_dynamic, Dynamic, DYNAMIC_CHUNK, DYNAMIC_CLIP};
-use crate::train::evaluate::{evaluate, MIN_SCORED_TOKENS};
+use crate::train::dynamic::{evaluate_dynamic, Dynamic, DynamicScore, DYNAMIC_CHUNK, DYNAMIC_CLIP};
+use crate::train::evaluate::{evaluate, evaluate_tokens, MIN_SCORED_TOKENS};
 use crate::train::{checkpoint, Settings};
 
 /// Seconds between progress lines of `eval --dynamic`.
@@ -100,30 +102,80 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     }
     let (model, settings) = load_with_settings(&args.model, args.weights)?;
     let text = read_to_score(&model.vocab, &args.corpus, "--corpus")?;
-    let mut rows = PerToken::new(&model, args);
-    let (tokens, nats) = match args.dynamic {
-        None => {
-            if rows.wanted() {
-                let h0 = vec![0.0; model.params.config.hidden];
-                for scored in surprisal::scores(&model.params, &h0, &text.ids, 0, rows.top) {
-                    rows.push(scored)?;
-                }
-            }
-            evaluate(
-                &model.params,
-                &text.ids,
-                &mut Workspace::new(Gemm::new().with_threads(args.threads)),
-            )
-        }
-        Some(lr) => score_dynamic(args, lr, &model, settings.as_ref(), &text.ids, &mut rows)?,
+    let mixture = match &args.mix {
+        None => None,
+        Some(m) => Some(Mixture::load(m, &model.vocab, |ids| {
+            Ok(rnn_token_nats(args, &model, settings.as_ref(), ids, None)?.1)
+        })?),
     };
+    let mut rows = PerToken::new(&model, args);
+    let ngram_log10 = mixture.as_ref().map(|m| m.on(&model.vocab).stream_log10(&text.ids));
+    if let (Some(m), Some(ng)) = (&mixture, &ngram_log10) {
+        rows.mix = Some((ng.clone(), m.lambda));
+    }
+    let (tokens, mut nats, mut mixed) = if mixture.is_none() && args.dynamic.is_none() {
+        // The model alone, as it is: the chunked forward's mean.
+        static_rows(&model, &text.ids, &mut rows)?;
+        let mut ws = Workspace::new(Gemm::new().with_threads(args.threads));
+        let (tokens, nats) = evaluate(&model.params, &text.ids, &mut ws);
+        (tokens, nats, None)
+    } else {
+        let (nats, token_nats) = rnn_token_nats(args, &model, settings.as_ref(), &text.ids, Some(&mut rows))?;
+        let mixed = ngram_log10
+            .as_ref()
+            .zip(mixture.as_ref())
+            .map(|(ng, m)| MixedScore::of(&token_nats, ng, m.lambda));
+        (token_nats.len(), nats, mixed)
+    };
+    if let Some(m) = &mut mixed {
+        // The mixture is what is reported; the RNN's own figure moves aside.
+        m.rnn_nats = nats;
+        nats = m.nats;
+    }
     let on_stdout = rows.on_stdout();
     rows.finish(text.ids[0])?;
-    let summary = eval_summary(args, tokens, nats, text.oov, text.chars);
+    let summary = eval_summary(args, tokens, nats, text.oov, text.chars, mixed);
     if on_stdout {
         eprint!("{summary}");
     } else {
         say!("{}", summary.trim_end());
+    }
+    Ok(())
+}
+
+/// The RNN's surprisal of each predicted token of `ids` (and their mean),
+/// as `eval` scores them: the model as saved, or adapting as it goes with
+/// `--dynamic`. Per-token rows go to `rows` as they are scored.
+fn rnn_token_nats(
+    args: &EvalArgs,
+    model: &Model,
+    settings: Option<&Settings>,
+    ids: &[u32],
+    rows: Option<&mut PerToken>,
+) -> Result<(f64, Vec<f64>)> {
+    match args.dynamic {
+        None => {
+            if let Some(rows) = rows {
+                static_rows(model, ids, rows)?;
+            }
+            let mut ws = Workspace::new(Gemm::new().with_threads(args.threads));
+            let token_nats = evaluate_tokens(&model.params, ids, &mut ws);
+            Ok((token_nats.iter().sum::<f64>() / token_nats.len() as f64, token_nats))
+        }
+        Some(lr) => {
+            let s = score_dynamic(args, lr, model, settings, ids, rows)?;
+            Ok((s.nats, s.token_nats))
+        }
+    }
+}
+
+/// The per-token rows of the model as saved, if any are wanted.
+fn static_rows(model: &Model, ids: &[u32], rows: &mut PerToken) -> Result<()> {
+    if rows.wanted() {
+        let h0 = vec![0.0; model.params.config.hidden];
+        for scored in surprisal::scores(&model.params, &h0, ids, 0, rows.top) {
+            rows.push(scored)?;
+        }
     }
     Ok(())
 }
@@ -137,8 +189,8 @@ fn score_dynamic(
     model: &Model,
     settings: Option<&Settings>,
     ids: &[u32],
-    rows: &mut PerToken,
-) -> Result<(usize, f64)> {
+    mut rows: Option<&mut PerToken>,
+) -> Result<DynamicScore> {
     let d = Dynamic {
         lr,
         clip: args.clip.or(settings.map(|s| s.clip)).unwrap_or(DYNAMIC_CLIP),
@@ -149,7 +201,7 @@ fn score_dynamic(
     // Progress on stderr every few seconds: a long text takes a while.
     let mut shown = std::time::Instant::now();
     evaluate_dynamic(&mut adapted, ids, d, kernel, args.threads, |p, h0, r| {
-        if rows.wanted() {
+        if let Some(rows) = rows.as_deref_mut().filter(|r| r.wanted()) {
             for scored in surprisal::scores(p, h0, &ids[r.start..=r.end], r.start, rows.top) {
                 rows.push(scored)?;
             }
@@ -178,6 +230,10 @@ struct PerToken<'m> {
     top: usize,
     stdout: Option<std::io::BufWriter<std::io::StdoutLock<'static>>>,
     kept: Option<Vec<surprisal::Scored>>,
+    /// With `--mix`: the n-gram's log10 p of each predicted token and λ;
+    /// each row then shows the mixture's surprisal (its rank and top
+    /// predictions stay the RNN's).
+    mix: Option<(Vec<f64>, f64)>,
 }
 
 impl<'m> PerToken<'m> {
@@ -190,6 +246,7 @@ impl<'m> PerToken<'m> {
             top: if args.html.is_some() { surprisal::HTML_TOP } else { 0 },
             stdout: to_stdout.then(|| std::io::BufWriter::new(std::io::stdout().lock())),
             kept: (to_file || args.html.is_some()).then(Vec::new),
+            mix: None,
         }
     }
 
@@ -204,7 +261,10 @@ impl<'m> PerToken<'m> {
 
     /// One scored token: written to stdout now (a closed stdout ends the
     /// command here), or kept.
-    fn push(&mut self, s: surprisal::Scored) -> Result<()> {
+    fn push(&mut self, mut s: surprisal::Scored) -> Result<()> {
+        if let Some((ngram_log10, lambda)) = &self.mix {
+            s.nats = mixed_nats(s.nats, ngram_log10[s.position - 1], *lambda);
+        }
         let stdout_error = |e| Error::io(Path::new("stdout"), e);
         if let Some(out) = &mut self.stdout {
             if s.position == 1 {
@@ -248,7 +308,14 @@ impl<'m> PerToken<'m> {
 }
 
 /// `eval`'s report: one JSON object, or aligned lines.
-fn eval_summary(args: &EvalArgs, tokens: usize, nats: f64, oov: usize, chars: Option<usize>) -> String {
+fn eval_summary(
+    args: &EvalArgs,
+    tokens: usize,
+    nats: f64,
+    oov: usize,
+    chars: Option<usize>,
+    mixed: Option<MixedScore>,
+) -> String {
     let ln2 = std::f64::consts::LN_2;
     let bits = nats / ln2;
     // Per original character (char and jamo level): the same denominator
@@ -266,6 +333,13 @@ fn eval_summary(args: &EvalArgs, tokens: usize, nats: f64, oov: usize, chars: Op
         if let Some(lr) = args.dynamic {
             fields.push(("dynamic", Json::from(lr)));
         }
+        if let Some(m) = mixed {
+            fields.extend([
+                ("lambda", Json::from(m.lambda)),
+                ("rnn_perplexity", Json::from(m.rnn_nats.exp())),
+                ("ngram_perplexity", Json::from(m.ngram_nats.exp())),
+            ]);
+        }
         if let Some((c, n)) = per_char {
             fields.extend([
                 ("chars", Json::from(c)),
@@ -281,6 +355,19 @@ fn eval_summary(args: &EvalArgs, tokens: usize, nats: f64, oov: usize, chars: Op
     }
     if let Some(lr) = args.dynamic {
         s += &format!("dynamic         SGD lr {lr} (adapted while scoring)\n");
+    }
+    if let Some(m) = mixed {
+        let arpa = args
+            .mix
+            .as_ref()
+            .map(|m| m.arpa.display().to_string())
+            .unwrap_or_default();
+        s += &format!(
+            "mixture         λ = {:.4} on the n-gram {arpa} (below: the mixture's)\nrnn perplexity  {:.4}\nngram perplexity {:.4}\n",
+            m.lambda,
+            m.rnn_nats.exp(),
+            m.ngram_nats.exp()
+        );
     }
     s += &format!(
         "nats/token      {nats:.6}\nperplexity      {:.4}\nbits/token      {bits:.6}\n",

@@ -229,8 +229,28 @@ impl Arpa {
 
     /// The id of a word, `<unk>`'s for one the model does not list (`None`
     /// if it has no `<unk>` either).
-    fn id(&self, w: &str) -> Option<u32> {
+    pub fn id(&self, w: &str) -> Option<u32> {
         self.words.get(w).copied().or(self.unk)
+    }
+
+    /// Whether the model lists the word (not counting `<unk>` for it).
+    pub fn lists(&self, w: &str) -> bool {
+        self.words.contains_key(w)
+    }
+
+    /// `<unk>`'s id, if the model lists it.
+    pub fn unk(&self) -> Option<u32> {
+        self.unk
+    }
+
+    /// `<s>`'s id, if the model lists it: every sentence's context starts there.
+    pub fn sentence_start(&self) -> Option<u32> {
+        self.start
+    }
+
+    /// `</s>`'s id: what ends each sentence.
+    pub fn sentence_end(&self) -> u32 {
+        self.end
     }
 
     /// log10 p(w | context), backing off (module docs); `context` holds at
@@ -267,7 +287,7 @@ impl Arpa {
             let id = match w {
                 None => Some(self.end),
                 Some(w) => {
-                    if !self.words.contains_key(w) {
+                    if !self.lists(w) {
                         score.oov += 1;
                     }
                     self.id(w)

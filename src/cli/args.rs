@@ -187,6 +187,126 @@ pub struct EvalArgs {
     pub seq_len: Option<usize>,
     /// `--clip`: dynamic evaluation's clipping (`None`: the checkpoint's).
     pub clip: Option<f64>,
+    /// `--mix`: mix an ARPA n-gram into each token's probability.
+    pub mix: Option<MixArgs>,
+}
+
+/// `--mix FILE --lambda L|auto [--mix-valid FILE]` (`eval`, `score`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MixArgs {
+    /// The ARPA file.
+    pub arpa: PathBuf,
+    pub lambda: Lambda,
+}
+
+/// The n-gram's weight λ in a mixture.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lambda {
+    /// `--lambda L`.
+    Fixed(f64),
+    /// `--lambda auto --mix-valid FILE`: chosen by EM on this held-out text.
+    Auto { valid: PathBuf },
+}
+
+impl MixArgs {
+    /// The mixture flags, checked together (`None` without `--mix`).
+    fn from_flags(f: &Flags) -> Result<Option<Self>> {
+        let Some(arpa) = f.path("--mix") else {
+            for other in ["--lambda", "--mix-valid"] {
+                if f.given(other) {
+                    return Err(Error::Usage(format!(
+                        "{other} sets how --mix mixes an n-gram in; add --mix FILE.arpa"
+                    )));
+                }
+            }
+            return Ok(None);
+        };
+        let lambda = match f.text("--lambda") {
+            None => {
+                return Err(Error::Usage(
+                    "--mix needs --lambda: the n-gram's weight in [0, 1], or auto (with --mix-valid)".into(),
+                ))
+            }
+            Some("auto") => Lambda::Auto {
+                valid: f.path("--mix-valid").ok_or_else(|| {
+                    Error::Usage("--lambda auto picks λ on held-out text: add --mix-valid FILE".into())
+                })?,
+            },
+            Some(_) => {
+                if f.given("--mix-valid") {
+                    return Err(Error::Usage(
+                        "--mix-valid is the text --lambda auto picks λ on; with a fixed --lambda it is unused".into(),
+                    ));
+                }
+                Lambda::Fixed(f.number("--lambda", 0.0, 1.0)?)
+            }
+        };
+        Ok(Some(MixArgs { arpa, lambda }))
+    }
+}
+
+/// `rnnlm score`: sentences scored one by one, or n-best lists rescored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoreArgs {
+    pub model: PathBuf,
+    pub input: ScoreInput,
+    pub mix: Option<MixArgs>,
+    pub json: bool,
+    /// Sentences scored side by side.
+    pub batch: usize,
+    pub threads: usize,
+    pub weights: Weights,
+}
+
+/// What `score` reads.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScoreInput {
+    /// `--sentences FILE`: one sentence a line.
+    Sentences(PathBuf),
+    /// `--nbest FILE --lm-weight W [--all]`: `id<TAB>score<TAB>hypothesis` lines.
+    Nbest { path: PathBuf, lm_weight: f64, all: bool },
+}
+
+impl ScoreArgs {
+    fn from_flags(f: &Flags) -> Result<Self> {
+        let input = match (f.path("--sentences"), f.path("--nbest")) {
+            (Some(path), None) => {
+                for other in ["--lm-weight", "--all"] {
+                    if f.given(other) {
+                        return Err(Error::Usage(format!("{other} goes with --nbest, not --sentences")));
+                    }
+                }
+                ScoreInput::Sentences(path)
+            }
+            (None, Some(path)) => ScoreInput::Nbest {
+                path,
+                lm_weight: match f.text("--lm-weight") {
+                    Some(_) => f.number("--lm-weight", -1e6, 1e6)?,
+                    None => {
+                        return Err(Error::Usage(
+                            "--nbest needs --lm-weight W: each total is score + W · log10 p".into(),
+                        ))
+                    }
+                },
+                all: f.switch("--all"),
+            },
+            (None, None) => {
+                return Err(Error::Usage(
+                    "--sentences FILE (score each line) or --nbest FILE (rescore hypotheses) is required".into(),
+                ))
+            }
+            (Some(_), Some(_)) => return Err(Error::Usage("--sentences and --nbest cannot be used together".into())),
+        };
+        Ok(ScoreArgs {
+            model: f.required_path("--model")?,
+            input,
+            mix: MixArgs::from_flags(f)?,
+            json: f.switch("--json"),
+            batch: f.count("--batch", 1)?,
+            threads: threads(f)?,
+            weights: weights(f)?,
+        })
+    }
 }
 
 /// `rnnlm predict`.
@@ -393,6 +513,7 @@ pub enum Command {
     Demo(DemoArgs),
     Train(TrainArgs),
     Eval(EvalArgs),
+    Score(ScoreArgs),
     Predict(PredictArgs),
     Generate(GenerateArgs),
     Gradcheck(GradcheckArgs),
@@ -429,6 +550,7 @@ impl EvalArgs {
             dynamic: f.opt_number("--dynamic", 0.0, 1e6)?,
             seq_len: f.opt_count("--seq-len", 1)?,
             clip: f.opt_number("--clip", 0.0, 1e12)?,
+            mix: MixArgs::from_flags(f)?,
         })
     }
 }
@@ -527,6 +649,7 @@ impl Command {
             }),
             "train" => Command::Train(TrainArgs::from_flags(f)?),
             "eval" => Command::Eval(EvalArgs::from_flags(f)?),
+            "score" => Command::Score(ScoreArgs::from_flags(f)?),
             "predict" => Command::Predict(PredictArgs {
                 model: f.required_path("--model")?,
                 prime: f.required("--prime")?.to_string(),

@@ -90,6 +90,23 @@ const WEIGHTS: Flag = flag(
     "precision of the weights: f32 (as trained) | bf16 (each rounded to 8 significant bits; half the bytes per step)",
 );
 
+/// `--mix`, `--lambda`, `--mix-valid`: an ARPA n-gram mixed in (`eval`, `score`).
+const MIX: Flag = file(
+    "--mix",
+    Unset("none: the RNN alone"),
+    "mix this ARPA n-gram (word level) into each token's probability: p = (1 − λ)·p_rnn + λ·p_ngram; each line is a sentence to it",
+);
+const LAMBDA: Flag = flag(
+    "--lambda",
+    Unset("required with --mix"),
+    "--mix: the n-gram's weight λ in [0, 1], or auto (EM on --mix-valid's per-token probabilities)",
+);
+const MIX_VALID: Flag = file(
+    "--mix-valid",
+    Unset("required with --lambda auto"),
+    "--lambda auto: held-out text (not the text scored) on which λ is chosen",
+);
+
 use FlagDefault::{Off, Repeated, Required, Rule, Unset, Value};
 
 /// `--classes`' default, as `app::train` applies it.
@@ -254,6 +271,32 @@ pub const EVAL: Spec = &[
         Unset("the checkpoint's training clip, else 5"),
         "--dynamic: clip each update's gradient to this global norm (0 = off)",
     ),
+    MIX,
+    LAMBDA,
+    MIX_VALID,
+    flag("--threads", Rule(threads_rule), "threads for the products"),
+];
+
+pub const SCORE: Spec = &[
+    file("--model", Required, "checkpoint"),
+    file(
+        "--sentences",
+        Unset("this or --nbest"),
+        "score each line as a sentence from the model's sentence-start state: TSV line, tokens, oov, log10_prob, ppl, ppl1, then the totals",
+    ),
+    file(
+        "--nbest",
+        Unset("this or --sentences"),
+        "rescore id<TAB>score<TAB>hypothesis lines: print each id's best by score + --lm-weight · log10 p",
+    ),
+    flag("--lm-weight", Unset("required with --nbest"), "--nbest: the weight W of the model's log10 p"),
+    flag("--all", Off, "--nbest: print every hypothesis with its three scores"),
+    MIX,
+    LAMBDA,
+    MIX_VALID,
+    flag("--json", Off, "one JSON object a line"),
+    flag("--batch", Value("32"), "sentences scored side by side (results do not depend on it)"),
+    WEIGHTS,
     flag("--threads", Rule(threads_rule), "threads for the products"),
 ];
 
@@ -410,6 +453,7 @@ pub fn spec_for(name: &str) -> Option<Spec> {
     Some(match name {
         "train" => TRAIN,
         "eval" => EVAL,
+        "score" => SCORE,
         "generate" => GENERATE,
         "predict" => PREDICT,
         "gradcheck" => GRADCHECK,

@@ -33,7 +33,8 @@ samples.
 
 commands:
   train       train a model on a text file
-  eval        cross-entropy / perplexity of a model on a text file (--per-token: each token's)
+  eval        cross-entropy / perplexity of a model on a text file (--per-token: each token's; --mix: with an ARPA n-gram)
+  score       each line's log10 probability as a sentence (--sentences), or n-best lists rescored (--nbest)
   generate    sample text from a model
   predict     the most likely next tokens after a prime, with probabilities
   gradcheck   check BPTT gradients against finite differences

@@ -12,9 +12,7 @@
 use std::ops::Range;
 
 use super::classes::Classes;
-use super::layers::{
-    bias_backward, bias_forward, softmax_returning_log_z, softmax_xent_backward, softmax_xent_forward,
-};
+use super::layers::{bias_backward, bias_forward, softmax_returning_log_z, softmax_xent_backward, softmax_xent_rows};
 use super::norm::BlockSquares;
 use super::params::Params;
 use crate::matmul::Gemm;
@@ -56,6 +54,10 @@ pub struct ClassedCache<T> {
     q_loss: f64,
     /// −Σ ln r[y] of each class's positions, last forward `[C]`.
     losses: Vec<f64>,
+    /// −ln q[k] of each position, last forward `[N]`.
+    q_nats: Vec<f64>,
+    /// −ln r[y] of each grouped position (in `order`), last forward `[N]`.
+    word_nats: Vec<f64>,
 }
 
 impl<T: Float> Default for ClassedCache<T> {
@@ -74,6 +76,8 @@ impl<T: Float> Default for ClassedCache<T> {
             words_backward_done: false,
             q_loss: 0.0,
             losses: Vec::new(),
+            q_nats: Vec::new(),
+            word_nats: Vec::new(),
         }
     }
 }
@@ -113,7 +117,7 @@ pub fn classed_forward<T: Float>(
     cache.q.ensure_shape(n, c); //                                           [N, C]
     gemm.gemm(T::one(), h_all, params.w_c.view().t(), T::zero(), cache.q.view_mut());
     bias_forward(cache.q.as_mut_slice(), params.b_c.as_slice());
-    let loss = softmax_xent_forward(&mut cache.q, &cache.k, gemm.threads());
+    let loss = softmax_xent_rows(&mut cache.q, &cache.k, gemm.threads(), &mut cache.q_nats);
 
     // Group the positions by target class (a counting sort: stable).
     group_by_class(cache, targets, classes);
@@ -126,6 +130,7 @@ pub fn classed_forward<T: Float>(
     cache.r.resize_with(c, || Matrix::zeros(0, 0));
     cache.losses.clear();
     cache.losses.resize(c, 0.0);
+    cache.word_nats.resize(n, 0.0);
     cache.q_loss = loss;
     cache.words_backward_done = false;
     if !cache.defer_words {
@@ -133,6 +138,7 @@ pub fn classed_forward<T: Float>(
             first: 0,
             r: &mut cache.r,
             losses: &mut cache.losses,
+            nats: &mut cache.word_nats,
             g: &cache.g,
             rows: &cache.rows,
             local: &cache.local,
@@ -151,6 +157,8 @@ pub struct WordsOf<'a, T> {
     first: usize,
     r: &'a mut [Matrix<T>],
     losses: &'a mut [f64],
+    /// −ln r[y] of the run's grouped positions (from its first on).
+    nats: &'a mut [f64],
     g: &'a Matrix<T>,
     rows: &'a [usize],
     local: &'a [u32],
@@ -177,7 +185,10 @@ impl<T: Float> WordsOf<'_, T> {
         let w_k = params.w_y.rows_view(ids.start, ids.len()); //            [|K|, H]
         gemm.gemm(T::one(), g_k, w_k.t(), T::zero(), r.view_mut());
         bias_forward(r.as_mut_slice(), &params.b_y.as_slice()[ids.clone()]);
-        *loss = softmax_xent_forward(r, &self.local[rows.clone()], 1);
+        let mut nats = Vec::new();
+        *loss = softmax_xent_rows(r, &self.local[rows.clone()], 1, &mut nats);
+        let first = self.rows[self.first];
+        self.nats[rows.start - first..rows.end - first].copy_from_slice(&nats);
         if let Some((scale, dg)) = &mut self.backward {
             // dU = (r − onehot(y)) / N on the class's words        (C4; eq. 23)
             softmax_xent_backward(r, &self.local[rows.clone()], *scale, 1);
@@ -228,15 +239,18 @@ impl<T: Float> ClassedCache<T> {
             self.dg.ensure_shape(self.order.len(), h); //                      [N, H]
         }
         let (mut r, mut losses) = (&mut self.r[..], &mut self.losses[..]);
+        let mut nats = &mut self.word_nats[..];
         let mut dg = self.dg.as_mut_slice();
         let mut out = Vec::new();
         for run in runs {
             let (r_run, r_rest) = std::mem::take(&mut r).split_at_mut(run.len());
             let (l_run, l_rest) = std::mem::take(&mut losses).split_at_mut(run.len());
             (r, losses) = (r_rest, l_rest);
+            let grouped = self.rows[run.end] - self.rows[run.start];
+            let (n_run, n_rest) = std::mem::take(&mut nats).split_at_mut(grouped);
+            nats = n_rest;
             let backward = backward_scale.map(|scale| {
-                let n = self.rows[run.end] - self.rows[run.start];
-                let (mine, rest) = std::mem::take(&mut dg).split_at_mut(n * h);
+                let (mine, rest) = std::mem::take(&mut dg).split_at_mut(grouped * h);
                 dg = rest;
                 (scale, mine)
             });
@@ -244,6 +258,7 @@ impl<T: Float> ClassedCache<T> {
                 first: run.start,
                 r: r_run,
                 losses: l_run,
+                nats: n_run,
                 g: &self.g,
                 rows: &self.rows,
                 local: &self.local,
@@ -257,6 +272,16 @@ impl<T: Float> ClassedCache<T> {
     /// class's word part in class order (eq. 21 without the 1/N).
     pub fn loss(&self) -> f64 {
         self.losses.iter().fold(self.q_loss, |sum, &l| sum + l)
+    }
+
+    /// The last forward's −ln P(y | h) = −ln q[k] − ln r[y] at each position
+    /// `[N]`, in position order (eq. 21's terms).
+    pub fn token_nats(&self) -> Vec<f64> {
+        let mut nats = self.q_nats.clone();
+        for (&pos, &word) in self.order.iter().zip(&self.word_nats) {
+            nats[pos as usize] += word;
+        }
+        nats
     }
 }
 

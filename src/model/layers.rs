@@ -152,6 +152,17 @@ fn lanes_fold<T: Float>(v: &[T], init: T, op: impl Fn(T, T) -> T) -> T {
 /// overflows and the loss never takes the log of an underflowed 0.
 /// Rows are independent: large matrices are shared out over `workers`.
 pub fn softmax_xent_forward<T: Float>(z_to_p: &mut Matrix<T>, targets: &[u32], workers: usize) -> f64 {
+    softmax_xent_rows(z_to_p, targets, workers, &mut Vec::new())
+}
+
+/// [`softmax_xent_forward`], also leaving each row's `−ln p[r, targets[r]]`
+/// in `nats` `[N]` (cleared first): the summed loss is the same to the bit.
+pub fn softmax_xent_rows<T: Float>(
+    z_to_p: &mut Matrix<T>,
+    targets: &[u32],
+    workers: usize,
+    nats: &mut Vec<f64>,
+) -> f64 {
     assert_eq!(
         z_to_p.rows(),
         targets.len(),
@@ -161,16 +172,22 @@ pub fn softmax_xent_forward<T: Float>(z_to_p: &mut Matrix<T>, targets: &[u32], w
     );
     let v = z_to_p.cols();
     assert!(v > 0, "softmax_xent_forward: no classes");
-    let chunk_loss = |rows: &mut [T], ys: &[u32]| -> f64 {
+    let chunk_nats = |rows: &mut [T], ys: &[u32]| -> Vec<f64> {
         rows.chunks_exact_mut(v)
             .zip(ys)
             .map(|(row, &y)| {
                 let z_y = row[y as usize].to_f64();
                 softmax_returning_log_z(row) - z_y
             })
-            .sum()
+            .collect()
     };
-    by_row_chunks(z_to_p, targets, workers, chunk_loss).into_iter().sum()
+    nats.clear();
+    let mut total = 0.0;
+    for chunk in by_row_chunks(z_to_p, targets, workers, chunk_nats) {
+        total += chunk.iter().sum::<f64>();
+        nats.extend(chunk);
+    }
+    total
 }
 
 /// `dz = (p − onehot(y)) · scale`, in place: the matrix holds p on entry and

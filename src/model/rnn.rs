@@ -63,6 +63,9 @@ pub struct ForwardCache<T> {
     pub classed: ClassedCache<T>,
     /// H_out = M_h ⊙ H `[N, H]`: what the output layer sees (dropout only).
     pub h_out: Matrix<T>,
+    /// −ln p_t[y_t] of each position `[N]` (full softmax only; a classed
+    /// model keeps its two parts in [`ClassedCache`]).
+    pub nats: Vec<f64>,
 }
 
 /// Inverted-dropout masks for one training step (`docs/bptt.md` eqs. 27–30),
@@ -137,6 +140,7 @@ impl<T: Float> Workspace<T> {
                 p: e(),
                 classed: ClassedCache::default(),
                 h_out: e(),
+                nats: Vec::new(),
             },
             dropout: None,
             force_path: None,
@@ -188,6 +192,16 @@ impl<T: Float> Workspace<T> {
     /// Softmax outputs of the last forward `[N, V]` (valid until backward).
     pub fn probs(&self) -> &Matrix<T> {
         &self.cache.p
+    }
+
+    /// −ln p_t[y_t] of each position of the last forward `[N]`, time-major
+    /// as its targets: the terms of eq. 6 (eq. 21 with classes), whose
+    /// mean is the loss forward returned (to f64 rounding).
+    pub fn token_nats(&self) -> Vec<f64> {
+        if self.cache.nats.len() == self.cache.targets.len() {
+            return self.cache.nats.clone(); // full softmax
+        }
+        self.cache.classed.token_nats()
     }
 }
 
@@ -329,6 +343,7 @@ pub fn forward<T: Float>(
     }; //                                                                   [N, H]
     if !cfg.classes.is_none() {
         // The class-factored output layer, L = mean −ln q[k] − ln r[y]  (eqs. 17–21)
+        cache.nats.clear();
         return classed_forward(&mut cache.classed, h_all, targets, params, gemm) / n as f64;
     }
     // Output layer for all positions: z_t = W_y h_t + b_y  (B2; eq. 4)
@@ -337,7 +352,7 @@ pub fn forward<T: Float>(
     bias_forward(cache.p.as_mut_slice(), params.b_y.as_slice());
 
     // p_t = softmax(z_t), L = mean −ln p_t[y_t]  (B2; eqs. 5, 6)
-    softmax_xent_forward(&mut cache.p, targets, gemm.threads()) / n as f64
+    softmax_xent_rows(&mut cache.p, targets, gemm.threads(), &mut cache.nats) / n as f64
 }
 
 /// Backward through the chunk of the last [`forward`] (BPTT): adds ∂L/∂θ

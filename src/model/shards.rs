@@ -294,6 +294,21 @@ impl<T: Float> Shards<T> {
         self.h_last.view()
     }
 
+    /// −ln p_t[y_t] of each position of the last forward `[B·T]`,
+    /// time-major as its targets (row t·B + b: stream b at step t).
+    pub fn token_nats(&self) -> Vec<f64> {
+        let batch: usize = self.shards.iter().map(|s| s.streams.len()).sum();
+        let mut out = vec![0.0; self.positions];
+        for s in &self.shards {
+            let b_s = s.streams.len();
+            for (r, nats) in s.ws.token_nats().into_iter().enumerate() {
+                let (t, b) = (r / b_s, r % b_s); // the shard's row t·B_s + b
+                out[t * batch + s.streams.start + b] = nats;
+            }
+        }
+        out
+    }
+
     /// The rows of E and W_y the last backward wrote into (see
     /// [`Workspace::touched`]).
     pub fn touched(&self) -> &TouchedRows {

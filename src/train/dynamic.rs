@@ -45,7 +45,7 @@ pub struct Dynamic {
 /// Score `ids` as one stream from h_0 = 0 while adapting `params` to it
 /// (module docs). `before_update(params, h0, start..end)` is called for
 /// each chunk with the weights that score it and the state it starts from
-/// (for per-token output). Returns (predicted tokens, mean nats per token);
+/// (for per-token output). Returns what it measured ([`DynamicScore`]);
 /// `params` is left adapted to the whole text.
 ///
 /// # Errors
@@ -61,7 +61,7 @@ pub fn evaluate_dynamic(
     kernel: Kernel,
     threads: usize,
     mut before_update: impl FnMut(&Params<f32>, &[f32], std::ops::Range<usize>) -> Result<()>,
-) -> Result<(usize, f64)> {
+) -> Result<DynamicScore> {
     assert!(ids.len() >= 2 && d.chunk > 0, "evaluate_dynamic: nothing to score");
     let h = params.config.hidden;
     let mut ws = Shards::new(kernel, threads);
@@ -80,6 +80,7 @@ pub fn evaluate_dynamic(
     let mut state = Matrix::<f32>::zeros(1, h);
     let n = ids.len() - 1;
     let mut total = 0.0;
+    let mut token_nats = Vec::with_capacity(n);
     for start in (0..n).step_by(d.chunk) {
         let end = (start + d.chunk).min(n);
         before_update(params, state.row(0), start..end)?;
@@ -98,7 +99,23 @@ pub fn evaluate_dynamic(
             Error::Data(format!("--dynamic {}: at token {start}, {what}; lower the rate", d.lr))
         })?;
         total += report.loss * (end - start) as f64;
+        token_nats.extend(ws.token_nats()); // the forward before the update
         state.as_mut_slice().copy_from_slice(&ws.last_hidden().data()[..h]);
     }
-    Ok((n, total / n as f64))
+    Ok(DynamicScore {
+        tokens: n,
+        nats: total / n as f64,
+        token_nats,
+    })
+}
+
+/// What [`evaluate_dynamic`] measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynamicScore {
+    /// Predicted tokens.
+    pub tokens: usize,
+    /// Mean nats per token.
+    pub nats: f64,
+    /// Each predicted token's nats, as the weights of its chunk scored it.
+    pub token_nats: Vec<f64>,
 }

@@ -26,6 +26,31 @@ pub const MIN_SCORED_TOKENS: usize = 2;
 /// # Panics
 /// If `ids` has fewer than [`MIN_SCORED_TOKENS`] tokens.
 pub fn evaluate(params: &Params<f32>, ids: &[u32], ws: &mut Workspace<f32>) -> (usize, f64) {
+    let mut total = 0.0;
+    let n = stream_chunks(params, ids, ws, |_, loss, len| total += loss * len as f64);
+    (n, total / n as f64)
+}
+
+/// Each predicted token's −ln p in nats, scored as [`evaluate`] scores them
+/// (their mean is its cross-entropy, to rounding): `[ids.len() − 1]`.
+///
+/// # Panics
+/// If `ids` has fewer than [`MIN_SCORED_TOKENS`] tokens.
+pub fn evaluate_tokens(params: &Params<f32>, ids: &[u32], ws: &mut Workspace<f32>) -> Vec<f64> {
+    let mut nats = Vec::with_capacity(ids.len().saturating_sub(1));
+    stream_chunks(params, ids, ws, |ws, _, _| nats.extend(ws.token_nats()));
+    nats
+}
+
+/// Forward `ids` as one stream from h_0 = 0 in chunks of [`EVAL_CHUNK`]
+/// predictions (h carried across), calling `each(ws, mean loss, length)`
+/// after each chunk. Returns the number of predictions.
+fn stream_chunks(
+    params: &Params<f32>,
+    ids: &[u32],
+    ws: &mut Workspace<f32>,
+    mut each: impl FnMut(&Workspace<f32>, f64, usize),
+) -> usize {
     assert!(
         ids.len() >= MIN_SCORED_TOKENS,
         "evaluate: {} tokens, nothing to predict",
@@ -33,15 +58,78 @@ pub fn evaluate(params: &Params<f32>, ids: &[u32], ws: &mut Workspace<f32>) -> (
     );
     let h = params.config.hidden;
     let mut state = Matrix::<f32>::zeros(1, h);
-    let mut total = 0.0;
     let n = ids.len() - 1;
     for start in (0..n).step_by(EVAL_CHUNK) {
         let end = (start + EVAL_CHUNK).min(n);
         let loss = forward(params, &ids[start..end], &ids[start + 1..end + 1], 1, state.view(), ws);
-        total += loss * (end - start) as f64;
+        each(ws, loss, end - start);
         state.as_mut_slice().copy_from_slice(&ws.last_hidden().data()[..h]);
     }
-    (n, total / n as f64)
+    n
+}
+
+/// Steps of one forward when scoring sentences side by side: longer
+/// sentences run in pieces of this many steps, h carried across.
+pub const SENTENCE_CHUNK: usize = 64;
+
+/// Score independent sentences: each `sentences[i]` is the tokens a sentence
+/// predicts (its words and its end), all from the same start: h_0 = 0 and
+/// `start` fed first (the state after an end of sentence, so that no
+/// sentence's score depends on the ones before it). Returns each sentence's
+/// −ln p of each of its tokens, in input order.
+///
+/// The sentences run `batch` at a time as streams side by side, sorted by
+/// length so that few steps are padding (padded positions are computed and
+/// dropped); a sentence's numbers are those it gets alone (every row of a
+/// step is its own dot products), to f32 rounding of the blocked products.
+///
+/// # Panics
+/// If `batch` is 0 or a token is outside the vocabulary.
+pub fn score_sentences(
+    params: &Params<f32>,
+    sentences: &[Vec<u32>],
+    start: u32,
+    batch: usize,
+    ws: &mut Workspace<f32>,
+) -> Vec<Vec<f64>> {
+    assert!(batch > 0, "score_sentences: batch 0");
+    let h = params.config.hidden;
+    let mut order: Vec<usize> = (0..sentences.len()).collect();
+    order.sort_by_key(|&i| sentences[i].len()); // stable: ties keep input order
+    let mut out = vec![Vec::new(); sentences.len()];
+    let (mut inputs, mut targets) = (Vec::new(), Vec::new());
+    for group in order.chunks(batch) {
+        let b = group.len();
+        let steps = group.iter().map(|&i| sentences[i].len()).max().unwrap_or(0);
+        let mut state = Matrix::<f32>::zeros(b, h);
+        for from in (0..steps).step_by(SENTENCE_CHUNK) {
+            let to = (from + SENTENCE_CHUNK).min(steps);
+            inputs.clear();
+            targets.clear();
+            for t in from..to {
+                for &i in group {
+                    // Step t of sentence s: fed its token t − 1 (start at
+                    // t = 0), predicts its token t; past its end, padding.
+                    let s = &sentences[i];
+                    inputs.push(if t == 0 {
+                        start
+                    } else {
+                        s.get(t - 1).copied().unwrap_or(start)
+                    });
+                    targets.push(s.get(t).copied().unwrap_or(start));
+                }
+            }
+            forward(params, &inputs, &targets, b, state.view(), ws);
+            for (r, nats) in ws.token_nats().into_iter().enumerate() {
+                let (t, i) = (from + r / b, group[r % b]);
+                if t < sentences[i].len() {
+                    out[i].push(nats);
+                }
+            }
+            state.as_mut_slice().copy_from_slice(ws.last_hidden().data());
+        }
+    }
+    out
 }
 
 /// Cross-entropy of a model on held-out text as training's validation
