@@ -1,12 +1,14 @@
-//! `rnnlm bench gemm`, `rnnlm bench train` and `rnnlm bench generate`: run the measurements of
+//! `rnnlm bench gemm`, `rnnlm bench train`, `rnnlm bench generate` and `rnnlm bench score`: run the measurements of
 //! [`crate::bench`] and print them as a table or as JSON lines.
 
 use std::time::Duration;
 
+use super::sentences::{sentence, sentence_end};
 use crate::bench::gemm::{time_gemm_cases, time_micro_kernel, GemmCase, Shape};
 use crate::bench::generate::{time_generation, GENERATE_CASES, GENERATE_CONFIGS};
+use crate::bench::score::time_scoring;
 use crate::bench::train::{time_train_steps, TRAIN_CONFIGS};
-use crate::cli::{BenchGemmArgs, BenchGenerateArgs, BenchTrainArgs};
+use crate::cli::{BenchGemmArgs, BenchGenerateArgs, BenchScoreArgs, BenchTrainArgs};
 use crate::error::Result;
 use crate::io::json::Json;
 use crate::matmul::{Gemm, Kernel};
@@ -163,6 +165,8 @@ pub fn bench_train(args: &BenchTrainArgs) -> Result<()> {
                     ("tokens_per_s", Json::from(r.tokens_per_s)),
                     ("median_tokens_per_s", Json::from(r.median_tokens_per_s)),
                     ("gemm_share", Json::from(r.gemm_share)),
+                    ("gflops", Json::from(r.gflops)),
+                    ("peak_share", Json::from(r.peak_share)),
                 ];
                 if let Some(x) = speedup {
                     fields.push(("speedup", Json::from(x)));
@@ -171,10 +175,12 @@ pub fn bench_train(args: &BenchTrainArgs) -> Result<()> {
             } else {
                 let speedup = speedup.map(|x| format!(", {x:.2}× one thread")).unwrap_or_default();
                 say!(
-                    "{:<40} threads {t}: {:>9.0} tokens/s (median step {:>9.0}; GEMM {:.0}% of the step{speedup})",
+                    "{:<40} threads {t}: {:>9.0} tokens/s (median step {:>9.0}; {:.1} GFLOP/s, {:.0}% of peak; GEMM {:.0}% of the step{speedup})",
                     c.name(),
                     r.tokens_per_s,
                     r.median_tokens_per_s,
+                    r.gflops,
+                    100.0 * r.peak_share,
                     100.0 * r.gemm_share
                 );
             }
@@ -233,6 +239,48 @@ pub fn bench_generate(args: &BenchGenerateArgs) -> Result<()> {
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// `bench score`: `score --sentences`' batched scoring against `eval`'s
+/// one stream on the same text, tokens per second and their ratio.
+pub fn bench_score(args: &BenchScoreArgs) -> Result<()> {
+    let model = crate::train::checkpoint::load(&args.model)?.model;
+    let text = crate::io::fs::read_text(&args.sentences)?;
+    let end = sentence_end(&model.vocab)?;
+    let sentences: Vec<Vec<u32>> = text.lines().map(|l| sentence(&model.vocab, l, end).ids).collect();
+    let (stream, _) = super::score::tokens_to_score(&model.vocab, &args.sentences, "--sentences")?;
+    let budget = Duration::from_millis(args.budget_ms);
+    let (eval_tps, score_tps) = time_scoring(
+        &model.params,
+        &stream,
+        &sentences,
+        end,
+        args.batch,
+        args.threads,
+        budget,
+    );
+    if args.json {
+        say!(
+            "{}",
+            Json::object([
+                ("sentences", Json::from(sentences.len())),
+                ("batch", Json::from(args.batch)),
+                ("threads", Json::from(args.threads)),
+                ("eval_tokens_per_s", Json::from(eval_tps)),
+                ("score_tokens_per_s", Json::from(score_tps)),
+                ("ratio", Json::from(score_tps / eval_tps)),
+            ])
+        );
+    } else {
+        say!(
+            "{} sentences, {} thread(s): eval (one stream) {eval_tps:.0} tokens/s; score --sentences (batch {}) {score_tps:.0} tokens/s; ratio {:.2}",
+            sentences.len(),
+            args.threads,
+            args.batch,
+            score_tps / eval_tps
+        );
     }
     Ok(())
 }

@@ -11,7 +11,7 @@
 //! | [`surprisal`] | `eval --per-token` and `--html`: each token's surprisal |
 //! | [`tools`] | `gradcheck`, `export`, `import`, `ngram`, `synth` |
 //! | [`plot`] | `plot`: learning curves as SVG |
-//! | [`bench`](mod@bench) | `bench gemm`, `bench train` |
+//! | [`bench`](mod@bench) | `bench gemm`, `bench train`, `bench generate`, `bench score` |
 
 /// `println!` to stdout that never panics: when the reader has gone away
 /// (`rnnlm … | head`) the line is dropped and the command carries on, so
@@ -73,6 +73,7 @@ pub fn run(cmd: Command) -> Result<()> {
         Command::BenchGemm(args) => bench::bench_gemm(&args),
         Command::BenchTrain(args) => bench::bench_train(&args),
         Command::BenchGenerate(args) => bench::bench_generate(&args),
+        Command::BenchScore(args) => bench::bench_score(&args),
     }
 }
 

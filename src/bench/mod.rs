@@ -11,10 +11,12 @@
 //! | [`gemm`] | GEMM shapes and cases; the micro-kernel alone |
 //! | [`train`] | tokens per second of a training step |
 //! | [`generate`] | tokens per second of generation, one sample and a batch, f32 and bf16 weights |
+//! | [`score`] | tokens per second of sentences scored side by side, against one stream as `eval` scores |
 
 pub mod gemm;
 pub mod generate;
 pub mod peak;
+pub mod score;
 pub mod timing;
 pub mod train;
 

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::peak::{peak_job, peak_probe};
 use super::timing::{median, times_interleaved, Job};
 use crate::matmul::{Gemm, Kernel};
 use crate::matrix::Matrix;
@@ -123,6 +124,36 @@ pub struct TrainResult {
     pub median_tokens_per_s: f64,
     /// Fraction of the step's wall-clock time spent in GEMM and packing.
     pub gemm_share: f64,
+    /// The step's matrix-product flops ([`product_flops`]) over its
+    /// fastest time, in GFLOP/s.
+    pub gflops: f64,
+    /// `gflops` over the FMA peak of as many cores, measured in the same
+    /// rounds ([`super::peak`]).
+    pub peak_share: f64,
+}
+
+/// Multiply-adds of the matrix products of one training step, × 2: every
+/// product of the forward (docs/bptt.md B1, B2; C1, C2 with classes) and
+/// the two of backward for each (the input's gradient and the weight's).
+/// With classes, each position's word block is its target's class, so the
+/// count is taken over `targets`. Softmax, tanh, the optimizer and packing
+/// are not counted: this is the work a GEMM library would be asked for.
+pub fn product_flops(c: &TrainConfig, classes: &Classes, targets: &[u32]) -> f64 {
+    let (n, v, d, h) = (targets.len() as f64, c.vocab as f64, c.dim as f64, c.dim as f64);
+    // The input projection: the table U = E·W_xᵀ when V < N (char level),
+    // else the gathered rows X_e·W_xᵀ.
+    let input = if c.vocab < targets.len() { v * d * h } else { n * d * h };
+    let recurrence = n * h * h;
+    let output = if classes.is_none() {
+        n * h * v
+    } else {
+        let words: usize = targets
+            .iter()
+            .map(|&y| classes.range(classes.class_of(y as usize)).len())
+            .sum();
+        n * h * classes.count() as f64 + words as f64 * h
+    };
+    2.0 * 3.0 * (input + recurrence + output)
 }
 
 /// Time the trainer's step ([`take_step`]: forward, backward, clipping to
@@ -146,33 +177,59 @@ pub fn time_train_steps(
         ..Config::full(c.vocab, c.dim, c.dim)
     };
     let h0 = Matrix::<f32>::zeros(c.batch, c.dim);
+    // The mean flops of a step over the chunks the steps cycle through.
+    let flops = (0..BENCH_CHUNKS)
+        .map(|k| product_flops(&c, &cfg.classes, &stream[k * n + c.batch..(k + 1) * n + c.batch]))
+        .sum::<f64>()
+        / BENCH_CHUNKS as f64;
     let mut runs = Vec::new();
     for &t in threads {
         let mut run = StepRun::new(&cfg, &c, kernel, t)?;
         run.step(&stream, &h0, &c); // warm-up: sizes the workspaces
-        run.ws.start_timing();
         runs.push(run);
     }
-    let mut jobs: Vec<Job> = runs
-        .iter_mut()
-        .map(|run| {
-            let (stream, h0, c) = (&stream, &h0, &c);
-            Box::new(move || {
-                let t = Instant::now();
-                run.step(stream, h0, c);
-                run.total += t.elapsed();
-            }) as Job
-        })
-        .collect();
+    // Each thread count's FMA peak, run about as long as one of its steps.
+    let (probe, probe_flops) = peak_probe(kernel);
+    let probe_time = {
+        let t = Instant::now();
+        probe();
+        t.elapsed().as_secs_f64()
+    };
+    let mut peak_flops = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
+    for (run, &t) in runs.iter_mut().zip(threads) {
+        let step_time = {
+            let start = Instant::now();
+            run.step(&stream, &h0, &c);
+            start.elapsed().as_secs_f64()
+        };
+        run.ws.start_timing();
+        let reps = (step_time / probe_time).round().clamp(1.0, 1000.0) as u32;
+        peak_flops.push(probe_flops * reps as f64 * t as f64);
+        jobs.push(peak_job(probe, reps, t));
+        let (stream, h0, c) = (&stream, &h0, &c);
+        jobs.push(Box::new(move || {
+            let t = Instant::now();
+            run.step(stream, h0, c);
+            run.total += t.elapsed();
+        }));
+    }
     let times = times_interleaved(budget * threads.len() as u32, 3, &mut jobs);
     drop(jobs);
     Some(
         runs.iter()
-            .zip(times)
-            .map(|(run, times)| TrainResult {
-                tokens_per_s: n as f64 / times.iter().min().expect("timed").as_secs_f64(),
-                median_tokens_per_s: n as f64 / median(&times).as_secs_f64(),
-                gemm_share: run.ws.gemm_time().as_secs_f64() / run.total.as_secs_f64(),
+            .zip(times.chunks_exact(2))
+            .zip(peak_flops)
+            .map(|((run, times), peak_flops)| {
+                let best = times[1].iter().min().expect("timed").as_secs_f64();
+                let peak = peak_flops / times[0].iter().min().expect("timed").as_secs_f64();
+                TrainResult {
+                    tokens_per_s: n as f64 / best,
+                    median_tokens_per_s: n as f64 / median(&times[1]).as_secs_f64(),
+                    gemm_share: run.ws.gemm_time().as_secs_f64() / run.total.as_secs_f64(),
+                    gflops: flops / best / 1e9,
+                    peak_share: flops / best / peak,
+                }
             })
             .collect(),
     )

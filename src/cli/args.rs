@@ -422,6 +422,17 @@ pub struct BenchGenerateArgs {
     pub budget_ms: u64,
 }
 
+/// `rnnlm bench score`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchScoreArgs {
+    pub model: PathBuf,
+    pub sentences: PathBuf,
+    pub batch: usize,
+    pub threads: usize,
+    pub json: bool,
+    pub budget_ms: u64,
+}
+
 /// `rnnlm` with no command: the demo.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DemoArgs {
@@ -535,6 +546,7 @@ pub enum Command {
     BenchGemm(BenchGemmArgs),
     BenchTrain(BenchTrainArgs),
     BenchGenerate(BenchGenerateArgs),
+    BenchScore(BenchScoreArgs),
 }
 
 impl EvalArgs {
@@ -712,6 +724,14 @@ impl Command {
             "bench generate" => Command::BenchGenerate(BenchGenerateArgs {
                 json: f.switch("--json"),
                 kernel: kernel_flag(f)?.unwrap_or_else(Kernel::best),
+                budget_ms: f.u64("--budget")?,
+            }),
+            "bench score" => Command::BenchScore(BenchScoreArgs {
+                model: f.required_path("--model")?,
+                sentences: f.required_path("--sentences")?,
+                batch: f.count("--batch", 1)?,
+                threads: capped_threads(f.count("--threads", 1)?),
+                json: f.switch("--json"),
                 budget_ms: f.u64("--budget")?,
             }),
             other => unreachable!("no flag table for '{other}'"),

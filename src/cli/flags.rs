@@ -412,6 +412,23 @@ pub const BENCH_GENERATE: Spec = &[
     ),
 ];
 
+pub const BENCH_SCORE: Spec = &[
+    file("--model", Required, "checkpoint"),
+    file(
+        "--sentences",
+        Required,
+        "one sentence a line (the same text is scored as one stream, as eval does)",
+    ),
+    flag("--batch", Value("32"), "sentences scored side by side"),
+    flag("--threads", Value("1"), "threads for the products"),
+    flag("--json", Off, "one JSON object"),
+    flag(
+        "--budget",
+        Value("3000"),
+        "milliseconds per measurement (best run counts); raise it on a noisy machine",
+    ),
+];
+
 pub const BENCH_GEMM: Spec = &[
     flag("--threads", Unset("1 and 2"), "thread count to measure"),
     flag("--json", Off, "one JSON object per line"),
@@ -464,6 +481,7 @@ pub fn spec_for(name: &str) -> Option<Spec> {
         "bench gemm" => BENCH_GEMM,
         "bench train" => BENCH_TRAIN,
         "bench generate" => BENCH_GENERATE,
+        "bench score" => BENCH_SCORE,
         "plot" => PLOT,
         "demo" => DEMO,
         _ => return None,

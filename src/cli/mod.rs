@@ -43,7 +43,7 @@ commands:
   plot        learning curves of train --log CSV files as an SVG
   export      write a model as .npy tensors + vocab.json + config.json
   import      build a checkpoint from such a folder
-  bench       measure the matmul (bench gemm), a training step (bench train) or generation (bench generate)
+  bench       measure the matmul (bench gemm), a training step (bench train) or generation (bench generate), or sentence scoring against eval (bench score)
 
 Run `rnnlm COMMAND --help` for the flags of each command.
 ";
@@ -64,16 +64,17 @@ fn command_name(args: &[OsString]) -> Result<Named> {
         Some("-h" | "--help" | "help") => Named::Help(HELP.into()),
         Some(s) if s.starts_with("--") => Named::Command("demo".into(), 0),
         Some("bench") => match word(1) {
-            Some(sub @ ("gemm" | "train" | "generate")) => Named::Command(format!("bench {sub}"), 2),
+            Some(sub @ ("gemm" | "train" | "generate" | "score")) => Named::Command(format!("bench {sub}"), 2),
             Some("-h" | "--help") | None => Named::Help(format!(
-                "usage: rnnlm bench gemm|train|generate [FLAGS]\n\n{}\n{}\n{}",
+                "usage: rnnlm bench gemm|train|generate|score [FLAGS]\n\n{}\n{}\n{}\n{}",
                 command_help("bench gemm"),
                 command_help("bench train"),
-                command_help("bench generate")
+                command_help("bench generate"),
+                command_help("bench score")
             )),
             Some(_) => {
                 return Err(Error::Usage(format!(
-                    "unknown bench '{}': use `rnnlm bench gemm`, `rnnlm bench train` or `rnnlm bench generate`",
+                    "unknown bench '{}': use `rnnlm bench gemm`, `rnnlm bench train`, `rnnlm bench generate` or `rnnlm bench score`",
                     args[1].to_string_lossy()
                 )))
             }
