@@ -11,8 +11,6 @@
 //! SIMD loops can turn a lane of two bf16 into two f32 with one shift and
 //! one mask ([`crate::matmul::gemv`]).
 
-/// The bf16 nearest to `x`, ties to even; NaN stays NaN (quiet), ±∞ stays
-/// ±∞, and a finite `x` within half a bf16 step of f32's largest value
 /// The pair of x that row q of a panel of bf16 pairs multiplies (each u32
 /// lane holds rows 2q and 2q + 1 of one column): `(x[2q], x[2q + 1])`,
 /// the second 0 past the end (odd k).
@@ -21,6 +19,8 @@ pub fn x_pair(x: &[f32], q: usize) -> (f32, f32) {
     (x[2 * q], x.get(2 * q + 1).copied().unwrap_or(0.0))
 }
 
+/// The bf16 nearest to `x`, ties to even; NaN stays NaN (quiet), ±∞ stays
+/// ±∞, and a finite `x` within half a bf16 step of f32's largest value
 /// rounds to ±∞ (as the f32 → bf16 conversions of hardware do).
 pub fn from_f32(x: f32) -> u16 {
     let bits = x.to_bits();
