@@ -380,34 +380,20 @@ mod tests {
 
     #[test]
     fn sentences_end_with_the_end_token_and_count_unknowns() {
+        let check = |vocab: &Vocab, line: &str, ids: &[u32], tokens: usize, oov: usize| {
+            let end = sentence_end(vocab).unwrap();
+            let want = Sentence {
+                ids: ids.to_vec(),
+                tokens,
+                oov,
+            };
+            assert_eq!(sentence(vocab, line, end), want, "{line:?}");
+        };
         let words = Vocab::from_tokens(Level::Word, ["<eos>", "<unk>", "a", "b"].map(String::from).to_vec());
-        let end = sentence_end(&words).unwrap();
-        assert_eq!(
-            sentence(&words, "a zz b", end),
-            Sentence {
-                ids: vec![2, 1, 3, 0],
-                tokens: 3,
-                oov: 1
-            }
-        );
-        assert_eq!(
-            sentence(&words, "", end),
-            Sentence {
-                ids: vec![0],
-                tokens: 0,
-                oov: 0
-            }
-        );
+        check(&words, "a zz b", &[2, 1, 3, 0], 3, 1);
+        check(&words, "", &[0], 0, 0);
         let chars = Vocab::from_tokens(Level::Char, ["\n", "a", "b"].map(String::from).to_vec());
-        let end = sentence_end(&chars).unwrap();
-        assert_eq!(
-            sentence(&chars, "abxa", end),
-            Sentence {
-                ids: vec![1, 2, 1, 0],
-                tokens: 3,
-                oov: 1
-            }
-        );
+        check(&chars, "abxa", &[1, 2, 1, 0], 3, 1);
         let no_newline = Vocab::from_tokens(Level::Char, vec!["a".into()]);
         assert!(sentence_end(&no_newline).is_err());
     }

@@ -274,7 +274,7 @@ impl<T: Float> ClassedCache<T> {
         self.losses.iter().fold(self.q_loss, |sum, &l| sum + l)
     }
 
-    /// The last forward's −ln P(y | h) = −ln q[k] − ln r[y] at each position
+    /// The last forward's `−ln P(y | h) = −ln q[k] − ln r[y]` at each position
     /// `[N]`, in position order (eq. 21's terms).
     pub fn token_nats(&self) -> Vec<f64> {
         let mut nats = self.q_nats.clone();

@@ -63,7 +63,7 @@ pub struct ForwardCache<T> {
     pub classed: ClassedCache<T>,
     /// H_out = M_h ⊙ H `[N, H]`: what the output layer sees (dropout only).
     pub h_out: Matrix<T>,
-    /// −ln p_t[y_t] of each position `[N]` (full softmax only; a classed
+    /// `−ln p_t[y_t]` of each position `[N]` (full softmax only; a classed
     /// model keeps its two parts in [`ClassedCache`]).
     pub nats: Vec<f64>,
 }
@@ -194,7 +194,7 @@ impl<T: Float> Workspace<T> {
         &self.cache.p
     }
 
-    /// −ln p_t[y_t] of each position of the last forward `[N]`, time-major
+    /// `−ln p_t[y_t]` of each position of the last forward `[N]`, time-major
     /// as its targets: the terms of eq. 6 (eq. 21 with classes), whose
     /// mean is the loss forward returned (to f64 rounding).
     pub fn token_nats(&self) -> Vec<f64> {

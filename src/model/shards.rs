@@ -294,7 +294,7 @@ impl<T: Float> Shards<T> {
         self.h_last.view()
     }
 
-    /// −ln p_t[y_t] of each position of the last forward `[B·T]`,
+    /// `−ln p_t[y_t]` of each position of the last forward `[B·T]`,
     /// time-major as its targets (row t·B + b: stream b at step t).
     pub fn token_nats(&self) -> Vec<f64> {
         let batch: usize = self.shards.iter().map(|s| s.streams.len()).sum();
