@@ -53,10 +53,10 @@
 //! | [`model`] | parameters, layers (forward/backward pairs), the RNN chunk forward and BPTT, a step cut into shards of streams, one-token steps |
 //! | [`gradcheck`] | finite-difference checks of every gradient |
 //! | [`data`] | char / word tokenization, vocabulary, batching into B streams × T steps |
-//! | [`train`] | run settings and state, the checkpoint file, optimizers, schedule, evaluation (static and dynamic), the memory a run needs, the training loop |
+//! | [`train`] | run settings and state, the checkpoint file, optimizers, schedule, evaluation (static, dynamic, sentence by sentence), the memory a run needs, the training loop |
 //! | [`sample`] | temperature / top-k / top-p sampling and generation |
 //! | [`io`] | atomic files, `.npy`, JSON, `export`/`import` (the checkpoint format is `train::checkpoint`) |
-//! | [`baselines`] | interpolated Kneser–Ney n-grams; text with an exactly known cross-entropy |
+//! | [`baselines`] | interpolated Kneser–Ney n-grams, ARPA files, RNN + n-gram mixtures; text with an exactly known cross-entropy |
 //! | [`bench`](mod@bench) | the measurements behind `rnnlm bench` |
 //! | [`cli`], [`app`] | the `rnnlm` command: parsing into one struct per command, then running |
 //! | [`error`] | the one error type |
