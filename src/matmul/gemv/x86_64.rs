@@ -278,9 +278,6 @@ unsafe fn bf16_panel_avx512<const NV: usize>(x: &[f32], panel: &[u32], out: &mut
     }
 }
 
-/// Rows ahead that [`bf16_panel_avx2`] asks the caches for.
-const PREFETCH_ROWS: usize = 16;
-
 /// NV 8-lane accumulators across columns `[j0, j0 + 8·NV)` of a panel of
 /// `width` lanes a row.
 ///
@@ -297,12 +294,6 @@ unsafe fn bf16_panel_avx2<const NV: usize>(x: &[f32], panel: &[u32], width: usiz
         for (q, row) in panel.chunks_exact(width).enumerate() {
             let (x0, x1) = x_pair(x, q);
             let (x0, x1) = (_mm256_set1_ps(x0), _mm256_set1_ps(x1));
-            // Ask for the lanes PREFETCH_ROWS rows ahead: one 64-byte line
-            // per 16 lanes (a hint; past the panel's end it reads nothing).
-            let ahead = panel.as_ptr().wrapping_add((q + PREFETCH_ROWS) * width + j0);
-            for l in (0..8 * NV).step_by(16) {
-                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(l).cast());
-            }
             for (v, a) in acc.iter_mut().enumerate() {
                 let lanes = &row[j0 + 8 * v..j0 + 8 * v + 8];
                 let w = _mm256_loadu_si256(lanes.as_ptr().cast());
