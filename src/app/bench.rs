@@ -201,9 +201,10 @@ pub fn bench_generate(args: &BenchGenerateArgs) -> Result<()> {
                 .iter()
                 .zip(&speeds)
                 .find(|(k, _)| k.samples == samples && k.weights == Weights::F32)
-                .map(|(_, &s)| s)
+                .map(|(_, s)| s.best)
         };
-        for (case, &speed) in GENERATE_CASES.iter().zip(&speeds) {
+        for (case, s) in GENERATE_CASES.iter().zip(&speeds) {
+            let speed = s.best;
             let bytes = c.weight_bytes_per_token(case.weights).filter(|_| case.samples == 1);
             let gb_per_s = bytes.map(|b| b as f64 * speed / 1e9);
             let vs_f32 = f32_speed(case.samples)
@@ -215,6 +216,7 @@ pub fn bench_generate(args: &BenchGenerateArgs) -> Result<()> {
                     ("samples", Json::from(case.samples)),
                     ("weights", Json::from(case.weights.name())),
                     ("tokens_per_s", Json::from(speed)),
+                    ("median_tokens_per_s", Json::from(s.median)),
                 ];
                 if let (Some(b), Some(g)) = (bytes, gb_per_s) {
                     fields.push(("weight_bytes_per_token", Json::from(b)));
@@ -231,11 +233,12 @@ pub fn bench_generate(args: &BenchGenerateArgs) -> Result<()> {
                 };
                 let ratio = vs_f32.map(|x| format!(", {x:.2}× f32")).unwrap_or_default();
                 say!(
-                    "{:<28} samples {:>2} {:<4}: {:>9.0} tokens/s{stream}{ratio}",
+                    "{:<28} samples {:>2} {:<4}: {:>9.0} tokens/s (median run {:>9.0}){stream}{ratio}",
                     c.name(),
                     case.samples,
                     case.weights.name(),
-                    speed
+                    speed,
+                    s.median
                 );
             }
         }

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::timing::{best_times_interleaved, Job};
+use super::timing::{median, times_interleaved, Job};
 use crate::matmul::{Gemm, Kernel};
 use crate::model::classes::Classes;
 use crate::model::step::TABLE_MAX_VOCAB;
@@ -106,16 +106,27 @@ pub const GENERATE_CASES: [GenerateCase; 4] = [
 /// Tokens generated per timed run (per sample).
 pub const TOKENS_PER_RUN: usize = 64;
 
+/// The speed of one case: tokens per second over all samples.
+#[derive(Clone, Copy, Debug)]
+pub struct GenerateSpeed {
+    /// From the fastest run.
+    pub best: f64,
+    /// From the median run: what a long `generate` averages on this machine
+    /// as it is now (on a shared machine the fastest of hundreds of short
+    /// runs is well above the typical one).
+    pub median: f64,
+}
+
 /// Time generation on `c` (random weights, seed 3) for each case with
 /// `kernel`, on one thread, all in the same rounds: tokens per second over
-/// all samples, from the fastest run of [`TOKENS_PER_RUN`] tokens per
-/// sample. `None` if this CPU cannot run the kernel.
+/// all samples, from the fastest and the median run of [`TOKENS_PER_RUN`]
+/// tokens per sample. `None` if this CPU cannot run the kernel.
 pub fn time_generation(
     c: GenerateConfig,
     kernel: Kernel,
     cases: &[GenerateCase],
     budget: Duration,
-) -> Option<Vec<f64>> {
+) -> Option<Vec<GenerateSpeed>> {
     let classes = if c.classes == 0 {
         Classes::none()
     } else {
@@ -158,12 +169,18 @@ pub fn time_generation(
             }) as Job
         })
         .collect();
-    let best = best_times_interleaved(budget * cases.len() as u32, 3, &mut jobs);
+    let times = times_interleaved(budget * cases.len() as u32, 3, &mut jobs);
     Some(
         cases
             .iter()
-            .zip(best)
-            .map(|(case, t)| (case.samples * TOKENS_PER_RUN) as f64 / t.as_secs_f64())
+            .zip(times)
+            .map(|(case, t)| {
+                let tokens = (case.samples * TOKENS_PER_RUN) as f64;
+                GenerateSpeed {
+                    best: tokens / t.iter().min().expect("timed").as_secs_f64(),
+                    median: tokens / median(&t).as_secs_f64(),
+                }
+            })
             .collect(),
     )
 }
