@@ -324,6 +324,8 @@ fn bench_generate_json_reports_every_model_and_case() {
         };
         let (config, weights, samples) = (text("config"), text("weights"), num("samples").unwrap());
         assert!(num("tokens_per_s").unwrap() > 0.0, "{o:?}");
+        let median = num("median_tokens_per_s").unwrap();
+        assert!(median > 0.0 && median <= num("tokens_per_s").unwrap(), "{o:?}");
         assert!([1.0, 32.0].contains(&samples) && ["f32", "bf16"].contains(&weights.as_str()));
         assert_eq!(num("vs_f32").is_some(), weights == "bf16", "{o:?}");
         let full = !config.contains("C=");

@@ -504,3 +504,31 @@ fn bad_mixture_and_score_flags_are_usage_errors() {
         stderr(&o)
     );
 }
+
+/// `bench score` times both ways of scoring the same file and says so.
+#[test]
+fn bench_score_reports_both_rates() {
+    let f = fixture("score-bench");
+    let out = ok_stdout(
+        bin()
+            .args(["bench", "score", "--json", "--budget", "50", "--batch", "8", "--model"])
+            .arg(&f.model)
+            .arg("--sentences")
+            .arg(&f.held_out)
+            .output()
+            .unwrap(),
+    );
+    let (eval, score) = (
+        json_number(&out, "eval_tokens_per_s"),
+        json_number(&out, "score_tokens_per_s"),
+    );
+    assert!(eval > 0.0 && score > 0.0, "{out}");
+    assert!(
+        (json_number(&out, "ratio") - score / eval).abs() < 1e-9 * score / eval,
+        "{out}"
+    );
+    assert_eq!(
+        (json_number(&out, "sentences"), json_number(&out, "batch")),
+        (40.0, 8.0)
+    );
+}

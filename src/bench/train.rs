@@ -298,6 +298,32 @@ impl StepRun {
 mod tests {
     use super::*;
 
+    /// By hand, N = 6 positions, D = H = 4: the gathered input 6·4·4 = 96
+    /// multiply-adds, the recurrence 6·4·4 = 96, the full output 6·4·10 =
+    /// 240, each product three times (forward, two of backward), two flops
+    /// each; with classes of 3 and 7 words, the output is 6·4·2 class scores
+    /// plus 4 per word of each target's class (3 + 7 + 7 + 3 + 3 + 7 = 30).
+    #[test]
+    fn product_flops_count_every_product_three_times() {
+        let c = config("word", 10, 4, 3, 2, 0, OptimizerKind::Adam);
+        let targets = [0, 5, 9, 1, 2, 4];
+        assert_eq!(
+            product_flops(&c, &Classes::none(), &targets),
+            6.0 * (96.0 + 96.0 + 240.0)
+        );
+        let classes = Classes::from_sizes(&[3, 7]);
+        assert_eq!(
+            product_flops(&c, &classes, &targets),
+            6.0 * (96.0 + 96.0 + 48.0 + 30.0 * 4.0)
+        );
+        // V < N at char level: the table U = E·W_xᵀ (V·D·H) instead.
+        let chars = config("char", 3, 4, 3, 2, 0, OptimizerKind::Adam);
+        assert_eq!(
+            product_flops(&chars, &Classes::none(), &targets),
+            6.0 * (48.0 + 96.0 + 72.0)
+        );
+    }
+
     /// The word stream follows Zipf's law, P(rank i) = (1/(i+1)) / H_V: the
     /// two most frequent ranks and a mid rank come out at their
     /// probabilities (within 5 standard deviations), and rank 0 is twice as
