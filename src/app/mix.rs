@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::score::tokens_to_score;
+use super::to_score::tokens_to_score;
 use crate::baselines::arpa::Arpa;
 use crate::baselines::mixture::{em_lambda, mixed_nats, NgramOnVocab};
 use crate::cli::{Lambda, MixArgs};

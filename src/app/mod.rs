@@ -8,6 +8,7 @@
 //! | [`score`] | `eval`, `predict`, `generate` |
 //! | [`sentences`] | `score`: sentences scored one by one, n-best lists rescored |
 //! | [`mix`] | `--mix`: the n-gram of a mixture, λ by EM |
+//! | [`to_score`] | a text read to be scored: its tokens, what was skipped |
 //! | [`surprisal`] | `eval --per-token` and `--html`: each token's surprisal |
 //! | [`tools`] | `gradcheck`, `export`, `import`, `ngram`, `synth` |
 //! | [`plot`] | `plot`: learning curves as SVG |
@@ -30,6 +31,7 @@ pub mod plot;
 pub mod score;
 pub mod sentences;
 pub mod surprisal;
+pub mod to_score;
 pub mod tools;
 pub mod train;
 

@@ -6,18 +6,18 @@ use std::path::Path;
 
 use super::mix::{MixedScore, Mixture};
 use super::surprisal;
+use super::to_score::read_to_score;
 use crate::baselines::mixture::mixed_nats;
 use crate::cli::{EvalArgs, GenerateArgs, PredictArgs};
-use crate::data::Vocab;
 use crate::error::{Error, Result};
-use crate::io::fs::{check_writable, read_text, write_atomic};
+use crate::io::fs::{check_writable, write_atomic};
 use crate::io::json::Json;
 use crate::matmul::Gemm;
 use crate::memory;
 use crate::model::{in_precision, Model, Weights, Workspace};
 use crate::sample::{self, top_k, Generator};
 use crate::train::dynamic::{evaluate_dynamic, Dynamic, DynamicScore, DYNAMIC_CHUNK, DYNAMIC_CLIP};
-use crate::train::evaluate::{evaluate, evaluate_tokens, MIN_SCORED_TOKENS};
+use crate::train::evaluate::{evaluate, evaluate_tokens};
 use crate::train::{checkpoint, Settings};
 
 /// Seconds between progress lines of `eval --dynamic`.
@@ -36,47 +36,6 @@ fn load_with_settings(path: &Path, weights: Weights) -> Result<(Model, Option<Se
     model.params = in_precision(&model.params, weights)
         .map_err(|e| Error::format(path, format!("--weights {}: {e}", weights.name())))?;
     Ok((model, ck.train.map(|t| t.settings)))
-}
-
-/// Read and encode a text to score ([`Vocab::encode_for_scoring`]: at char
-/// level, characters outside the vocabulary are skipped and counted): the
-/// ids and that count. At least [`MIN_SCORED_TOKENS`] tokens, or an error
-/// naming the file and the flag.
-pub fn tokens_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<(Vec<u32>, usize)> {
-    let t = read_to_score(vocab, path, flag)?;
-    Ok((t.ids, t.oov))
-}
-
-/// A text read for scoring.
-struct ToScore {
-    ids: Vec<u32>,
-    /// Characters skipped as outside the vocabulary.
-    oov: usize,
-    /// The original characters the scored tokens stand for (char and jamo
-    /// level: every kept character but the first, which is only context).
-    chars: Option<usize>,
-}
-
-/// [`tokens_to_score`], and the characters the scored tokens stand for.
-fn read_to_score(vocab: &Vocab, path: &Path, flag: &str) -> Result<ToScore> {
-    let text = read_text(path)?;
-    let (ids, oov) = vocab.encode_for_scoring(&text);
-    if oov > 0 {
-        eprintln!(
-            "rnnlm: note: {}: {oov} character(s) outside the vocabulary skipped (neither predicted nor fed)",
-            path.display()
-        );
-    }
-    if ids.len() < MIN_SCORED_TOKENS {
-        return Err(Error::Data(format!(
-            "{}: {} token(s), too few to score (at least {MIN_SCORED_TOKENS}: the first is only context); \
-             give a longer {flag}",
-            path.display(),
-            ids.len()
-        )));
-    }
-    let chars = vocab.kept_chars(&text).map(|c| c.saturating_sub(1).max(1));
-    Ok(ToScore { ids, oov, chars })
 }
 
 /// `eval`: tokens, nats/token, perplexity, bits/token; with `--per-token`

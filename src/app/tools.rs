@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::in_file;
-use super::score::tokens_to_score;
+use super::to_score::tokens_to_score;
 use crate::baselines::sentences::SentenceKn;
 use crate::baselines::{arpa, ngram, synth};
 use crate::cli::{GradcheckArgs, NgramArgs, SynthArgs, SynthKind};
