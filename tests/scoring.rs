@@ -480,6 +480,23 @@ fn bad_mixture_and_score_flags_are_usage_errors() {
         "{}",
         stderr(&o)
     );
+    // An empty file is named, not scored into NaNs.
+    let empty = f.dir.join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    for (flags, want) in [
+        (vec!["--sentences"], "empty.txt: no lines to score"),
+        (vec!["--lm-weight", "1", "--nbest"], "empty.txt: no hypotheses"),
+    ] {
+        let o = bin()
+            .args(["score", "--model"])
+            .arg(m)
+            .args(&flags)
+            .arg(&empty)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{flags:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{flags:?}: {}", stderr(&o));
+    }
     // A char model cannot be mixed with a word n-gram.
     let chars = f.dir.join("c.ckpt");
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/demo.txt");

@@ -152,12 +152,18 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
     let written = match &args.input {
         ScoreInput::Sentences(path) => {
             let text = read_text(path)?;
+            if text.lines().next().is_none() {
+                return Err(Error::Data(format!("{}: no lines to score", path.display())));
+            }
             let sentences: Vec<Sentence> = text.lines().map(|l| sentence(&model.vocab, l, end)).collect();
             let scores = score_all(&model, &sentences, mixture.as_ref(), args.batch, &mut ws)?;
             write_sentences(&mut out, &scores, args.json)
         }
         ScoreInput::Nbest { path, lm_weight, all } => {
             let list = read_nbest(path)?;
+            if list.is_empty() {
+                return Err(Error::Data(format!("{}: no hypotheses to rescore", path.display())));
+            }
             let sentences: Vec<Sentence> = list
                 .iter()
                 .map(|h| sentence(&model.vocab, &h.hypothesis, end))
