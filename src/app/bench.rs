@@ -252,7 +252,7 @@ pub fn bench_score(args: &BenchScoreArgs) -> Result<()> {
     let model = crate::train::checkpoint::load(&args.model)?.model;
     let text = crate::io::fs::read_text(&args.sentences)?;
     let end = sentence_end(&model.vocab)?;
-    let sentences: Vec<Vec<u32>> = text.lines().map(|l| sentence(&model.vocab, l, end).ids).collect();
+    let sentences: Vec<_> = text.lines().map(|l| sentence(&model.vocab, l, end)).collect();
     let (stream, _) = super::to_score::tokens_to_score(&model.vocab, &args.sentences, "--sentences")?;
     let budget = Duration::from_millis(args.budget_ms);
     let (eval_tps, score_tps) = time_scoring(

@@ -24,7 +24,7 @@ use crate::train::{checkpoint, Settings};
 const PROGRESS_SECONDS: f64 = 5.0;
 
 /// The checkpoint at `path`, its weights in `weights`' precision (`--weights`).
-fn load_model(path: &Path, weights: Weights) -> Result<Model> {
+pub(super) fn load_model(path: &Path, weights: Weights) -> Result<Model> {
     Ok(load_with_settings(path, weights)?.0)
 }
 
@@ -67,30 +67,32 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             Ok(rnn_token_nats(args, &model, settings.as_ref(), ids, None)?.1)
         })?),
     };
+    // The n-gram's log10 p of each predicted token, and its weight λ.
+    let ngram = mixture
+        .as_ref()
+        .map(|m| (m.on(&model.vocab).stream_log10(&text.ids), m.lambda));
     let mut rows = PerToken::new(&model, args);
-    let ngram_log10 = mixture.as_ref().map(|m| m.on(&model.vocab).stream_log10(&text.ids));
-    if let (Some(m), Some(ng)) = (&mixture, &ngram_log10) {
-        rows.mix = Some((ng.clone(), m.lambda));
-    }
-    let (tokens, mut nats, mut mixed) = if mixture.is_none() && args.dynamic.is_none() {
-        // The model alone, as it is: the chunked forward's mean.
-        static_rows(&model, &text.ids, &mut rows)?;
-        let mut ws = Workspace::new(Gemm::new().with_threads(args.threads));
-        let (tokens, nats) = evaluate(&model.params, &text.ids, &mut ws);
-        (tokens, nats, None)
-    } else {
-        let (nats, token_nats) = rnn_token_nats(args, &model, settings.as_ref(), &text.ids, Some(&mut rows))?;
-        let mixed = ngram_log10
-            .as_ref()
-            .zip(mixture.as_ref())
-            .map(|(ng, m)| MixedScore::of(&token_nats, ng, m.lambda));
-        (token_nats.len(), nats, mixed)
+    rows.mix = ngram.as_ref().map(|(ng, lambda)| (&ng[..], *lambda));
+    let (tokens, nats, mixed) = match (&ngram, args.dynamic) {
+        (None, None) => {
+            // The model alone, as it is: the chunked forward's mean.
+            static_rows(&model, &text.ids, &mut rows)?;
+            let mut ws = Workspace::new(Gemm::new().with_threads(args.threads));
+            let (tokens, nats) = evaluate(&model.params, &text.ids, &mut ws);
+            (tokens, nats, None)
+        }
+        _ => {
+            let (nats, token_nats) = rnn_token_nats(args, &model, settings.as_ref(), &text.ids, Some(&mut rows))?;
+            match &ngram {
+                None => (token_nats.len(), nats, None),
+                Some((ng, lambda)) => {
+                    // The mixture is what is reported, the RNN's own figure beside it.
+                    let m = MixedScore::of(&token_nats, ng, *lambda);
+                    (token_nats.len(), m.nats, Some(m))
+                }
+            }
+        }
     };
-    if let Some(m) = &mut mixed {
-        // The mixture is what is reported; the RNN's own figure moves aside.
-        m.rnn_nats = nats;
-        nats = m.nats;
-    }
     let on_stdout = rows.on_stdout();
     rows.finish(text.ids[0])?;
     let summary = eval_summary(args, tokens, nats, text.oov, text.chars, mixed);
@@ -192,7 +194,7 @@ struct PerToken<'m> {
     /// With `--mix`: the n-gram's log10 p of each predicted token and λ;
     /// each row then shows the mixture's surprisal (its rank and top
     /// predictions stay the RNN's).
-    mix: Option<(Vec<f64>, f64)>,
+    mix: Option<(&'m [f64], f64)>,
 }
 
 impl<'m> PerToken<'m> {

@@ -24,6 +24,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::mix::Mixture;
+use super::score::load_model;
 use crate::baselines::mixture::mixed_nats;
 use crate::cli::{ScoreArgs, ScoreInput};
 use crate::data::vocab::EOS;
@@ -32,8 +33,7 @@ use crate::error::{Error, Result};
 use crate::io::fs::read_text;
 use crate::io::json::Json;
 use crate::matmul::Gemm;
-use crate::model::{in_precision, Model, Workspace};
-use crate::train::checkpoint;
+use crate::model::{Model, Workspace};
 use crate::train::evaluate::{evaluate_tokens, score_sentences};
 
 /// One sentence made ready to score.
@@ -45,6 +45,12 @@ pub struct Sentence {
     pub tokens: usize,
     /// Words scored as `<unk>` (word level) or characters skipped (char, jamo).
     pub oov: usize,
+}
+
+impl AsRef<[u32]> for Sentence {
+    fn as_ref(&self) -> &[u32] {
+        &self.ids
+    }
 }
 
 /// A sentence's score.
@@ -103,8 +109,7 @@ pub fn score_all(
     ws: &mut Workspace<f32>,
 ) -> Result<Vec<SentenceScore>> {
     let end = sentence_end(&model.vocab)?;
-    let ids: Vec<Vec<u32>> = sentences.iter().map(|s| s.ids.clone()).collect();
-    let nats = score_sentences(&model.params, &ids, end, batch, ws);
+    let nats = score_sentences(&model.params, sentences, end, batch, ws);
     let ngram = mixture.map(|m| (m.on(&model.vocab), m.lambda));
     let mut scores = Vec::with_capacity(sentences.len());
     let mut with_start = Vec::new();
@@ -131,19 +136,12 @@ pub fn score_all(
 
 /// `score`.
 pub fn score(args: &ScoreArgs) -> Result<()> {
-    let ck = checkpoint::load(&args.model)?;
-    let mut model = ck.model;
-    model.params = in_precision(&model.params, args.weights)
-        .map_err(|e| Error::format(&args.model, format!("--weights {}: {e}", args.weights.name())))?;
+    let model = load_model(&args.model, args.weights)?;
     let mut ws = Workspace::new(Gemm::new().with_threads(args.threads));
     let mixture = match &args.mix {
         None => None,
         Some(m) => Some(Mixture::load(m, &model.vocab, |ids| {
-            Ok(evaluate_tokens(
-                &model.params,
-                ids,
-                &mut Workspace::new(Gemm::new().with_threads(args.threads)),
-            ))
+            Ok(evaluate_tokens(&model.params, ids, &mut ws))
         })?),
     };
     let end = sentence_end(&model.vocab)?;

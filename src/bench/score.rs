@@ -11,10 +11,10 @@ use crate::train::evaluate::{evaluate, score_sentences};
 /// Tokens per second of `eval`'s one stream over `stream` and of
 /// [`score_sentences`] over `sentences` (`batch` side by side, from
 /// `start`), from each one's fastest run within `budget`, on `threads`.
-pub fn time_scoring(
+pub fn time_scoring<S: AsRef<[u32]>>(
     params: &Params<f32>,
     stream: &[u32],
-    sentences: &[Vec<u32>],
+    sentences: &[S],
     start: u32,
     batch: usize,
     threads: usize,
@@ -31,7 +31,7 @@ pub fn time_scoring(
         }),
     ];
     let best = best_times_interleaved(budget * 2, 2, &mut jobs);
-    let predicted: usize = sentences.iter().map(Vec::len).sum();
+    let predicted: usize = sentences.iter().map(|s| s.as_ref().len()).sum();
     (
         (stream.len() - 1) as f64 / best[0].as_secs_f64(),
         predicted as f64 / best[1].as_secs_f64(),

@@ -117,6 +117,7 @@ pub fn classed_forward<T: Float>(
     cache.q.ensure_shape(n, c); //                                           [N, C]
     gemm.gemm(T::one(), h_all, params.w_c.view().t(), T::zero(), cache.q.view_mut());
     bias_forward(cache.q.as_mut_slice(), params.b_c.as_slice());
+    cache.q_nats.resize(n, 0.0);
     let loss = softmax_xent_rows(&mut cache.q, &cache.k, gemm.threads(), &mut cache.q_nats);
 
     // Group the positions by target class (a counting sort: stable).
@@ -185,16 +186,15 @@ impl<T: Float> WordsOf<'_, T> {
         let w_k = params.w_y.rows_view(ids.start, ids.len()); //            [|K|, H]
         gemm.gemm(T::one(), g_k, w_k.t(), T::zero(), r.view_mut());
         bias_forward(r.as_mut_slice(), &params.b_y.as_slice()[ids.clone()]);
-        let mut nats = Vec::new();
-        *loss = softmax_xent_rows(r, &self.local[rows.clone()], 1, &mut nats);
+        // The run's grouped positions start at its first class's rows.
         let first = self.rows[self.first];
-        self.nats[rows.start - first..rows.end - first].copy_from_slice(&nats);
+        let nats = &mut self.nats[rows.start - first..rows.end - first];
+        *loss = softmax_xent_rows(r, &self.local[rows.clone()], 1, nats);
         if let Some((scale, dg)) = &mut self.backward {
             // dU = (r − onehot(y)) / N on the class's words        (C4; eq. 23)
             softmax_xent_backward(r, &self.local[rows.clone()], *scale, 1);
             // dG_K = dU W_y[K]                              (C4; eq. 26, word part)
             let h = params.config.hidden;
-            let first = self.rows[self.first];
             let dg_k = &mut dg[(rows.start - first) * h..(rows.end - first) * h];
             gemm.gemm(
                 T::one(),

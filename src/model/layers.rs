@@ -152,42 +152,30 @@ fn lanes_fold<T: Float>(v: &[T], init: T, op: impl Fn(T, T) -> T) -> T {
 /// overflows and the loss never takes the log of an underflowed 0.
 /// Rows are independent: large matrices are shared out over `workers`.
 pub fn softmax_xent_forward<T: Float>(z_to_p: &mut Matrix<T>, targets: &[u32], workers: usize) -> f64 {
-    softmax_xent_rows(z_to_p, targets, workers, &mut Vec::new())
+    let mut nats = vec![0.0; targets.len()];
+    softmax_xent_rows(z_to_p, targets, workers, &mut nats)
 }
 
-/// [`softmax_xent_forward`], also leaving each row's `−ln p[r, targets[r]]`
-/// in `nats` `[N]` (cleared first): the summed loss is the same to the bit.
-pub fn softmax_xent_rows<T: Float>(
-    z_to_p: &mut Matrix<T>,
-    targets: &[u32],
-    workers: usize,
-    nats: &mut Vec<f64>,
-) -> f64 {
+/// [`softmax_xent_forward`], also writing each row's `−ln p[r, targets[r]]`
+/// into `nats` `[N]`; the loss returned is their sum, in row order.
+pub fn softmax_xent_rows<T: Float>(z_to_p: &mut Matrix<T>, targets: &[u32], workers: usize, nats: &mut [f64]) -> f64 {
     assert_eq!(
-        z_to_p.rows(),
-        targets.len(),
-        "softmax_xent_forward: {} rows, {} targets",
-        z_to_p.rows(),
-        targets.len()
+        (z_to_p.rows(), nats.len()),
+        (targets.len(), targets.len()),
+        "softmax_xent_forward: rows, nats and targets differ in number"
     );
     let v = z_to_p.cols();
     assert!(v > 0, "softmax_xent_forward: no classes");
-    let chunk_nats = |rows: &mut [T], ys: &[u32]| -> Vec<f64> {
-        rows.chunks_exact_mut(v)
-            .zip(ys)
-            .map(|(row, &y)| {
-                let z_y = row[y as usize].to_f64();
-                softmax_returning_log_z(row) - z_y
-            })
-            .collect()
+    let chunk_loss = |rows: &mut [T], ys: &[u32], nats: &mut [f64]| -> f64 {
+        for ((row, &y), out) in rows.chunks_exact_mut(v).zip(ys).zip(nats.iter_mut()) {
+            let z_y = row[y as usize].to_f64();
+            *out = softmax_returning_log_z(row) - z_y;
+        }
+        nats.iter().sum()
     };
-    nats.clear();
-    let mut total = 0.0;
-    for chunk in by_row_chunks(z_to_p, targets, workers, chunk_nats) {
-        total += chunk.iter().sum::<f64>();
-        nats.extend(chunk);
-    }
-    total
+    by_row_chunks(z_to_p, targets, nats, workers, chunk_loss)
+        .into_iter()
+        .sum()
 }
 
 /// `dz = (p − onehot(y)) · scale`, in place: the matrix holds p on entry and
@@ -196,7 +184,7 @@ pub fn softmax_xent_rows<T: Float>(
 pub fn softmax_xent_backward<T: Float>(p_to_dz: &mut Matrix<T>, targets: &[u32], scale: T, workers: usize) {
     let v = p_to_dz.cols();
     assert!(v > 0, "softmax_xent_backward: no classes");
-    let chunk = |rows: &mut [T], ys: &[u32]| {
+    let chunk = |rows: &mut [T], ys: &[u32], _: &mut [f64]| {
         for (row, &y) in rows.chunks_exact_mut(v).zip(ys) {
             row[y as usize] -= T::one();
             for x in row.iter_mut() {
@@ -204,40 +192,48 @@ pub fn softmax_xent_backward<T: Float>(p_to_dz: &mut Matrix<T>, targets: &[u32],
             }
         }
     };
-    by_row_chunks(p_to_dz, targets, workers, chunk);
+    by_row_chunks(p_to_dz, targets, &mut [], workers, chunk);
 }
 
 /// Matrices with fewer entries than this stay on one thread: a softmax over
 /// 256 Ki entries takes about as long as starting a worker (~40 µs).
 pub const PAR_MIN_ENTRIES: usize = 1 << 18;
 
-/// Run `f` on consecutive row ranges of `m` (with their targets), one range
-/// per worker — or on all rows at once when `m` is small — and return the
+/// Run `f` on consecutive row ranges of `m` (with their targets and their
+/// entries of `out`, which holds one per row or none), one range per
+/// worker — or on all rows at once when `m` is small — and return the
 /// results in row order.
 fn by_row_chunks<T: Float, R: Send>(
     m: &mut Matrix<T>,
     targets: &[u32],
+    out: &mut [f64],
     workers: usize,
-    f: impl Fn(&mut [T], &[u32]) -> R + Sync,
+    f: impl Fn(&mut [T], &[u32], &mut [f64]) -> R + Sync,
 ) -> Vec<R> {
     let (rows, cols) = m.shape();
+    debug_assert!(out.is_empty() || out.len() == rows);
     let workers = if rows * cols < PAR_MIN_ENTRIES {
         1
     } else {
         workers.clamp(1, rows.max(1))
     };
     if workers == 1 {
-        return vec![f(m.as_mut_slice(), targets)];
+        return vec![f(m.as_mut_slice(), targets, out)];
     }
     let per = rows.div_ceil(workers);
+    let per_out = if out.is_empty() { 0 } else { per };
     std::thread::scope(|s| {
         let f = &f;
-        let handles: Vec<_> = m
-            .as_mut_slice()
-            .chunks_mut(per * cols)
-            .zip(targets.chunks(per))
-            .map(|(part, ys)| s.spawn(move || f(part, ys)))
-            .collect();
+        let (mut data, mut ys, mut outs) = (m.as_mut_slice(), targets, out);
+        let mut handles = Vec::new();
+        while !ys.is_empty() {
+            let k = per.min(ys.len());
+            let (part, data_rest) = std::mem::take(&mut data).split_at_mut(k * cols);
+            let (y, ys_rest) = ys.split_at(k);
+            let (o, outs_rest) = std::mem::take(&mut outs).split_at_mut(per_out.min(k));
+            (data, ys, outs) = (data_rest, ys_rest, outs_rest);
+            handles.push(s.spawn(move || f(part, y, o)));
+        }
         handles
             .into_iter()
             .map(|h| h.join().expect("softmax worker panicked"))

@@ -352,6 +352,7 @@ pub fn forward<T: Float>(
     bias_forward(cache.p.as_mut_slice(), params.b_y.as_slice());
 
     // p_t = softmax(z_t), L = mean −ln p_t[y_t]  (B2; eqs. 5, 6)
+    cache.nats.resize(n, 0.0);
     softmax_xent_rows(&mut cache.p, targets, gemm.threads(), &mut cache.nats) / n as f64
 }
 

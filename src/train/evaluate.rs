@@ -85,9 +85,9 @@ pub const SENTENCE_CHUNK: usize = 64;
 ///
 /// # Panics
 /// If `batch` is 0 or a token is outside the vocabulary.
-pub fn score_sentences(
+pub fn score_sentences<S: AsRef<[u32]>>(
     params: &Params<f32>,
-    sentences: &[Vec<u32>],
+    sentences: &[S],
     start: u32,
     batch: usize,
     ws: &mut Workspace<f32>,
@@ -95,6 +95,7 @@ pub fn score_sentences(
     assert!(batch > 0, "score_sentences: batch 0");
     let h = params.config.hidden;
     let mut order: Vec<usize> = (0..sentences.len()).collect();
+    let sentences: Vec<&[u32]> = sentences.iter().map(AsRef::as_ref).collect();
     order.sort_by_key(|&i| sentences[i].len()); // stable: ties keep input order
     let mut out = vec![Vec::new(); sentences.len()];
     let (mut inputs, mut targets) = (Vec::new(), Vec::new());
@@ -110,7 +111,7 @@ pub fn score_sentences(
                 for &i in group {
                     // Step t of sentence s: fed its token t − 1 (start at
                     // t = 0), predicts its token t; past its end, padding.
-                    let s = &sentences[i];
+                    let s = sentences[i];
                     inputs.push(if t == 0 {
                         start
                     } else {
