@@ -12,13 +12,15 @@
 //!
 //! With [`Weights::Bf16`] the weights are rounded to bf16 first
 //! ([`in_precision`](super::in_precision): the model generates with those values on every
-//! path) and the few-rows steps read W_h and W_y as bf16 panels
-//! ([`Bf16Panels`]): half the bytes of the stream that bounds them.
+//! path) and the few-rows steps read W_h and W_y as bf16
+//! ([`Bf16Matrix`], laid out for the kernel): half the bytes of the stream
+//! that bounds them. Each step reads them in the order opposite to the step
+//! before ([`Order`]), so that it starts with the weights still in L2.
 
 use super::classed::classed_distribution;
 use super::layers::{bias_forward, softmax_returning_log_z, tanh_forward};
 use super::params::Params;
-use crate::matmul::gemv::bf16::Bf16Panels;
+use crate::matmul::gemv::bf16::{Bf16Matrix, Layout, Order};
 use crate::matmul::gemv::FEW_ROWS;
 use crate::matmul::{Gemm, PackedB};
 use crate::matrix::{MatMut, Matrix};
@@ -42,9 +44,11 @@ pub struct Stepper<T> {
     /// W_hᵀ and (full softmax only: a classed model multiplies by W_y a
     /// class at a time) W_yᵀ packed, once a batch needs them.
     packed: Option<(PackedB<T>, Option<PackedB<T>>)>,
-    /// W_h and W_y as bf16 panels ([`Weights::Bf16`]), for steps of at most
+    /// W_h and W_y as bf16 ([`Weights::Bf16`]), for steps of at most
     /// [`FEW_ROWS`] streams.
-    bf16: Option<(Bf16Panels, Bf16Panels)>,
+    bf16: Option<(Bf16Matrix, Bf16Matrix)>,
+    /// The order the next step reads the bf16 weights in; flips each step.
+    order: Order,
 }
 
 impl<T: Float> Stepper<T> {
@@ -67,6 +71,7 @@ impl<T: Float> Stepper<T> {
             table,
             packed: None,
             bf16: None,
+            order: Order::Forward,
         }
     }
 
@@ -79,15 +84,16 @@ impl<T: Float> Stepper<T> {
     pub fn with_weights(params: &Params<T>, gemm: Gemm<T>, weights: Weights) -> Self {
         let mut stepper = Self::new(params, gemm);
         if weights == Weights::Bf16 {
-            let panels = |m: &Matrix<T>| {
+            let layout = Layout::for_kernel(stepper.gemm.kernel());
+            let bf16 = |m: &Matrix<T>| {
                 let v = m.view().as_f32().expect("bf16 weights: an f32 model");
                 assert!(
                     v.data().iter().all(|&x| crate::bf16::round(x).to_bits() == x.to_bits()),
                     "bf16 weights: round the model first (in_precision)"
                 );
-                Bf16Panels::new(v)
+                Bf16Matrix::new(v, layout)
             };
-            stepper.bf16 = Some((panels(&params.w_h), panels(&params.w_y)));
+            stepper.bf16 = Some((bf16(&params.w_h), bf16(&params.w_y)));
         }
         stepper
     }
@@ -175,7 +181,9 @@ pub fn advance<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &
         table,
         packed,
         bf16,
+        order,
     } = stepper;
+    *order = order.flipped();
     // a = W_x e + b_h, e = E[x]  (eqs. 1, 2)                              [B, H]
     for (r, &x) in tokens.iter().enumerate() {
         match table {
@@ -189,7 +197,7 @@ pub fn advance<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &
     bias_forward(s.a.as_mut_slice(), params.b_h.as_slice());
     //   + W_h h_{t−1}  (eq. 2)                                             [B, H]
     match ProductPath::of(bf16, packed, b) {
-        ProductPath::Bf16((w_h, _)) => rows_times_bf16(gemm.kernel(), w_h, &s.h, 1.0, &mut s.a),
+        ProductPath::Bf16((w_h, _)) => rows_times_bf16(gemm.kernel(), w_h, *order, &s.h, 1.0, &mut s.a),
         ProductPath::Packed((w_h_t, _)) => gemm.gemm_packed(T::one(), s.h.view(), w_h_t, T::one(), s.a.view_mut()),
         ProductPath::InPlace => gemm.gemm(T::one(), s.h.view(), params.w_h.view().t(), T::one(), s.a.view_mut()),
     }
@@ -201,10 +209,12 @@ pub fn advance<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &
 /// Each row of p from its stream's h.
 fn distribution<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, s: &mut StepState<T>) {
     let b = s.h.rows();
-    let Stepper { gemm, packed, bf16, .. } = stepper;
+    let Stepper {
+        gemm, packed, bf16, order, ..
+    } = stepper;
     // z = W_y h + b_y  (eq. 4; a classed model's u, eq. 19)               [B, V]
     match ProductPath::of(bf16, packed, b) {
-        ProductPath::Bf16((_, w_y)) => rows_times_bf16(gemm.kernel(), w_y, &s.h, 0.0, &mut s.p),
+        ProductPath::Bf16((_, w_y)) => rows_times_bf16(gemm.kernel(), w_y, *order, &s.h, 0.0, &mut s.p),
         ProductPath::Packed((_, Some(w_y_t))) => {
             gemm.gemm_packed(T::one(), s.h.view(), w_y_t, T::zero(), s.p.view_mut())
         }
@@ -225,8 +235,8 @@ fn distribution<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, s: &mut 
 
 /// Where a step's products read W_h and W_y.
 enum ProductPath<'a, T> {
-    /// The bf16 panels (W_h, W_y): few rows, [`Weights::Bf16`].
-    Bf16(&'a (Bf16Panels, Bf16Panels)),
+    /// The bf16 weights (W_h, W_y): few rows, [`Weights::Bf16`].
+    Bf16(&'a (Bf16Matrix, Bf16Matrix)),
     /// W_hᵀ and a full softmax's W_yᵀ packed: more than [`FEW_ROWS`] rows.
     Packed(&'a (PackedB<T>, Option<PackedB<T>>)),
     /// The weights where they are, by the few-rows products.
@@ -237,12 +247,12 @@ impl<'a, T> ProductPath<'a, T> {
     /// The path of a step of `b` streams (the packed weights are there
     /// once [`Stepper::prepare`] has seen such a step).
     fn of(
-        bf16: &'a Option<(Bf16Panels, Bf16Panels)>,
+        bf16: &'a Option<(Bf16Matrix, Bf16Matrix)>,
         packed: &'a Option<(PackedB<T>, Option<PackedB<T>>)>,
         b: usize,
     ) -> Self {
         match (b <= FEW_ROWS, bf16, packed) {
-            (true, Some(panels), _) => ProductPath::Bf16(panels),
+            (true, Some(weights), _) => ProductPath::Bf16(weights),
             (false, _, Some(p)) => ProductPath::Packed(p),
             _ => ProductPath::InPlace,
         }
@@ -303,19 +313,21 @@ pub fn block_probs<'s, T: Float>(
     block
 }
 
-/// `y := W·x + β·y` for each row x of `x` and y of `y`, W in bf16 panels
-/// (f32 rows: [`Stepper::with_weights`] only builds panels for f32 models).
+/// `y := W·x + β·y` for each row x of `x` and y of `y`, W in bf16, its
+/// outputs in `order` (f32 rows: [`Stepper::with_weights`] only builds bf16
+/// weights for f32 models).
 fn rows_times_bf16<T: Float>(
     kernel: crate::matmul::Kernel,
-    w: &Bf16Panels,
+    w: &Bf16Matrix,
+    order: Order,
     x: &Matrix<T>,
     beta: f32,
     y: &mut Matrix<T>,
 ) {
     for r in 0..x.rows() {
-        let xr = T::as_f32(x.row(r)).expect("bf16 panels: f32 rows");
-        let yr = T::as_f32_mut(y.row_mut(r)).expect("bf16 panels: f32 rows");
-        w.times(kernel, xr, beta, yr);
+        let xr = T::as_f32(x.row(r)).expect("bf16 weights: f32 rows");
+        let yr = T::as_f32_mut(y.row_mut(r)).expect("bf16 weights: f32 rows");
+        w.times(kernel, xr, beta, yr, order);
     }
 }
 
@@ -392,15 +404,17 @@ mod tests {
     }
 
     /// With bf16 weights, a step is the f32 step of the rounded model: the
-    /// panels read exactly the rounded values (full softmax and classed,
-    /// one stream and a few), and rounding did change the model.
+    /// bf16 layout of every kernel this CPU has reads exactly the rounded
+    /// values (full softmax and classed, one stream and a few, H past one
+    /// group of rows so that the alternating order matters), and rounding
+    /// did change the model.
     #[test]
     fn bf16_steps_are_the_steps_of_the_rounded_model() {
         use crate::model::Classes;
         for classes in [Classes::none(), Classes::from_sizes(&[20, 30, 19])] {
             let cfg = Config {
                 classes,
-                ..Config::full(69, 24, 40)
+                ..Config::full(69, 24, 70)
             };
             let exact = Params::<f32>::init(&cfg, &mut Rng::new(21));
             let rounded = in_precision(&exact, Weights::Bf16).unwrap();
@@ -411,8 +425,9 @@ mod tests {
                 "rounding twice"
             );
             assert_eq!(in_precision(&exact, Weights::F32).unwrap(), exact);
-            for b in [1, 3] {
-                let mut half = Stepper::with_weights(&rounded, Gemm::new(), Weights::Bf16);
+            let kernels = crate::matmul::Kernel::ALL.into_iter().filter_map(Gemm::<f32>::with_kernel);
+            for (b, gemm) in [1, 3].into_iter().flat_map(|b| kernels.clone().map(move |g| (b, g))) {
+                let mut half = Stepper::with_weights(&rounded, gemm, Weights::Bf16);
                 let mut full = Stepper::new(&rounded, Gemm::new());
                 assert_eq!((half.weights(), full.weights()), (Weights::Bf16, Weights::F32));
                 let (mut sh, mut sf) = (StepState::streams(&rounded, b), StepState::streams(&rounded, b));
@@ -444,7 +459,7 @@ mod tests {
 
     #[test]
     #[should_panic(expected = "round the model first")]
-    fn bf16_panels_refuse_weights_that_are_not_rounded() {
+    fn bf16_weights_refuse_weights_that_are_not_rounded() {
         let params = Params::<f32>::init(&Config::full(5, 3, 4), &mut Rng::new(1));
         Stepper::with_weights(&params, Gemm::new(), Weights::Bf16);
     }

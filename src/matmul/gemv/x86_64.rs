@@ -1,6 +1,7 @@
 //! x86-64 SIMD dot products for the few-rows products ([`super`]): one
 //! output per column of B, four columns at a time, AVX-512F or AVX2 + FMA;
-//! and the same products over bf16 weights in panels ([`super::bf16`]).
+//! and the same products over bf16 weights ([`super::bf16`]): in rows on
+//! AVX2, in panels on AVX-512.
 //!
 //! A one-token step multiplies h by W_h, W_y (and W_x) stored row-major, so
 //! each output is a dot product of h with one contiguous weight row. These
@@ -10,6 +11,13 @@
 //! As in the micro-kernels, each entry is a `#[target_feature]` function
 //! reached only after the CPU has been checked; every load reads through a
 //! bounds-checked slice (a full vector) or a masked load of its valid lanes.
+//!
+//! The bf16 rows loop widens each lane with a shift and an `and`, and keeps
+//! the mask of the `and` opaque to the compiler: LLVM otherwise rewrites an
+//! `and` with a constant as a blend, which runs on fewer of Zen 3's vector
+//! pipes (the loop went from 37% to 51% of the FMA peak with L2-resident
+//! weights once the blend, a spill and the per-vector bounds checks were
+//! gone; `docs/matmul.md`).
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -306,6 +314,92 @@ unsafe fn bf16_panel_avx2<const NV: usize>(x: &[f32], panel: &[u32], width: usiz
         for (v, a) in acc.iter().enumerate() {
             let o = &mut out[8 * v..8 * v + 8];
             _mm256_storeu_ps(o.as_mut_ptr(), *a);
+        }
+    }
+}
+
+/// `out[j] = Σ_p W[j, p]·x[p]` for `j < out.len()`, W in bf16 rows
+/// ([`super::bf16`]: row j is vectors of 8 lanes, lane i of vector v
+/// holding W[j, 16v + i] in its low half and W[j, 16v + 8 + i] in its high
+/// half), on AVX2 + FMA.
+///
+/// # Panics
+/// If `!has(Kernel::Avx2)`, or `rows` is not `out.len()` rows of
+/// `8·⌈x.len() / 16⌉` lanes.
+pub fn bf16_rows(x: &[f32], rows: &[u32], out: &mut [f32]) {
+    let vectors = x.len().div_ceil(16);
+    assert_eq!(rows.len(), out.len() * 8 * vectors, "bf16 rows: lanes");
+    assert!(has(Kernel::Avx2), "bf16 rows: no AVX2 on this CPU");
+    // SAFETY: `has` checked AVX2 and FMA.
+    unsafe { bf16_rows_avx2(x, rows, out) }
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn bf16_rows_avx2(x: &[f32], rows: &[u32], out: &mut [f32]) {
+    let len = 8 * x.len().div_ceil(16);
+    // The last vector's 16 inputs, zeros past k (its lanes hold zeros there).
+    let mut last = [0.0f32; 16];
+    let body = x.len() - x.len() % 16;
+    last[..x.len() - body].copy_from_slice(&x[body..]);
+    // Kept opaque to the compiler, so that the mask stays an `and` (LLVM
+    // turns an `and` with a constant into a blend, which has fewer pipes).
+    let high = std::hint::black_box(_mm256_castsi256_ps(_mm256_set1_epi32(0xFFFF_0000u32 as i32)));
+    let mut groups = rows.chunks_exact(4 * len);
+    for (g, r) in groups.by_ref().enumerate() {
+        let (r0, r) = r.split_at(len);
+        let (r1, r) = r.split_at(len);
+        let (r2, r3) = r.split_at(len);
+        let mut acc = [[_mm256_setzero_ps(); 4]; 2];
+        let lanes = r0.chunks_exact(8).zip(r1.chunks_exact(8)).zip(r2.chunks_exact(8)).zip(r3.chunks_exact(8));
+        for (xs, (((w0, w1), w2), w3)) in x.chunks_exact(16).zip(lanes) {
+            // SAFETY: AVX2 and FMA are enabled in this function.
+            unsafe { vector4(xs, [w0, w1, w2, w3], high, &mut acc) };
+        }
+        if body < x.len() {
+            let at = len - 8..len;
+            // SAFETY: as above.
+            unsafe { vector4(&last, [&r0[at.clone()], &r1[at.clone()], &r2[at.clone()], &r3[at]], high, &mut acc) };
+        }
+        for i in 0..4 {
+            // SAFETY: as above.
+            out[4 * g + i] = unsafe { sum8(_mm256_add_ps(acc[0][i], acc[1][i])) };
+        }
+    }
+    let done = out.len() - groups.remainder().len() / len;
+    for (r, o) in groups.remainder().chunks_exact(len).zip(&mut out[done..]) {
+        let mut acc = [[_mm256_setzero_ps(); 4]; 2];
+        for (xs, w) in x.chunks_exact(16).chain([&last[..]]).zip(r.chunks_exact(8)) {
+            // SAFETY: AVX2 and FMA are enabled in this function.
+            unsafe { vector4(xs, [w; 4], high, &mut acc) };
+        }
+        // SAFETY: as above.
+        *o = unsafe { sum8(_mm256_add_ps(acc[0][0], acc[1][0])) };
+    }
+}
+
+/// One vector of four rows: `acc[0][i] += lo(w_i)·xs[0..8]`,
+/// `acc[1][i] += hi(w_i)·xs[8..16]`, lo and hi the bf16 halves of the
+/// lanes widened to f32 (a shift and a mask).
+///
+/// # Safety
+/// AVX2 and FMA must be enabled in the caller.
+///
+/// # Panics
+/// If `xs` has fewer than 16 entries or a `w` fewer than 8.
+#[inline(always)]
+unsafe fn vector4(xs: &[f32], w: [&[u32]; 4], high: __m256, acc: &mut [[__m256; 4]; 2]) {
+    let xs = &xs[..16];
+    // SAFETY: AVX2 and FMA are enabled (caller); the loads read `xs[0..16]`
+    // and `w[i][0..8]`, bounds-checked above and below.
+    unsafe {
+        let xl = _mm256_loadu_ps(xs.as_ptr());
+        let xh = _mm256_loadu_ps(xs[8..].as_ptr());
+        for i in 0..4 {
+            let lanes = _mm256_loadu_si256(w[i][..8].as_ptr().cast());
+            let lo = _mm256_castsi256_ps(_mm256_slli_epi32::<16>(lanes));
+            let hi = _mm256_and_ps(_mm256_castsi256_ps(lanes), high);
+            acc[0][i] = _mm256_fmadd_ps(xl, lo, acc[0][i]);
+            acc[1][i] = _mm256_fmadd_ps(xh, hi, acc[1][i]);
         }
     }
 }
