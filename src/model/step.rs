@@ -210,7 +210,11 @@ pub fn advance<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &
 fn distribution<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, s: &mut StepState<T>) {
     let b = s.h.rows();
     let Stepper {
-        gemm, packed, bf16, order, ..
+        gemm,
+        packed,
+        bf16,
+        order,
+        ..
     } = stepper;
     // z = W_y h + b_y  (eq. 4; a classed model's u, eq. 19)               [B, V]
     match ProductPath::of(bf16, packed, b) {
@@ -425,7 +429,9 @@ mod tests {
                 "rounding twice"
             );
             assert_eq!(in_precision(&exact, Weights::F32).unwrap(), exact);
-            let kernels = crate::matmul::Kernel::ALL.into_iter().filter_map(Gemm::<f32>::with_kernel);
+            let kernels = crate::matmul::Kernel::ALL
+                .into_iter()
+                .filter_map(Gemm::<f32>::with_kernel);
             for (b, gemm) in [1, 3].into_iter().flat_map(|b| kernels.clone().map(move |g| (b, g))) {
                 let mut half = Stepper::with_weights(&rounded, gemm, Weights::Bf16);
                 let mut full = Stepper::new(&rounded, Gemm::new());

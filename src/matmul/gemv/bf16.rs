@@ -189,8 +189,20 @@ impl Bf16Matrix {
     /// # Panics
     /// If `x.len() ≠ k`, `y.len() ≠ n` or β is neither 0 nor 1.
     pub fn times(&self, kernel: Kernel, x: &[f32], beta: f32, y: &mut [f32], order: Order) {
-        assert_eq!(x.len(), self.k, "bf16 matrix: x has {} entries for k = {}", x.len(), self.k);
-        assert_eq!(y.len(), self.n, "bf16 matrix: y has {} entries for n = {}", y.len(), self.n);
+        assert_eq!(
+            x.len(),
+            self.k,
+            "bf16 matrix: x has {} entries for k = {}",
+            x.len(),
+            self.k
+        );
+        assert_eq!(
+            y.len(),
+            self.n,
+            "bf16 matrix: y has {} entries for n = {}",
+            y.len(),
+            self.n
+        );
         assert!(beta == 0.0 || beta == 1.0, "bf16 matrix: β = {beta}");
         let groups = self.n.div_ceil(self.group_size());
         let mut out = [0.0f32; PANEL];
@@ -358,7 +370,10 @@ mod tests {
                                 "{layout:?} {kernel} W[{j}, {p}]: moved {moved}, want {want}"
                             );
                         } else {
-                            assert_eq!(after[jj], before[jj], "{layout:?} {kernel} W[{j}, {p}]: column {jj} moved");
+                            assert_eq!(
+                                after[jj], before[jj],
+                                "{layout:?} {kernel} W[{j}, {p}]: column {jj} moved"
+                            );
                         }
                     }
                 }

@@ -350,7 +350,11 @@ fn bf16_rows_avx2(x: &[f32], rows: &[u32], out: &mut [f32]) {
         let (r1, r) = r.split_at(len);
         let (r2, r3) = r.split_at(len);
         let mut acc = [[_mm256_setzero_ps(); 4]; 2];
-        let lanes = r0.chunks_exact(8).zip(r1.chunks_exact(8)).zip(r2.chunks_exact(8)).zip(r3.chunks_exact(8));
+        let lanes = r0
+            .chunks_exact(8)
+            .zip(r1.chunks_exact(8))
+            .zip(r2.chunks_exact(8))
+            .zip(r3.chunks_exact(8));
         for (xs, (((w0, w1), w2), w3)) in x.chunks_exact(16).zip(lanes) {
             // SAFETY: AVX2 and FMA are enabled in this function.
             unsafe { vector4(xs, [w0, w1, w2, w3], high, &mut acc) };
@@ -358,7 +362,14 @@ fn bf16_rows_avx2(x: &[f32], rows: &[u32], out: &mut [f32]) {
         if body < x.len() {
             let at = len - 8..len;
             // SAFETY: as above.
-            unsafe { vector4(&last, [&r0[at.clone()], &r1[at.clone()], &r2[at.clone()], &r3[at]], high, &mut acc) };
+            unsafe {
+                vector4(
+                    &last,
+                    [&r0[at.clone()], &r1[at.clone()], &r2[at.clone()], &r3[at]],
+                    high,
+                    &mut acc,
+                )
+            };
         }
         for i in 0..4 {
             // SAFETY: as above.
