@@ -376,9 +376,12 @@ fn bf16_rows_avx2(x: &[f32], rows: &[u32], out: &mut [f32]) {
             out[4 * g + i] = unsafe { sum8(_mm256_add_ps(acc[0][i], acc[1][i])) };
         }
     }
+    // The last rows, fewer than four: one at a time (in all four slots).
     let done = out.len() - groups.remainder().len() / len;
     for (r, o) in groups.remainder().chunks_exact(len).zip(&mut out[done..]) {
         let mut acc = [[_mm256_setzero_ps(); 4]; 2];
+        // x's full vectors, then the partial one (the zip ends with the
+        // row's vectors, so `last` is read only when k is not a multiple of 16).
         for (xs, w) in x.chunks_exact(16).chain([&last[..]]).zip(r.chunks_exact(8)) {
             // SAFETY: AVX2 and FMA are enabled in this function.
             unsafe { vector4(xs, [w; 4], high, &mut acc) };
