@@ -47,7 +47,8 @@ pub struct Stepper<T> {
     /// W_h and W_y as bf16 ([`Weights::Bf16`]), for steps of at most
     /// [`FEW_ROWS`] streams.
     bf16: Option<(Bf16Matrix, Bf16Matrix)>,
-    /// The order the next step reads the bf16 weights in; flips each step.
+    /// The order the current step reads the bf16 weights in: flipped at the
+    /// start of each step ([`advance`]), read again by its distribution.
     order: Order,
 }
 

@@ -53,6 +53,9 @@ pub const ROW_VECTOR: usize = 16;
 /// Outputs per group of the rows layout (one call of the kernel).
 const ROW_GROUP: usize = 64;
 
+// [`Bf16Matrix::times`] gathers a group's outputs in a buffer of PANEL.
+const _: () = assert!(ROW_GROUP <= PANEL);
+
 /// How the lanes of a [`Bf16Matrix`] are laid out (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
@@ -205,7 +208,7 @@ impl Bf16Matrix {
         );
         assert!(beta == 0.0 || beta == 1.0, "bf16 matrix: β = {beta}");
         let groups = self.n.div_ceil(self.group_size());
-        let mut out = [0.0f32; PANEL];
+        let mut out = [0.0f32; PANEL]; // one group's outputs: ROW_GROUP or PANEL
         for i in 0..groups {
             let g = match order {
                 Order::Forward => i,
