@@ -155,9 +155,17 @@ pub fn bench_train(args: &BenchTrainArgs) -> Result<()> {
             .iter()
             .zip(&results)
             .find(|(&t, _)| t == 1)
-            .map(|(_, r)| r.tokens_per_s);
+            .map(|(_, r)| *r);
         for (&t, r) in args.threads.iter().zip(&results) {
-            let speedup = one.filter(|_| t > 1).map(|one| r.tokens_per_s / one);
+            // Fastest step over fastest step, and median over median: on a
+            // shared machine the fastest steps of two runs can be outliers
+            // of different sizes, so both are given.
+            let speedup = one.filter(|_| t > 1).map(|one| {
+                (
+                    r.tokens_per_s / one.tokens_per_s,
+                    r.median_tokens_per_s / one.median_tokens_per_s,
+                )
+            });
             if args.json {
                 let mut fields = vec![
                     ("config", Json::from(c.name())),
@@ -168,12 +176,15 @@ pub fn bench_train(args: &BenchTrainArgs) -> Result<()> {
                     ("gflops", Json::from(r.gflops)),
                     ("peak_share", Json::from(r.peak_share)),
                 ];
-                if let Some(x) = speedup {
-                    fields.push(("speedup", Json::from(x)));
+                if let Some((fastest, median)) = speedup {
+                    fields.push(("speedup", Json::from(fastest)));
+                    fields.push(("median_speedup", Json::from(median)));
                 }
                 say!("{}", Json::object(fields));
             } else {
-                let speedup = speedup.map(|x| format!(", {x:.2}× one thread")).unwrap_or_default();
+                let speedup = speedup
+                    .map(|(fastest, median)| format!(", {fastest:.2}× one thread, median {median:.2}×"))
+                    .unwrap_or_default();
                 say!(
                     "{:<40} threads {t}: {:>9.0} tokens/s (median step {:>9.0}; {:.1} GFLOP/s, {:.0}% of peak; GEMM {:.0}% of the step{speedup})",
                     c.name(),
