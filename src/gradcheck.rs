@@ -195,7 +195,7 @@ impl Problem {
         backward(&self.params, &mut grads, &mut ws);
         if self.params.config.tied {
             // One matrix as E and W_y: its gradient is the sum (eq. 33).
-            tie_gradients(&mut grads, &TouchedRows::all());
+            tie_gradients(&mut grads, &TouchedRows::all(), 1);
         }
         (grads, ws.dh0().clone())
     }

@@ -110,6 +110,30 @@ impl<A: Split, B: Split> Split for (A, B) {
     }
 }
 
+/// A piece of something [`Split`] that knows where it starts: `start` is
+/// the index of its first entry in the whole it was cut from.
+#[derive(Debug)]
+pub struct Indexed<S> {
+    pub start: usize,
+    pub inner: S,
+}
+
+impl<S> Indexed<S> {
+    pub fn new(start: usize, inner: S) -> Self {
+        Indexed { start, inner }
+    }
+}
+
+impl<S: Split> Split for Indexed<S> {
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (a, b) = self.inner.split_at(mid);
+        (Indexed::new(self.start, a), Indexed::new(self.start + mid, b))
+    }
+}
+
 /// Deal `items` (in order) to at most `workers` groups of nearly equal total
 /// length, cutting an item where a group fills up; fewer groups when each
 /// would get less than `min_per_worker` entries.

@@ -272,7 +272,7 @@ fn tied_sparse_updates_equal_dense_updates() {
             ws_d.forward(&dense, inputs, targets, b, h0.view());
             let mut g = Params::zeros(&config);
             ws_d.backward(&dense, &mut g);
-            tie_gradients(&mut g, &TouchedRows::all());
+            tie_gradients(&mut g, &TouchedRows::all(), 1);
             let all = dense.spans(&TouchedRows::all());
             let once: Vec<_> = all.iter().filter(|s| s.tensor != tensor::W_Y).cloned().collect();
             let norm = g.norm_with(&once, &[], 1);

@@ -5,8 +5,9 @@
 //!   L = forward(chunk) ; backward           on fixed shards of the streams, side by side (model::shards);
 //!                                           gradients add into `grads`, which is all zero on entry
 //!   ‖g‖ over the entries backward wrote     in fixed blocks, whatever the thread count (Params::norm_in);
-//!                                           blocks of dW_y summed as the class phase wrote them are
-//!                                           not read again (Shards::norm_blocks, Params::norm_with)
+//!                                           blocks of dW_y summed as the class phase wrote them, or
+//!                                           a tied model's dE as the tie wrote it, are not read
+//!                                           again (Shards::norm_blocks, tie_gradients, norm_with)
 //!   update W with g·min(1, clip/‖g‖),       split across the threads entry by entry;
 //!     zeroing g as it is used               so `grads` is all zero again on return
 //! ```
@@ -107,11 +108,14 @@ pub fn take_step(
         return Err(NonFinite::Loss(loss));
     }
     ws.backward(params, grads);
+    let threads = ws.threads();
     let mut touched = ws.touched().clone();
     let tied = params.config.tied;
+    let mut tied_blocks = Vec::new();
     if tied {
-        // E ≡ W_y: both tensors get dE + dW_y (eq. 33), so the update keeps them equal.
-        touched = tie_gradients(grads, &touched);
+        // E ≡ W_y: both tensors get dE + dW_y (eq. 33), so the update keeps
+        // them equal; E's squares are taken as the sum is written.
+        (touched, tied_blocks) = tie_gradients(grads, &touched, threads);
     }
     if reg.weight_decay > 0.0 {
         // g += λ·W on every weight matrix: the gradient is dense now.
@@ -122,12 +126,14 @@ pub fn take_step(
         }
         touched = TouchedRows::all();
     }
-    let threads = ws.threads();
     let written = grads.spans(&touched);
-    // Blocks whose squares backward summed while writing them are taken as
-    // they are (the same bits), unless weight decay or tying changed them since.
-    let done = if reg.weight_decay > 0.0 || tied {
+    // Blocks whose squares were summed as they were written (by backward,
+    // or by the tie for a tied model's E) are taken as they are (the same
+    // bits), unless weight decay changed them since.
+    let done = if reg.weight_decay > 0.0 {
         &[][..]
+    } else if tied {
+        &tied_blocks[..]
     } else {
         ws.norm_blocks()
     };
