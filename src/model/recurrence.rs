@@ -55,8 +55,13 @@ fn run_workers<T: Float, J: FnOnce(&mut Gemm<T>) + Send>(gemms: &mut [Gemm<T>], 
         return job(&mut gemms[0]);
     }
     std::thread::scope(|s| {
-        for (job, gemm) in jobs.into_iter().zip(gemms.iter_mut()) {
-            s.spawn(move || job(gemm));
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .zip(gemms.iter_mut())
+            .map(|(job, gemm)| s.spawn(move || job(gemm)))
+            .collect();
+        for h in handles {
+            h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         }
     });
 }
