@@ -30,35 +30,37 @@ pub fn max_threads() -> usize {
 /// Adam update took 0.19 ms on one thread and 0.30 ms split over two.
 pub const MIN_ELEMENTS_PER_WORKER: usize = 1 << 18;
 
-/// Run `f` on each group; the results in group order. One group runs on
-/// the calling thread; several run each on a scoped thread of its own,
-/// the calling thread waiting for them.
+/// Run `f` on each group, the first on the calling thread and the others on
+/// scoped threads; the results in group order. A worker's panic goes on in
+/// the caller, with its own message.
 ///
-/// The calling thread does not take a group itself, though that saves a
-/// spawn: a worker started while the caller stays busy was queued on the
-/// caller's core more often than not, and ran only once the caller's share
-/// was done — measured on a two-core KVM machine (AMD EPYC, Linux 6.18) in
-/// the classed word step (C = 100), the worker of each parallel phase
-/// began its work when the caller finished its own (1.1 ms in), so each
-/// phase took the sum of the two shares. Sleeping briefly after the spawn
-/// only let the two share one core (the caller woke where it slept). With
-/// the caller blocked in `join` from the start, both workers begin within
-/// ~60 µs on the two cores: that phase went from 2.2 to 1.2 ms, and two
-/// threads ÷ one in `bench train` from 1.30–1.46 to 1.65–1.75 (C = 100),
-/// 1.35–1.58 to 1.55–1.68 (C = 224) and 1.58–1.71 to 1.88–1.90 (char
-/// H = 256), three runs each, alternating (docs/matmul.md).
+/// Starting every group on a thread of its own, the caller only waiting,
+/// was tried: in `bench train` it lifted the classed step's two-thread
+/// ratio from 1.1–1.6 to 1.65–1.8 (there the worker often waited behind
+/// the caller on the caller's core), but the real `train` (C = 100, SGD,
+/// two threads, four runs each) ran 2–8% slower with it — 120–132k against
+/// 127–137k tokens/s, 1.7–1.8× one thread with the caller taking a share
+/// — and its short-lived workers spread the buffers a step sizes over the
+/// allocator's arenas (docs/matmul.md section 6).
 pub fn run_each<G: Send, R: Send>(groups: Vec<G>, f: impl Fn(G) -> R + Sync) -> Vec<R> {
-    if groups.len() <= 1 {
-        return groups.into_iter().map(f).collect();
+    let mut groups = groups.into_iter();
+    let Some(first) = groups.next() else {
+        return Vec::new();
+    };
+    let rest: Vec<G> = groups.collect();
+    if rest.is_empty() {
+        return vec![f(first)];
     }
     std::thread::scope(|s| {
         let f = &f;
-        let handles: Vec<_> = groups.into_iter().map(|g| s.spawn(move || f(g))).collect();
-        handles
-            .into_iter()
-            // A worker's panic goes on in the caller, with its own message.
-            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
+        let handles: Vec<_> = rest.into_iter().map(|g| s.spawn(move || f(g))).collect();
+        let mut out = vec![f(first)];
+        out.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
+        );
+        out
     })
 }
 

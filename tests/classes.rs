@@ -467,10 +467,6 @@ fn norm_blocks_taken_in_the_class_phase_give_the_whole_norm() {
     let mut kept = Vec::new();
     for threads in [1, 2] {
         let mut ws = Shards::new(Gemm::<f32>::new().kernel(), threads);
-        // A shape's first step runs on one thread (it sizes the buffers:
-        // `Shards` docs); the second is split over the threads.
-        ws.forward(&params, inputs, targets, b, h0.view());
-        ws.backward(&params, &mut Params::zeros(&config));
         let mut g = Params::zeros(&config);
         ws.forward(&params, inputs, targets, b, h0.view());
         ws.backward(&params, &mut g);

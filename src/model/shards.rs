@@ -92,16 +92,6 @@ pub struct Shards<T> {
     /// (training only; set by the caller each step, `None` for none): each
     /// shard takes its streams' rows.
     pub dropout: Option<DropoutMasks<T>>,
-    /// The (B, B·T) chunk shapes stepped before. The first forward and
-    /// backward of a shape run on the calling thread alone: that is when
-    /// the workspaces and the products' packing buffers take their sizes,
-    /// and allocated there they come from the calling thread's heap. Sized
-    /// on short-lived workers, they were spread over the allocator's
-    /// per-thread arenas, whose leftovers made a small run's peak memory
-    /// vary by up to 1 MiB from run to run.
-    sized_for: Vec<(usize, usize)>,
-    /// The last forward's shape was new ([`Shards::sized_for`]).
-    sizing: bool,
     /// Every forward is followed by a backward ([`Shards::new`]), so a
     /// classed model's forward takes the word part of backward too, while
     /// each block of W_y is in cache; [`Shards::for_eval`]'s forwards
@@ -122,8 +112,6 @@ impl<T: Float> Shards<T> {
             positions: 0,
             norm_blocks: Vec::new(),
             dropout: None,
-            sized_for: Vec::new(),
-            sizing: false,
             training: true,
         }
     }
@@ -142,12 +130,8 @@ impl<T: Float> Shards<T> {
         self.threads
     }
 
-    /// Threads working at once: one per shard at most, and one while the
-    /// last forward's shape is new ([`Shards::sized_for`]).
+    /// Threads working at once: one per shard at most.
     fn workers(&self) -> usize {
-        if self.sizing {
-            return 1;
-        }
         self.threads.min(self.shards.len()).max(1)
     }
 
@@ -164,7 +148,6 @@ impl<T: Float> Shards<T> {
         if same {
             return;
         }
-        self.sized_for.clear(); // new workspaces
         let count = streams.len();
         self.shards = streams
             .into_iter()
@@ -187,12 +170,7 @@ impl<T: Float> Shards<T> {
     }
 
     /// Forward over one chunk (as [`forward`], which each shard runs on its
-    /// streams), with [`Shards::dropout`]'s masks when set. The first
-    /// forward of a chunk shape (B, B·T), and the backward after it, run
-    /// on the calling thread alone: that is when the workspaces and packing
-    /// buffers take their sizes, which then come from the main heap rather
-    /// than from the allocator's arenas of short-lived workers (the results
-    /// are the same either way).
+    /// streams), with [`Shards::dropout`]'s masks when set.
     /// Returns the mean loss over all B·T positions; h_T is then
     /// [`Shards::last_hidden`].
     ///
@@ -208,10 +186,6 @@ impl<T: Float> Shards<T> {
         let h = params.config.hidden;
         self.cut(batch, &params.config);
         let n = inputs.len();
-        self.sizing = !self.sized_for.contains(&(batch, n));
-        if self.sizing {
-            self.sized_for.push((batch, n));
-        }
         for shard in &mut self.shards {
             shard.gather(inputs, targets, batch, h0, self.dropout.as_ref());
         }
