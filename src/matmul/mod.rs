@@ -328,8 +328,8 @@ impl<T: Float> Gemm<T> {
     }
 
     /// Split C (and A) by rows into `workers` nearly equal parts — the `ic`
-    /// loop shared out — and run the loops on each with the shared B̃, one
-    /// worker a part ([`crate::workers::run_each`]). The parts need not be MR-aligned:
+    /// loop shared out — and run the loops on each with the shared B̃, the
+    /// first part on the calling thread. The parts need not be MR-aligned:
     /// a part's last tile is an edge tile, which computes every entry with
     /// the full tile's arithmetic, so the split changes no bit.
     fn run_packed(&mut self, alpha: T, a: MatRef<T>, b: &PackedB<T>, beta: T, c: MatMut<T>, workers: usize) {

@@ -259,6 +259,7 @@ impl<T: Float> PackedB<T> {
                 pack_b_panels(nr, b.block(pc, 0, kc, n), p0 * nr, dst);
             }
         };
+        // The calling thread packs the first range itself.
         crate::workers::run_each(work, job);
     }
 }
