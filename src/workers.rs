@@ -32,16 +32,8 @@ pub const MIN_ELEMENTS_PER_WORKER: usize = 1 << 18;
 
 /// Run `f` on each group, the first on the calling thread and the others on
 /// scoped threads; the results in group order. A worker's panic goes on in
-/// the caller, with its own message.
-///
-/// Starting every group on a thread of its own, the caller only waiting,
-/// was tried: in `bench train` it lifted the classed step's two-thread
-/// ratio from 1.1–1.6 to 1.65–1.8 (there the worker often waited behind
-/// the caller on the caller's core), but the real `train` (C = 100, SGD,
-/// two threads, four runs each) ran 2–8% slower with it — 120–132k against
-/// 127–137k tokens/s, 1.7–1.8× one thread with the caller taking a share
-/// — and its short-lived workers spread the buffers a step sizes over the
-/// allocator's arenas (docs/matmul.md section 6).
+/// the caller ([`join`]). (Every group on a thread of its own, the caller
+/// only waiting, was tried and not kept: docs/matmul.md section 6.)
 pub fn run_each<G: Send, R: Send>(groups: Vec<G>, f: impl Fn(G) -> R + Sync) -> Vec<R> {
     let mut groups = groups.into_iter();
     let Some(first) = groups.next() else {
@@ -55,13 +47,15 @@ pub fn run_each<G: Send, R: Send>(groups: Vec<G>, f: impl Fn(G) -> R + Sync) -> 
         let f = &f;
         let handles: Vec<_> = rest.into_iter().map(|g| s.spawn(move || f(g))).collect();
         let mut out = vec![f(first)];
-        out.extend(
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
-        );
+        out.extend(handles.into_iter().map(join));
         out
     })
+}
+
+/// Wait for a scoped worker and take its result; a panic in the worker
+/// goes on in the caller with the worker's own message.
+pub fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// `total` cut into `parts` nearly equal counts, the larger ones first

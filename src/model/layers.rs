@@ -234,10 +234,7 @@ fn by_row_chunks<T: Float, R: Send>(
             (data, ys, outs) = (data_rest, ys_rest, outs_rest);
             handles.push(s.spawn(move || f(part, y, o)));
         }
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("softmax worker panicked"))
-            .collect()
+        handles.into_iter().map(crate::workers::join).collect()
     })
 }
 

@@ -60,9 +60,7 @@ fn run_workers<T: Float, J: FnOnce(&mut Gemm<T>) + Send>(gemms: &mut [Gemm<T>], 
             .zip(gemms.iter_mut())
             .map(|(job, gemm)| s.spawn(move || job(gemm)))
             .collect();
-        for h in handles {
-            h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        }
+        handles.into_iter().for_each(crate::workers::join);
     });
 }
 

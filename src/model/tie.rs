@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use super::norm::{BlockSquares, NormBlock};
 use super::params::{tensor, Params};
-use super::rows::{range_union, TouchedRows};
+use super::rows::{range_union, Span, TouchedRows};
 use crate::scalar::Float;
 use crate::workers::{run_each, split_pairs, Indexed, MIN_ELEMENTS_PER_WORKER};
 
@@ -37,17 +37,29 @@ pub fn tie_gradients<T: Float>(
         .map(|(e, w)| range_union(e.iter().chain(w).cloned()));
     let h = grads.config.hidden;
     let every_row: Vec<Range<usize>> = std::iter::once(0..grads.config.vocab).collect();
-    let (mut de, mut dwy) = (grads.e.as_mut_slice(), grads.w_y.as_mut_slice());
-    let (mut items, mut taken) = (Vec::new(), 0);
-    for r in rows.as_ref().unwrap_or(&every_row) {
-        let span = r.start * h..r.end * h;
-        let (_, e_from) = std::mem::take(&mut de).split_at_mut(span.start - taken);
-        let (e, e_rest) = e_from.split_at_mut(span.len());
-        let (_, w_from) = std::mem::take(&mut dwy).split_at_mut(span.start - taken);
-        let (w, w_rest) = w_from.split_at_mut(span.len());
-        (de, dwy, taken) = (e_rest, w_rest, span.end);
-        items.push(Indexed::new(span.start, (e, w)));
-    }
+    // The same entries of E, then of W_y (tensor order, as span_slices wants).
+    let entries: Vec<Range<usize>> = rows
+        .as_ref()
+        .unwrap_or(&every_row)
+        .iter()
+        .map(|r| r.start * h..r.end * h)
+        .collect();
+    let spans: Vec<Span> = [tensor::E, tensor::W_Y]
+        .into_iter()
+        .flat_map(|t| {
+            entries.iter().map(move |e| Span {
+                tensor: t,
+                entries: e.clone(),
+            })
+        })
+        .collect();
+    let mut slices = grads.span_slices(&spans);
+    let w_y = slices.split_off(entries.len());
+    let items: Vec<_> = entries
+        .iter()
+        .zip(slices.into_iter().zip(w_y))
+        .map(|(e, pair)| Indexed::new(e.start, pair))
+        .collect();
     let parts = split_pairs(items, threads, MIN_ELEMENTS_PER_WORKER);
     let blocks = run_each(parts, |part| {
         // Only blocks wholly inside this worker's entries are kept: one it
@@ -76,7 +88,7 @@ pub fn tie_gradients<T: Float>(
 mod tests {
     use super::*;
     use crate::model::norm::NORM_BLOCK;
-    use crate::model::{Config, Span};
+    use crate::model::Config;
     use crate::rng::Rng;
 
     /// Random gradients in E and W_y of a tied model `[V, H]`.
