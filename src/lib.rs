@@ -45,7 +45,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`scalar`] | the `Float` trait: f32 to train, f64 to gradient-check |
-//! | [`bf16`](mod@bf16) | bfloat16 weights for generation: rounding and widening |
+//! | [`bf16`](mod@bf16), [`f16`](mod@f16) | bfloat16 and IEEE half-precision weights for generation: rounding and widening |
 //! | [`fastmath`] | vectorizable f32 `exp` and `tanh` for the hot elementwise loops |
 //! | [`matrix`] | `Matrix<T>` (row-major) and the strided views `MatRef`, `MatMut` |
 //! | [`rng`] | xoshiro256**: the one source of randomness, seeded everywhere |
@@ -65,7 +65,7 @@
 //!
 //! `unsafe` is denied everywhere except the three per-ISA SIMD modules, the
 //! micro-kernels (`matmul::kernel::x86_64`), the few-rows products over
-//! f32 and bf16 weights (`matmul::gemv::x86_64`) and the fast-math maps
+//! f32, bf16 and f16 weights (`matmul::gemv::x86_64`) and the fast-math maps
 //! (`fastmath::x86_64`), where every block carries a `// SAFETY:` note.
 #![deny(unsafe_code)]
 
@@ -76,6 +76,7 @@ pub mod bf16;
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod f16;
 pub mod fastmath;
 pub mod gradcheck;
 pub mod io;

@@ -301,9 +301,9 @@ fn bench_gemm_json_reports_the_contract_keys_for_given_shapes() {
 }
 
 /// `bench generate --json`: a line per model and case (one sample and 32,
-/// f32 and bf16) with the contract keys; one sample of a full softmax also
-/// gives the weight bytes a token reads (half for bf16) and their rate, a
-/// bf16 case its speed against f32's.
+/// f32 and bf16; one sample in f16) with the contract keys; one sample of a
+/// full softmax also gives the weight bytes a token reads (half for bf16
+/// and f16) and their rate, a half-precision case its speed against f32's.
 #[test]
 fn bench_generate_json_reports_every_model_and_case() {
     use rnnlm::io::json::Json;
@@ -311,7 +311,7 @@ fn bench_generate_json_reports_every_model_and_case() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8(o.stdout).unwrap();
     let lines: Vec<Json> = out.lines().map(|l| rnnlm::io::json::parse(l).unwrap()).collect();
-    assert_eq!(lines.len(), 3 * 4, "{out}");
+    assert_eq!(lines.len(), 3 * 5, "{out}");
     let mut bytes = std::collections::HashMap::new();
     for o in &lines {
         let num = |key: &str| match o.get(key) {
@@ -326,8 +326,9 @@ fn bench_generate_json_reports_every_model_and_case() {
         assert!(num("tokens_per_s").unwrap() > 0.0, "{o:?}");
         let median = num("median_tokens_per_s").unwrap();
         assert!(median > 0.0 && median <= num("tokens_per_s").unwrap(), "{o:?}");
-        assert!([1.0, 32.0].contains(&samples) && ["f32", "bf16"].contains(&weights.as_str()));
-        assert_eq!(num("vs_f32").is_some(), weights == "bf16", "{o:?}");
+        assert!([1.0, 32.0].contains(&samples) && ["f32", "bf16", "f16"].contains(&weights.as_str()));
+        assert!(weights != "f16" || samples == 1.0, "{o:?}");
+        assert_eq!(num("vs_f32").is_some(), weights != "f32", "{o:?}");
         let full = !config.contains("C=");
         assert_eq!(num("weight_bytes_per_token").is_some(), full && samples == 1.0, "{o:?}");
         if let Some(b) = num("weight_bytes_per_token") {
@@ -336,7 +337,9 @@ fn bench_generate_json_reports_every_model_and_case() {
         }
     }
     let h512 = |w: &str| bytes[&("char V=65 D=H=512".to_string(), w.to_string())];
-    assert!((h512("f32") - 2.0 * h512("bf16")).abs() <= 4.0 * 512.0, "{bytes:?}");
+    for half in ["bf16", "f16"] {
+        assert!((h512("f32") - 2.0 * h512(half)).abs() <= 4.0 * 512.0, "{bytes:?}");
+    }
 }
 
 #[test]
@@ -558,14 +561,14 @@ fn generate_samples_prints_each_after_its_header() {
     assert!(distinct.len() >= 5, "six seeds, hardly any different samples: {wide}");
 }
 
-/// `--weights bf16` runs the model with every weight rounded to bf16:
-/// generation is reproducible and a few-rows batch still draws what each
-/// seed draws alone; `eval` scores the rounded model, close to the exact
-/// one and not equal to it, and says so in its JSON; `predict` lists the
-/// same tokens with nearly the same probabilities; an unknown precision is
-/// a usage error naming the flag.
+/// `--weights bf16` and `--weights f16` run the model with every weight
+/// rounded to that format: generation is reproducible and a few-rows batch
+/// still draws what each seed draws alone; `eval` scores the rounded model,
+/// close to the exact one and not equal to it, and says so in its JSON;
+/// `predict` lists the same tokens with nearly the same probabilities; an
+/// unknown precision is a usage error naming the flag.
 #[test]
-fn weights_bf16_runs_the_rounded_model_everywhere() {
+fn weights_bf16_and_f16_run_the_rounded_model_everywhere() {
     let dir = tmpdir("bf16");
     let ck = dir.join("m.ckpt");
     let o = train(&dir, &ck, &["--steps", "30"]);
@@ -575,47 +578,49 @@ fn weights_bf16_runs_the_rounded_model_everywhere() {
         c.arg(name).arg("--model").arg(&ck).args(extra);
         c
     };
-    let generate = |extra: &[&str]| {
-        let mut c = cmd("generate", &["--prime", "the", "--len", "40", "--weights", "bf16"]);
-        ok_stdout(run(c.args(extra)))
-    };
-    let once = generate(&["--seed", "4"]);
-    assert_eq!(once, generate(&["--seed", "4"]), "same seed, different text");
-    assert!(once.starts_with("the") && once.chars().count() >= 40, "{once:?}");
-    let pair = generate(&["--seed", "4", "--samples", "2"]);
-    let first = pair.split("--- sample 1 ---").next().unwrap();
-    assert_eq!(first.strip_prefix("--- sample 0 ---\n").unwrap(), once, "{pair}");
+    for half in ["bf16", "f16"] {
+        let generate = |extra: &[&str]| {
+            let mut c = cmd("generate", &["--prime", "the", "--len", "40", "--weights", half]);
+            ok_stdout(run(c.args(extra)))
+        };
+        let once = generate(&["--seed", "4"]);
+        assert_eq!(once, generate(&["--seed", "4"]), "same seed, different text");
+        assert!(once.starts_with("the") && once.chars().count() >= 40, "{once:?}");
+        let pair = generate(&["--seed", "4", "--samples", "2"]);
+        let first = pair.split("--- sample 1 ---").next().unwrap();
+        assert_eq!(first.strip_prefix("--- sample 0 ---\n").unwrap(), once, "{pair}");
 
-    let c = corpus(&dir);
-    let score = |w: &str| eval_json_with(&ck, &c, &["--weights".as_ref(), w.as_ref()]);
-    let (exact, rounded) = (score("f32"), score("bf16"));
-    assert!(
-        rounded.contains("\"bf16\"") && exact.contains("\"f32\""),
-        "{rounded} {exact}"
-    );
-    // The README's claim: the rounded model's perplexity differs from the
-    // exact one's in the fifth significant digit (here by about 2e-5 of it;
-    // 3e-5 on the README's Korean D = H = 512 model).
-    let (pe, pr) = (json_number(&exact, "perplexity"), json_number(&rounded, "perplexity"));
-    assert!(
-        pe != pr && ((pr - pe) / pe).abs() < 1e-4,
-        "perplexity {pe} exact, {pr} bf16"
-    );
+        let c = corpus(&dir);
+        let score = |w: &str| eval_json_with(&ck, &c, &["--weights".as_ref(), w.as_ref()]);
+        let (exact, rounded) = (score("f32"), score(half));
+        assert!(
+            rounded.contains(&format!("\"{half}\"")) && exact.contains("\"f32\""),
+            "{rounded} {exact}"
+        );
+        // The README's claim: the rounded model's perplexity differs from the
+        // exact one's in the fifth significant digit (here by about 2e-5 of it;
+        // 3e-5 on the README's Korean D = H = 512 model).
+        let (pe, pr) = (json_number(&exact, "perplexity"), json_number(&rounded, "perplexity"));
+        assert!(
+            pe != pr && ((pr - pe) / pe).abs() < 1e-4,
+            "perplexity {pe} exact, {pr} {half}"
+        );
 
-    let predict = |w: &str| {
-        ok_stdout(run(&mut cmd(
-            "predict",
-            &["--prime", "the c", "--top", "3", "--weights", w],
-        )))
-    };
-    let (pe, pr) = (predict("f32"), predict("bf16"));
-    for (a, b) in pe.lines().zip(pr.lines()) {
-        let (pa, ta) = a.split_once("  ").unwrap();
-        let (pb, tb) = b.split_once("  ").unwrap();
-        let (pa, pb): (f64, f64) = (pa.parse().unwrap(), pb.parse().unwrap());
-        assert!(ta == tb && (pa - pb).abs() < 0.01, "f32 {a:?}, bf16 {b:?}");
+        let predict = |w: &str| {
+            ok_stdout(run(&mut cmd(
+                "predict",
+                &["--prime", "the c", "--top", "3", "--weights", w],
+            )))
+        };
+        let (pe, pr) = (predict("f32"), predict(half));
+        for (a, b) in pe.lines().zip(pr.lines()) {
+            let (pa, ta) = a.split_once("  ").unwrap();
+            let (pb, tb) = b.split_once("  ").unwrap();
+            let (pa, pb): (f64, f64) = (pa.parse().unwrap(), pb.parse().unwrap());
+            assert!(ta == tb && (pa - pb).abs() < 0.01, "f32 {a:?}, {half} {b:?}");
+        }
     }
-    fails_with(run(&mut cmd("generate", &["--weights", "f16"])), "--weights");
+    fails_with(run(&mut cmd("generate", &["--weights", "fp16"])), "--weights");
 }
 
 /// A reader that goes away (`rnnlm … | head`) is not an error: the lines

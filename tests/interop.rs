@@ -171,7 +171,8 @@ fn import_refuses_missing_files_wrong_dtype_and_shape() {
 }
 
 /// A weight bf16 cannot hold (it would round to ∞) makes `--weights bf16`
-/// refuse the model with one line naming the checkpoint and the entry,
+/// refuse the model with one line naming the checkpoint and the entry (and
+/// one beyond f16's 65504, which bf16 holds, `--weights f16`),
 /// while the model as trained still scores exactly; and where every weight
 /// is a bf16 value already (the known model: zeros and b_y = ln 3 rounds
 /// close by), the rounded model scores as expected.
@@ -206,6 +207,27 @@ fn weights_bf16_refuses_a_weight_beyond_its_range() {
             "{cmd}: {e}"
         );
     }
+    // f16 ends at 65504: 1e5 is beyond it, not beyond bf16.
+    w_h[4 + 2] = 1e5;
+    std::fs::write(dir.join("W_h.npy"), npy_bytes(&[4, 4], &w_h)).unwrap();
+    let beyond_f16 = dir.join("beyond-f16.ckpt");
+    import_ok(&dir, &beyond_f16);
+    let in_bf16 = eval_json_with(&beyond_f16, &text, &["--weights".as_ref(), "bf16".as_ref()]);
+    assert!((number(&in_bf16, "nats_per_token") - want).abs() < 2e-3, "{in_bf16}");
+    let mut c = bin();
+    c.arg("eval")
+        .arg("--model")
+        .arg(&beyond_f16)
+        .args(["--weights", "f16", "--corpus"])
+        .arg(&text);
+    let e = err(c.output().unwrap());
+    assert!(
+        e.contains("beyond-f16.ckpt")
+            && e.contains("W_h[1, 2]")
+            && e.contains("f16")
+            && e.trim_end().lines().count() == 1,
+        "{e}"
+    );
 }
 
 /// `rnnlm import --dir DIR --out OUT`, which must succeed.

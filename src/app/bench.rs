@@ -201,7 +201,7 @@ pub fn bench_train(args: &BenchTrainArgs) -> Result<()> {
 }
 
 /// `bench generate`: tokens/s of generation per model, one sample and 32,
-/// f32 and bf16 weights, timed in the same rounds; for one sample of a
+/// f32 and bf16 weights (f16 for one sample), timed in the same rounds; for one sample of a
 /// full softmax, the weight bytes a token reads and the rate they stream.
 pub fn bench_generate(args: &BenchGenerateArgs) -> Result<()> {
     let budget = Duration::from_millis(args.budget_ms);

@@ -49,9 +49,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         ));
     }
     if args.dynamic.is_some() && args.weights != Weights::F32 {
-        return Err(Error::Usage(
-            "--dynamic adapts the f32 weights; it cannot be used with --weights bf16".into(),
-        ));
+        return Err(Error::Usage(format!(
+            "--dynamic adapts the f32 weights; it cannot be used with --weights {}",
+            args.weights.name()
+        )));
     }
     for (flag, path) in [("--per-token", &args.per_token), ("--html", &args.html)] {
         match path {

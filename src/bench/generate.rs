@@ -1,8 +1,9 @@
 //! Tokens per second of generation: the loop of `rnnlm generate` (draw a
 //! token per stream from its distribution, feed it back) on a model of
 //! random weights, one thread, for one sample and for a batch, with the
-//! weights in f32 and in bf16 — all timed in the same rounds, so their
-//! ratios hold on a shared machine.
+//! weights in f32 and in bf16 (and f16 for one sample: a batch reads f32
+//! weights either way) — all timed in the same rounds, so their ratios
+//! hold on a shared machine.
 //!
 //! A one-sample step reads every weight it uses once, so beside tokens/s
 //! this reports the bytes of weights a token streams and the rate they
@@ -46,7 +47,7 @@ impl GenerateConfig {
             return None;
         }
         let (v, h) = (self.vocab, self.dim);
-        let per = if weights == Weights::Bf16 { 2 } else { 4 };
+        let per = if weights == Weights::F32 { 4 } else { 2 };
         let input = if v <= TABLE_MAX_VOCAB { 4 * h } else { 4 * h * h };
         Some(per * (h * h + v * h) + input)
     }
@@ -83,8 +84,9 @@ pub struct GenerateCase {
     pub weights: Weights,
 }
 
-/// The cases of every configuration: one sample and 32, f32 and bf16.
-pub const GENERATE_CASES: [GenerateCase; 4] = [
+/// The cases of every configuration: one sample and 32, f32 and bf16; one
+/// sample in f16.
+pub const GENERATE_CASES: [GenerateCase; 5] = [
     GenerateCase {
         samples: 1,
         weights: Weights::F32,
@@ -92,6 +94,10 @@ pub const GENERATE_CASES: [GenerateCase; 4] = [
     GenerateCase {
         samples: 1,
         weights: Weights::Bf16,
+    },
+    GenerateCase {
+        samples: 1,
+        weights: Weights::F16,
     },
     GenerateCase {
         samples: 32,
@@ -139,7 +145,15 @@ pub fn time_generation(
         ..Config::full(c.vocab, c.dim, c.dim)
     };
     let exact = Params::<f32>::init(&cfg, &mut Rng::new(3));
-    let rounded = in_precision(&exact, Weights::Bf16).expect("initial weights are in bf16's range");
+    let rounded: Vec<(Weights, Params<f32>)> = Weights::ALL
+        .into_iter()
+        .map(|w| {
+            (
+                w,
+                in_precision(&exact, w).expect("initial weights are in every format's range"),
+            )
+        })
+        .collect();
     let plain = Sampling {
         temperature: 1.0,
         top_k: 0,
@@ -147,11 +161,11 @@ pub fn time_generation(
     };
     let mut gens = Vec::new();
     for case in cases {
-        let params = if case.weights == Weights::Bf16 {
-            &rounded
-        } else {
-            &exact
-        };
+        let params = &rounded
+            .iter()
+            .find(|(w, _)| *w == case.weights)
+            .expect("every format")
+            .1;
         let gemm = Gemm::with_kernel(kernel)?.with_threads(1);
         let mut g = Generator::with_weights(params, case.samples, gemm, case.weights);
         g.feed_all(&vec![0; case.samples]);
@@ -198,6 +212,7 @@ mod tests {
         let weights = 512 * 512 + 65 * 512;
         assert_eq!(c.weight_bytes_per_token(Weights::F32), Some(4 * weights + 4 * 512));
         assert_eq!(c.weight_bytes_per_token(Weights::Bf16), Some(2 * weights + 4 * 512));
+        assert_eq!(c.weight_bytes_per_token(Weights::F16), Some(2 * weights + 4 * 512));
         assert_eq!(GENERATE_CONFIGS[2].weight_bytes_per_token(Weights::F32), None);
     }
 }

@@ -17,7 +17,7 @@ use crate::train::OptimizerKind;
 
 /// `--weights` (it has a default).
 fn weights(f: &Flags) -> Result<Weights> {
-    Ok(f.choice("--weights", Weights::parse, "f32 or bf16")?
+    Ok(f.choice("--weights", Weights::parse, "f32, bf16 or f16")?
         .expect("a default"))
 }
 

@@ -87,7 +87,7 @@ const fn file(name: &'static str, default: FlagDefault, help: &'static str) -> F
 const WEIGHTS: Flag = flag(
     "--weights",
     Value("f32"),
-    "precision of the weights: f32 (as trained) | bf16 (each rounded to 8 significant bits; half the bytes per step)",
+    "precision of the weights: f32 (as trained) | bf16 (each rounded to 8 significant bits; half the bytes per step) | f16 (IEEE half: 11 significant bits, largest 65504; half the bytes, widened by F16C where the CPU has it)",
 );
 
 /// `--mix`, `--lambda`, `--mix-valid`: an ARPA n-gram mixed in (`eval`, `score`).

@@ -10,17 +10,19 @@
 //! `W_x e` comes from the table `U = E·W_xᵀ` `[V, H]`, as in training
 //! ([`super::InputPath::Table`]): one row copy instead of a D × H product.
 //!
-//! With [`Weights::Bf16`] the weights are rounded to bf16 first
-//! ([`in_precision`](super::in_precision): the model generates with those values on every
-//! path) and the few-rows steps read W_h and W_y as bf16
-//! ([`Bf16Matrix`], laid out for the kernel): half the bytes of the stream
-//! that bounds them. Each step reads them in the order opposite to the step
-//! before ([`Order`]), so that it starts with the weights still in L2.
+//! With [`Weights::Bf16`] or [`Weights::F16`] the weights are rounded to
+//! that format first ([`in_precision`](super::in_precision): the model
+//! generates with those values on every path) and the few-rows steps read
+//! W_h and W_y in it ([`Bf16Matrix`], laid out for the kernel, or
+//! [`F16Matrix`]): half the bytes of the stream that bounds them. Each step
+//! reads them in the order opposite to the step before ([`Order`]), so
+//! that it starts with the weights still in L2.
 
 use super::classed::classed_distribution;
 use super::layers::{bias_forward, softmax_returning_log_z, tanh_forward};
 use super::params::Params;
 use crate::matmul::gemv::bf16::{Bf16Matrix, Layout, Order};
+use crate::matmul::gemv::f16::F16Matrix;
 use crate::matmul::gemv::FEW_ROWS;
 use crate::matmul::{Gemm, PackedB};
 use crate::matrix::{MatMut, Matrix};
@@ -44,9 +46,9 @@ pub struct Stepper<T> {
     /// W_hᵀ and (full softmax only: a classed model multiplies by W_y a
     /// class at a time) W_yᵀ packed, once a batch needs them.
     packed: Option<(PackedB<T>, Option<PackedB<T>>)>,
-    /// W_h and W_y as bf16 ([`Weights::Bf16`]), for steps of at most
-    /// [`FEW_ROWS`] streams.
-    bf16: Option<(Bf16Matrix, Bf16Matrix)>,
+    /// W_h and W_y in half the bytes ([`Weights::Bf16`], [`Weights::F16`]),
+    /// for steps of at most [`FEW_ROWS`] streams.
+    half: Option<(HalfMatrix, HalfMatrix)>,
     /// The order the current step reads the bf16 weights in: flipped at the
     /// start of each step ([`advance`]), read again by its distribution.
     order: Order,
@@ -71,7 +73,7 @@ impl<T: Float> Stepper<T> {
             gemm,
             table,
             packed: None,
-            bf16: None,
+            half: None,
             order: Order::Forward,
         }
     }
@@ -79,22 +81,30 @@ impl<T: Float> Stepper<T> {
     /// [`Stepper::new`], reading the weights in `weights`' precision.
     ///
     /// # Panics
-    /// For [`Weights::Bf16`], if `params` is not f32 or a weight is not
-    /// already a bf16 value ([`in_precision`](super::in_precision) makes them so): every path of
+    /// For [`Weights::Bf16`] and [`Weights::F16`], if `params` is not f32 or
+    /// a weight is not already a value of the format
+    /// ([`in_precision`](super::in_precision) makes them so): every path of
     /// a step must see the same weights.
     pub fn with_weights(params: &Params<T>, gemm: Gemm<T>, weights: Weights) -> Self {
         let mut stepper = Self::new(params, gemm);
-        if weights == Weights::Bf16 {
+        if weights != Weights::F32 {
             let layout = Layout::for_kernel(stepper.gemm.kernel());
-            let bf16 = |m: &Matrix<T>| {
-                let v = m.view().as_f32().expect("bf16 weights: an f32 model");
+            let half = |m: &Matrix<T>| {
+                let name = weights.name();
+                let v = m
+                    .view()
+                    .as_f32()
+                    .unwrap_or_else(|| panic!("{name} weights: an f32 model"));
                 assert!(
-                    v.data().iter().all(|&x| crate::bf16::round(x).to_bits() == x.to_bits()),
-                    "bf16 weights: round the model first (in_precision)"
+                    v.data().iter().all(|&x| weights.round(x).to_bits() == x.to_bits()),
+                    "{name} weights: round the model first (in_precision)"
                 );
-                Bf16Matrix::new(v, layout)
+                match weights {
+                    Weights::F16 => HalfMatrix::F16(F16Matrix::new(v)),
+                    _ => HalfMatrix::Bf16(Bf16Matrix::new(v, layout)),
+                }
             };
-            stepper.bf16 = Some((bf16(&params.w_h), bf16(&params.w_y)));
+            stepper.half = Some((half(&params.w_h), half(&params.w_y)));
         }
         stepper
     }
@@ -114,10 +124,10 @@ impl<T: Float> Stepper<T> {
 
     /// The precision this stepper reads the weights in.
     pub fn weights(&self) -> Weights {
-        if self.bf16.is_some() {
-            Weights::Bf16
-        } else {
-            Weights::F32
+        match &self.half {
+            Some((HalfMatrix::Bf16(_), _)) => Weights::Bf16,
+            Some((HalfMatrix::F16(_), _)) => Weights::F16,
+            None => Weights::F32,
         }
     }
 
@@ -181,7 +191,7 @@ pub fn advance<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &
         gemm,
         table,
         packed,
-        bf16,
+        half,
         order,
     } = stepper;
     *order = order.flipped();
@@ -197,8 +207,8 @@ pub fn advance<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, tokens: &
     }
     bias_forward(s.a.as_mut_slice(), params.b_h.as_slice());
     //   + W_h h_{t−1}  (eq. 2)                                             [B, H]
-    match ProductPath::of(bf16, packed, b) {
-        ProductPath::Bf16((w_h, _)) => rows_times_bf16(gemm.kernel(), w_h, *order, &s.h, 1.0, &mut s.a),
+    match ProductPath::of(half, packed, b) {
+        ProductPath::Half((w_h, _)) => rows_times_half(gemm.kernel(), w_h, *order, &s.h, 1.0, &mut s.a),
         ProductPath::Packed((w_h_t, _)) => gemm.gemm_packed(T::one(), s.h.view(), w_h_t, T::one(), s.a.view_mut()),
         ProductPath::InPlace => gemm.gemm(T::one(), s.h.view(), params.w_h.view().t(), T::one(), s.a.view_mut()),
     }
@@ -213,13 +223,13 @@ fn distribution<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, s: &mut 
     let Stepper {
         gemm,
         packed,
-        bf16,
+        half,
         order,
         ..
     } = stepper;
     // z = W_y h + b_y  (eq. 4; a classed model's u, eq. 19)               [B, V]
-    match ProductPath::of(bf16, packed, b) {
-        ProductPath::Bf16((_, w_y)) => rows_times_bf16(gemm.kernel(), w_y, *order, &s.h, 0.0, &mut s.p),
+    match ProductPath::of(half, packed, b) {
+        ProductPath::Half((_, w_y)) => rows_times_half(gemm.kernel(), w_y, *order, &s.h, 0.0, &mut s.p),
         ProductPath::Packed((_, Some(w_y_t))) => {
             gemm.gemm_packed(T::one(), s.h.view(), w_y_t, T::zero(), s.p.view_mut())
         }
@@ -240,8 +250,9 @@ fn distribution<T: Float>(params: &Params<T>, stepper: &mut Stepper<T>, s: &mut 
 
 /// Where a step's products read W_h and W_y.
 enum ProductPath<'a, T> {
-    /// The bf16 weights (W_h, W_y): few rows, [`Weights::Bf16`].
-    Bf16(&'a (Bf16Matrix, Bf16Matrix)),
+    /// The half-precision weights (W_h, W_y): few rows, [`Weights::Bf16`]
+    /// or [`Weights::F16`].
+    Half(&'a (HalfMatrix, HalfMatrix)),
     /// W_hᵀ and a full softmax's W_yᵀ packed: more than [`FEW_ROWS`] rows.
     Packed(&'a (PackedB<T>, Option<PackedB<T>>)),
     /// The weights where they are, by the few-rows products.
@@ -252,12 +263,12 @@ impl<'a, T> ProductPath<'a, T> {
     /// The path of a step of `b` streams (the packed weights are there
     /// once [`Stepper::prepare`] has seen such a step).
     fn of(
-        bf16: &'a Option<(Bf16Matrix, Bf16Matrix)>,
+        half: &'a Option<(HalfMatrix, HalfMatrix)>,
         packed: &'a Option<(PackedB<T>, Option<PackedB<T>>)>,
         b: usize,
     ) -> Self {
-        match (b <= FEW_ROWS, bf16, packed) {
-            (true, Some(weights), _) => ProductPath::Bf16(weights),
+        match (b <= FEW_ROWS, half, packed) {
+            (true, Some(weights), _) => ProductPath::Half(weights),
             (false, _, Some(p)) => ProductPath::Packed(p),
             _ => ProductPath::InPlace,
         }
@@ -318,21 +329,31 @@ pub fn block_probs<'s, T: Float>(
     block
 }
 
-/// `y := W·x + β·y` for each row x of `x` and y of `y`, W in bf16, its
-/// outputs in `order` (f32 rows: [`Stepper::with_weights`] only builds bf16
-/// weights for f32 models).
-fn rows_times_bf16<T: Float>(
+/// A weight matrix in one of the half-precision formats.
+#[derive(Debug)]
+enum HalfMatrix {
+    Bf16(Bf16Matrix),
+    F16(F16Matrix),
+}
+
+/// `y := W·x + β·y` for each row x of `x` and y of `y`, W in half
+/// precision, its outputs in `order` (f32 rows: [`Stepper::with_weights`]
+/// only builds half-precision weights for f32 models).
+fn rows_times_half<T: Float>(
     kernel: crate::matmul::Kernel,
-    w: &Bf16Matrix,
+    w: &HalfMatrix,
     order: Order,
     x: &Matrix<T>,
     beta: f32,
     y: &mut Matrix<T>,
 ) {
     for r in 0..x.rows() {
-        let xr = T::as_f32(x.row(r)).expect("bf16 weights: f32 rows");
-        let yr = T::as_f32_mut(y.row_mut(r)).expect("bf16 weights: f32 rows");
-        w.times(kernel, xr, beta, yr, order);
+        let xr = T::as_f32(x.row(r)).expect("half-precision weights: f32 rows");
+        let yr = T::as_f32_mut(y.row_mut(r)).expect("half-precision weights: f32 rows");
+        match w {
+            HalfMatrix::Bf16(w) => w.times(kernel, xr, beta, yr, order),
+            HalfMatrix::F16(w) => w.times(kernel, xr, beta, yr, order),
+        }
     }
 }
 
@@ -408,35 +429,34 @@ mod tests {
         }
     }
 
-    /// With bf16 weights, a step is the f32 step of the rounded model: the
-    /// bf16 layout of every kernel this CPU has reads exactly the rounded
-    /// values (full softmax and classed, one stream and a few, H past one
-    /// group of rows so that the alternating order matters), and rounding
-    /// did change the model.
+    /// With bf16 or f16 weights, a step is the f32 step of the rounded
+    /// model: the layout of every kernel this CPU has reads exactly the
+    /// rounded values (full softmax and classed, one stream and a few, H
+    /// past one group of rows so that the alternating order matters), and
+    /// rounding did change the model.
     #[test]
-    fn bf16_steps_are_the_steps_of_the_rounded_model() {
+    fn half_precision_steps_are_the_steps_of_the_rounded_model() {
         use crate::model::Classes;
-        for classes in [Classes::none(), Classes::from_sizes(&[20, 30, 19])] {
+        for (weights, classes) in [Weights::Bf16, Weights::F16]
+            .into_iter()
+            .flat_map(|w| [(w, Classes::none()), (w, Classes::from_sizes(&[20, 30, 19]))])
+        {
             let cfg = Config {
                 classes,
                 ..Config::full(69, 24, 70)
             };
             let exact = Params::<f32>::init(&cfg, &mut Rng::new(21));
-            let rounded = in_precision(&exact, Weights::Bf16).unwrap();
+            let rounded = in_precision(&exact, weights).unwrap();
             assert_ne!(rounded, exact, "rounding changed nothing");
-            assert_eq!(
-                in_precision(&rounded, Weights::Bf16).unwrap(),
-                rounded,
-                "rounding twice"
-            );
+            assert_eq!(in_precision(&rounded, weights).unwrap(), rounded, "rounding twice");
             assert_eq!(in_precision(&exact, Weights::F32).unwrap(), exact);
             let kernels = crate::matmul::Kernel::ALL
                 .into_iter()
                 .filter_map(Gemm::<f32>::with_kernel);
             for (b, gemm) in [1, 3].into_iter().flat_map(|b| kernels.clone().map(move |g| (b, g))) {
-                let mut half = Stepper::with_weights(&rounded, gemm, Weights::Bf16);
+                let mut half = Stepper::with_weights(&rounded, gemm, weights);
                 let mut full = Stepper::new(&rounded, Gemm::new());
-                assert_eq!((half.weights(), full.weights()), (Weights::Bf16, Weights::F32));
+                assert_eq!((half.weights(), full.weights()), (weights, Weights::F32));
                 let (mut sh, mut sf) = (StepState::streams(&rounded, b), StepState::streams(&rounded, b));
                 let mut rng = Rng::new(2);
                 for _ in 0..6 {
@@ -444,10 +464,13 @@ mod tests {
                     step(&rounded, &mut half, &tokens, &mut sh);
                     step(&rounded, &mut full, &tokens, &mut sf);
                     for (x, y) in sh.p.as_slice().iter().zip(sf.p.as_slice()) {
-                        assert!((x - y).abs() <= 1e-5 * y.abs() + 1e-7, "b {b}: p {x} vs {y}");
+                        assert!(
+                            (x - y).abs() <= 1e-5 * y.abs() + 1e-7,
+                            "{weights:?} b {b}: p {x} vs {y}"
+                        );
                     }
                     for (x, y) in sh.h.as_slice().iter().zip(sf.h.as_slice()) {
-                        assert!((x - y).abs() <= 1e-5, "b {b}: h {x} vs {y}");
+                        assert!((x - y).abs() <= 1e-5, "{weights:?} b {b}: h {x} vs {y}");
                     }
                 }
             }
@@ -455,13 +478,21 @@ mod tests {
     }
 
     #[test]
-    fn a_weight_beyond_bf16_is_named() {
+    fn a_weight_beyond_the_format_is_named() {
         let mut params = Params::<f32>::init(&Config::full(5, 3, 4), &mut Rng::new(1));
         params.w_h.set(1, 2, f32::MAX);
         let err = in_precision(&params, Weights::Bf16).unwrap_err();
-        assert!(err.contains("W_h[1, 2]"), "{err}");
-        assert_eq!(Weights::parse("bf16"), Some(Weights::Bf16));
-        assert_eq!(Weights::parse("f16"), None);
+        assert!(err.contains("W_h[1, 2]") && err.contains("bf16"), "{err}");
+        // f16 ends at 65504: 65519 rounds to it, 65520 would be ∞.
+        params.w_h.set(1, 2, 65519.0);
+        assert_eq!(in_precision(&params, Weights::F16).unwrap().w_h.get(1, 2), 65504.0);
+        params.w_y.set(3, 1, -65520.0);
+        let err = in_precision(&params, Weights::F16).unwrap_err();
+        assert!(err.contains("W_y[3, 1]") && err.contains("f16"), "{err}");
+        for w in Weights::ALL {
+            assert_eq!(Weights::parse(w.name()), Some(w));
+        }
+        assert_eq!(Weights::parse("fp16"), None);
     }
 
     #[test]
@@ -469,6 +500,13 @@ mod tests {
     fn bf16_weights_refuse_weights_that_are_not_rounded() {
         let params = Params::<f32>::init(&Config::full(5, 3, 4), &mut Rng::new(1));
         Stepper::with_weights(&params, Gemm::new(), Weights::Bf16);
+    }
+
+    #[test]
+    #[should_panic(expected = "f16 weights: round the model first")]
+    fn f16_weights_refuse_weights_that_are_not_rounded() {
+        let params = Params::<f32>::init(&Config::full(5, 3, 4), &mut Rng::new(1));
+        Stepper::with_weights(&params, Gemm::new(), Weights::F16);
     }
 
     /// q and each block of p, taken from h alone, equal the whole

@@ -12,6 +12,7 @@
 pub mod x86_64;
 
 pub mod bf16;
+pub mod f16;
 
 use super::kernel::Kernel;
 use super::pack::PackedB;

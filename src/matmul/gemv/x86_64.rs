@@ -1,7 +1,8 @@
 //! x86-64 SIMD dot products for the few-rows products ([`super`]): one
 //! output per column of B, four columns at a time, AVX-512F or AVX2 + FMA;
 //! and the same products over bf16 weights ([`super::bf16`]): in rows on
-//! AVX2, in panels on AVX-512.
+//! AVX2, in panels on AVX-512; and over f16 weights in rows ([`super::f16`],
+//! AVX2 + F16C on every x86 CPU that has it).
 //!
 //! A one-token step multiplies h by W_h, W_y (and W_x) stored row-major, so
 //! each output is a dot product of h with one contiguous weight row. These
@@ -388,6 +389,107 @@ fn bf16_rows_avx2(x: &[f32], rows: &[u32], out: &mut [f32]) {
         }
         // SAFETY: as above.
         *o = unsafe { sum8(_mm256_add_ps(acc[0][0], acc[1][0])) };
+    }
+}
+
+/// Whether [`f16_rows`] runs on this CPU: AVX2 + FMA and F16C.
+pub fn has_f16c() -> bool {
+    has(Kernel::Avx2) && is_x86_feature_detected!("f16c")
+}
+
+/// `out[j] = Σ_p W[j, p]·x[p]` for `j < out.len()`, W in f16 rows
+/// ([`super::f16`]: row j is W[j, 0..k] padded with zeros to a multiple of
+/// 16), on AVX2 + FMA with F16C's `vcvtph2ps` widening 8 halves a load.
+/// The sums are those of [`bf16_rows`]: per output, eight partial sums over
+/// the first 8 inputs of each 16 and eight over the second 8.
+///
+/// # Panics
+/// If `!has_f16c()`, or `rows` is not `out.len()` rows of
+/// `16·⌈x.len() / 16⌉` halves.
+pub fn f16_rows(x: &[f32], rows: &[u16], out: &mut [f32]) {
+    let len = 16 * x.len().div_ceil(16);
+    assert_eq!(rows.len(), out.len() * len, "f16 rows: halves");
+    assert!(has_f16c(), "f16 rows: no AVX2 + F16C on this CPU");
+    // SAFETY: `has_f16c` checked AVX2, FMA and F16C.
+    unsafe { f16_rows_avx2(x, rows, out) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn f16_rows_avx2(x: &[f32], rows: &[u16], out: &mut [f32]) {
+    let len = 16 * x.len().div_ceil(16);
+    // The last 16 inputs, zeros past k (the rows hold zeros there).
+    let mut last = [0.0f32; 16];
+    let body = x.len() - x.len() % 16;
+    last[..x.len() - body].copy_from_slice(&x[body..]);
+    let mut groups = rows.chunks_exact(4 * len);
+    for (g, r) in groups.by_ref().enumerate() {
+        let (r0, r) = r.split_at(len);
+        let (r1, r) = r.split_at(len);
+        let (r2, r3) = r.split_at(len);
+        let mut acc = [[_mm256_setzero_ps(); 4]; 2];
+        let halves = r0
+            .chunks_exact(16)
+            .zip(r1.chunks_exact(16))
+            .zip(r2.chunks_exact(16))
+            .zip(r3.chunks_exact(16));
+        for (xs, (((w0, w1), w2), w3)) in x.chunks_exact(16).zip(halves) {
+            // SAFETY: AVX2, FMA and F16C are enabled in this function.
+            unsafe { f16_vector4(xs, [w0, w1, w2, w3], &mut acc) };
+        }
+        if body < x.len() {
+            let at = len - 16..len;
+            // SAFETY: as above.
+            unsafe {
+                f16_vector4(
+                    &last,
+                    [&r0[at.clone()], &r1[at.clone()], &r2[at.clone()], &r3[at]],
+                    &mut acc,
+                )
+            };
+        }
+        for i in 0..4 {
+            // SAFETY: as above.
+            out[4 * g + i] = unsafe { sum8(_mm256_add_ps(acc[0][i], acc[1][i])) };
+        }
+    }
+    // The last rows, fewer than four: one at a time (in all four slots).
+    let done = out.len() - groups.remainder().len() / len;
+    for (r, o) in groups.remainder().chunks_exact(len).zip(&mut out[done..]) {
+        let mut acc = [[_mm256_setzero_ps(); 4]; 2];
+        // x's full vectors, then the partial one (the zip ends with the
+        // row's vectors, so `last` is read only when k is not a multiple of 16).
+        for (xs, w) in x.chunks_exact(16).chain([&last[..]]).zip(r.chunks_exact(16)) {
+            // SAFETY: AVX2, FMA and F16C are enabled in this function.
+            unsafe { f16_vector4(xs, [w; 4], &mut acc) };
+        }
+        // SAFETY: as above.
+        *o = unsafe { sum8(_mm256_add_ps(acc[0][0], acc[1][0])) };
+    }
+}
+
+/// 16 inputs of four rows: `acc[0][i] += w_i[0..8]·xs[0..8]`,
+/// `acc[1][i] += w_i[8..16]·xs[8..16]`, the halves widened by `vcvtph2ps`.
+///
+/// # Safety
+/// AVX2, FMA and F16C must be enabled in the caller.
+///
+/// # Panics
+/// If `xs` or a `w` has fewer than 16 entries.
+#[inline(always)]
+unsafe fn f16_vector4(xs: &[f32], w: [&[u16]; 4], acc: &mut [[__m256; 4]; 2]) {
+    let xs = &xs[..16];
+    // SAFETY: AVX2, FMA and F16C are enabled (caller); the loads read
+    // `xs[0..16]` and `w[i][0..16]`, bounds-checked above and below.
+    unsafe {
+        let xl = _mm256_loadu_ps(xs.as_ptr());
+        let xh = _mm256_loadu_ps(xs[8..].as_ptr());
+        for i in 0..4 {
+            let w = &w[i][..16];
+            let lo = _mm256_cvtph_ps(_mm_loadu_si128(w.as_ptr().cast()));
+            let hi = _mm256_cvtph_ps(_mm_loadu_si128(w[8..].as_ptr().cast()));
+            acc[0][i] = _mm256_fmadd_ps(xl, lo, acc[0][i]);
+            acc[1][i] = _mm256_fmadd_ps(xh, hi, acc[1][i]);
+        }
     }
 }
 
