@@ -21,8 +21,9 @@
 use super::classed::classed_distribution;
 use super::layers::{bias_forward, softmax_returning_log_z, tanh_forward};
 use super::params::Params;
-use crate::matmul::gemv::bf16::{Bf16Matrix, Layout, Order};
+use crate::matmul::gemv::bf16::{Bf16Matrix, Layout};
 use crate::matmul::gemv::f16::F16Matrix;
+use crate::matmul::gemv::Order;
 use crate::matmul::gemv::FEW_ROWS;
 use crate::matmul::{Gemm, PackedB};
 use crate::matrix::{MatMut, Matrix};

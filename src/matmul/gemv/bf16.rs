@@ -35,6 +35,7 @@
 //! machine). Every output is the same sum in either order.
 
 use super::super::Kernel;
+use super::Order;
 use crate::bf16;
 use crate::bf16::x_pair;
 use crate::matrix::MatRef;
@@ -72,23 +73,6 @@ impl Layout {
             Layout::Panels
         } else {
             Layout::Rows
-        }
-    }
-}
-
-/// The order output groups are computed in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Order {
-    Forward,
-    Backward,
-}
-
-impl Order {
-    /// The other order.
-    pub fn flipped(self) -> Order {
-        match self {
-            Order::Forward => Order::Backward,
-            Order::Backward => Order::Forward,
         }
     }
 }
@@ -209,11 +193,7 @@ impl Bf16Matrix {
         assert!(beta == 0.0 || beta == 1.0, "bf16 matrix: β = {beta}");
         let groups = self.n.div_ceil(self.group_size());
         let mut out = [0.0f32; PANEL]; // one group's outputs: ROW_GROUP or PANEL
-        for i in 0..groups {
-            let g = match order {
-                Order::Forward => i,
-                Order::Backward => groups - 1 - i,
-            };
+        for g in order.groups(groups) {
             let (j0, cols, lanes) = self.group(g);
             match self.layout {
                 Layout::Rows => rows_times(kernel, x, lanes, &mut out[..cols]),
@@ -393,5 +373,7 @@ mod tests {
         }
         assert_eq!(Order::Forward.flipped(), Order::Backward);
         assert_eq!(Order::Backward.flipped(), Order::Forward);
+        assert_eq!(Order::Forward.groups(3).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(Order::Backward.groups(3).collect::<Vec<_>>(), [2, 1, 0]);
     }
 }

@@ -15,7 +15,7 @@
 //! read last, still in L2.
 
 use super::super::Kernel;
-use super::bf16::Order;
+use super::Order;
 use crate::f16;
 use crate::matrix::MatRef;
 
@@ -84,11 +84,7 @@ impl F16Matrix {
         let len = self.k.next_multiple_of(ROW_VECTOR);
         let groups = self.n.div_ceil(GROUP);
         let mut out = [0.0f32; GROUP];
-        for i in 0..groups {
-            let g = match order {
-                Order::Forward => i,
-                Order::Backward => groups - 1 - i,
-            };
+        for g in order.groups(groups) {
             let j0 = g * GROUP;
             let cols = GROUP.min(self.n - j0);
             let rows = &self.halves[j0 * len..(j0 + cols) * len];

@@ -49,6 +49,33 @@ fn put<T: Float>(y: &mut T, v: T, alpha: T, beta: T) {
     };
 }
 
+/// The order the output groups of a half-precision product ([`bf16`],
+/// [`f16`]) are computed in: a step that alternates them starts with the
+/// weights the step before read last, still in L2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    Forward,
+    Backward,
+}
+
+impl Order {
+    /// The other order.
+    pub fn flipped(self) -> Order {
+        match self {
+            Order::Forward => Order::Backward,
+            Order::Backward => Order::Forward,
+        }
+    }
+
+    /// Group indices `0..count` in this order.
+    pub fn groups(self, count: usize) -> impl Iterator<Item = usize> {
+        (0..count).map(move |i| match self {
+            Order::Forward => i,
+            Order::Backward => count - 1 - i,
+        })
+    }
+}
+
 /// Products with at most this many rows of A skip packing.
 pub const FEW_ROWS: usize = 4;
 
