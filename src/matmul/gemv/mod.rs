@@ -49,8 +49,8 @@ fn put<T: Float>(y: &mut T, v: T, alpha: T, beta: T) {
     };
 }
 
-/// The order the output groups of a half-precision product ([`bf16`],
-/// [`f16`]) are computed in: a step that alternates them starts with the
+/// The order the output groups of a half-precision product ([`bf16`](mod@bf16),
+/// [`f16`](mod@f16)) are computed in: a step that alternates them starts with the
 /// weights the step before read last, still in L2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Order {
