@@ -50,7 +50,7 @@ pub struct Stepper<T> {
     /// W_h and W_y in half the bytes ([`Weights::Bf16`], [`Weights::F16`]),
     /// for steps of at most [`FEW_ROWS`] streams.
     half: Option<(HalfMatrix, HalfMatrix)>,
-    /// The order the current step reads the bf16 weights in: flipped at the
+    /// The order the current step reads the half-precision weights in: flipped at the
     /// start of each step ([`advance`]), read again by its distribution.
     order: Order,
 }
@@ -101,8 +101,9 @@ impl<T: Float> Stepper<T> {
                     "{name} weights: round the model first (in_precision)"
                 );
                 match weights {
+                    Weights::Bf16 => HalfMatrix::Bf16(Bf16Matrix::new(v, layout)),
                     Weights::F16 => HalfMatrix::F16(F16Matrix::new(v)),
-                    _ => HalfMatrix::Bf16(Bf16Matrix::new(v, layout)),
+                    Weights::F32 => unreachable!("f32 weights are read where they are"),
                 }
             };
             stepper.half = Some((half(&params.w_h), half(&params.w_y)));
