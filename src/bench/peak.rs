@@ -85,3 +85,39 @@ fn portable_peak_run() {
     }
     std::hint::black_box(acc);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::thread::ThreadId;
+
+    /// The threads the recording probe ran on.
+    static RAN_ON: Mutex<Vec<ThreadId>> = Mutex::new(Vec::new());
+
+    fn recording_probe() {
+        RAN_ON.lock().expect("not poisoned").push(std::thread::current().id());
+    }
+
+    /// A probe on t threads runs `reps` times on each of t different
+    /// threads, one of them the caller's (as a step's phases run).
+    #[test]
+    fn the_probe_runs_on_the_calling_thread_and_the_others() {
+        let caller = std::thread::current().id();
+        for threads in [1, 2, 3] {
+            RAN_ON.lock().expect("not poisoned").clear();
+            peak_job(recording_probe, 2, threads)();
+            let ran = RAN_ON.lock().expect("not poisoned").clone();
+            assert_eq!(ran.len(), 2 * threads, "{threads} threads: {ran:?}");
+            assert_eq!(
+                ran.iter().filter(|&&id| id == caller).count(),
+                2,
+                "{threads} threads: {ran:?}"
+            );
+            let mut distinct = ran.clone();
+            distinct.sort_by_key(|id| format!("{id:?}"));
+            distinct.dedup();
+            assert_eq!(distinct.len(), threads, "{threads} threads: {ran:?}");
+        }
+    }
+}
