@@ -261,20 +261,12 @@ fn panel_portable(x: &[f32], panel: &[u32], out: &mut [f32]) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::half_checks;
     use super::*;
     use crate::matrix::Matrix;
     use crate::rng::Rng;
 
-    /// W·x in f64 over the bf16-rounded weights, and the bound on its f32
-    /// rounding error (k · ε · Σ|terms|, generous).
-    fn reference(w: &Matrix<f32>, x: &[f32], j: usize) -> (f64, f64) {
-        let terms = (0..x.len()).map(|p| bf16::round(w.get(j, p)) as f64 * x[p] as f64);
-        let (sum, abs) = terms.fold((0.0, 0.0), |(s, a), t| (s + t, a + t.abs()));
-        (sum, abs * x.len() as f64 * f32::EPSILON as f64 + 1e-30)
-    }
-
     const LAYOUTS: [Layout; 2] = [Layout::Rows, Layout::Panels];
-    const ORDERS: [Order; 2] = [Order::Forward, Order::Backward];
 
     /// Every kernel this CPU has, and the portable loops, in both layouts
     /// and both orders, give W·x of the rounded weights for shapes around
@@ -300,67 +292,25 @@ mod tests {
             for layout in LAYOUTS {
                 let m = Bf16Matrix::new(w.view(), layout);
                 assert_eq!((m.n(), m.k(), m.layout()), (n, k, layout));
-                for kernel in Kernel::ALL {
-                    for beta in [0.0, 1.0] {
-                        let y0: Vec<f32> = (0..n).map(|j| j as f32 * 0.25).collect();
-                        let mut ys = Vec::new();
-                        for order in ORDERS {
-                            let mut y = y0.clone();
-                            m.times(kernel, &x, beta, &mut y, order);
-                            for j in 0..n {
-                                let (want, bound) = reference(&w, &x, j);
-                                let got = y[j] as f64 - beta as f64 * y0[j] as f64;
-                                assert!(
-                                    (got - want).abs() <= bound + y0[j].abs() as f64 * 1e-6,
-                                    "{layout:?} {kernel} {order:?} n {n} k {k} β {beta} col {j}: {got} vs {want}"
-                                );
-                            }
-                            ys.push(y);
-                        }
-                        assert_eq!(ys[0], ys[1], "{layout:?} {kernel} n {n} k {k}: the orders differ");
-                    }
-                }
+                half_checks::times_is_w_times_x_of_the_rounded_weights(
+                    &format!("{layout:?}"),
+                    bf16::round,
+                    &w,
+                    &x,
+                    |kernel, x, beta, y, order| m.times(kernel, x, beta, y, order),
+                );
             }
         }
     }
 
-    /// The SIMD loops and the portable ones read the same lanes: a change to
-    /// one weight moves exactly its output, by its bf16 step times x. The
-    /// weights tried sit in both halves of a lane, in the last (partial)
-    /// vector of a row, the last group of rows and the last panel.
+    /// The SIMD loops and the portable ones read the same lanes, in both
+    /// layouts: one weight moves one output (in both halves of a lane).
     #[test]
     fn one_weight_moves_one_output() {
-        let mut rng = Rng::new(4);
-        let (n, k) = (70, 41);
-        let mut w = Matrix::<f32>::normal(n, k, 1.0, &mut rng);
-        let x: Vec<f32> = (0..k).map(|p| 1.0 + p as f32).collect();
         for layout in LAYOUTS {
-            for kernel in Kernel::ALL {
-                for (j, p) in [(69, 40), (67, 33), (3, 0), (3, 8), (64, 15), (1, 39)] {
-                    let mut before = vec![0.0; n];
-                    Bf16Matrix::new(w.view(), layout).times(kernel, &x, 0.0, &mut before, Order::Forward);
-                    let old = w.get(j, p);
-                    w.set(j, p, old + 1.0);
-                    let mut after = vec![0.0; n];
-                    Bf16Matrix::new(w.view(), layout).times(kernel, &x, 0.0, &mut after, Order::Backward);
-                    w.set(j, p, old);
-                    for jj in 0..n {
-                        if jj == j {
-                            let moved = (after[jj] - before[jj]) as f64;
-                            let want = (bf16::round(old + 1.0) - bf16::round(old)) as f64 * x[p] as f64;
-                            assert!(
-                                (moved - want).abs() < 1e-3,
-                                "{layout:?} {kernel} W[{j}, {p}]: moved {moved}, want {want}"
-                            );
-                        } else {
-                            assert_eq!(
-                                after[jj], before[jj],
-                                "{layout:?} {kernel} W[{j}, {p}]: column {jj} moved"
-                            );
-                        }
-                    }
-                }
-            }
+            half_checks::one_weight_moves_one_output(&format!("{layout:?}"), bf16::round, |w, kernel, x, y, order| {
+                Bf16Matrix::new(w.view(), layout).times(kernel, x, 0.0, y, order)
+            });
         }
     }
 

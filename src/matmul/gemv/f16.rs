@@ -126,17 +126,10 @@ fn rows_portable(x: &[f32], rows: &[u16], out: &mut [f32]) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::half_checks;
     use super::*;
     use crate::matrix::Matrix;
     use crate::rng::Rng;
-
-    /// W·x in f64 over the f16-rounded weights, and the bound on its f32
-    /// rounding error (k · ε · Σ|terms|, generous).
-    fn reference(w: &Matrix<f32>, x: &[f32], j: usize) -> (f64, f64) {
-        let terms = (0..x.len()).map(|p| f16::round(w.get(j, p)) as f64 * x[p] as f64);
-        let (sum, abs) = terms.fold((0.0, 0.0), |(s, a), t| (s + t, a + t.abs()));
-        (sum, abs * x.len() as f64 * f32::EPSILON as f64 + 1e-30)
-    }
 
     /// Every kernel (the SIMD loops where this CPU has AVX2 + F16C, else
     /// the portable ones), in both orders, gives W·x of the rounded weights
@@ -164,62 +157,22 @@ mod tests {
             let x: Vec<f32> = (0..k).map(|_| rng.uniform() as f32 * 2.0 - 1.0).collect();
             let m = F16Matrix::new(w.view());
             assert_eq!((m.n(), m.k()), (n, k));
-            for kernel in Kernel::ALL {
-                for beta in [0.0, 1.0] {
-                    let y0: Vec<f32> = (0..n).map(|j| j as f32 * 0.25).collect();
-                    let mut ys = Vec::new();
-                    for order in [Order::Forward, Order::Backward] {
-                        let mut y = y0.clone();
-                        m.times(kernel, &x, beta, &mut y, order);
-                        for j in 0..n {
-                            let (want, bound) = reference(&w, &x, j);
-                            let got = y[j] as f64 - beta as f64 * y0[j] as f64;
-                            assert!(
-                                (got - want).abs() <= bound + y0[j].abs() as f64 * 1e-6,
-                                "{kernel} {order:?} n {n} k {k} β {beta} row {j}: {got} vs {want}"
-                            );
-                        }
-                        ys.push(y);
-                    }
-                    assert_eq!(ys[0], ys[1], "{kernel} n {n} k {k}: the orders differ");
-                }
-            }
+            half_checks::times_is_w_times_x_of_the_rounded_weights(
+                "f16",
+                f16::round,
+                &w,
+                &x,
+                |kernel, x, beta, y, order| m.times(kernel, x, beta, y, order),
+            );
         }
     }
 
-    /// The SIMD loops and the portable ones read the same halves: a change
-    /// to one weight moves exactly its output, by its f16 step times x. The
-    /// weights tried sit in both 8-input halves of a vector, in the last
-    /// (partial) vector of a row, in the four-row groups and the rows after
-    /// them, and in the last group of 64.
+    /// The SIMD loops and the portable ones read the same halves: one
+    /// weight moves one output.
     #[test]
     fn one_weight_moves_one_output() {
-        let mut rng = Rng::new(4);
-        let (n, k) = (70, 41);
-        let mut w = Matrix::<f32>::normal(n, k, 1.0, &mut rng);
-        let x: Vec<f32> = (0..k).map(|p| 1.0 + p as f32).collect();
-        for kernel in Kernel::ALL {
-            for (j, p) in [(69, 40), (67, 33), (3, 0), (3, 8), (64, 15), (1, 39)] {
-                let mut before = vec![0.0; n];
-                F16Matrix::new(w.view()).times(kernel, &x, 0.0, &mut before, Order::Forward);
-                let old = w.get(j, p);
-                w.set(j, p, old + 1.0);
-                let mut after = vec![0.0; n];
-                F16Matrix::new(w.view()).times(kernel, &x, 0.0, &mut after, Order::Backward);
-                w.set(j, p, old);
-                for jj in 0..n {
-                    if jj == j {
-                        let moved = (after[jj] - before[jj]) as f64;
-                        let want = (f16::round(old + 1.0) - f16::round(old)) as f64 * x[p] as f64;
-                        assert!(
-                            (moved - want).abs() < 1e-3,
-                            "{kernel} W[{j}, {p}]: moved {moved}, want {want}"
-                        );
-                    } else {
-                        assert_eq!(after[jj], before[jj], "{kernel} W[{j}, {p}]: row {jj} moved");
-                    }
-                }
-            }
-        }
+        half_checks::one_weight_moves_one_output("f16", f16::round, |w, kernel, x, y, order| {
+            F16Matrix::new(w.view()).times(kernel, x, 0.0, y, order)
+        });
     }
 }

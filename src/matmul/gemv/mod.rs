@@ -173,3 +173,94 @@ fn packed_panels<T: Float, const NR: usize>(alpha: T, x: &[T], b: &PackedB<T>, b
         }
     }
 }
+
+/// Checks shared by the half-precision products' tests ([`bf16`], [`f16`]):
+/// each format's `times` against W·x of its rounded weights.
+#[cfg(test)]
+pub(crate) mod half_checks {
+    use super::super::Kernel;
+    use super::Order;
+    use crate::matrix::Matrix;
+
+    /// Row j of W·x in f64 over W's entries as `round` gives them, and the
+    /// bound on its f32 rounding error (k · ε · Σ|terms|, generous).
+    fn reference(round: fn(f32) -> f32, w: &Matrix<f32>, x: &[f32], j: usize) -> (f64, f64) {
+        let terms = (0..x.len()).map(|p| round(w.get(j, p)) as f64 * x[p] as f64);
+        let (sum, abs) = terms.fold((0.0, 0.0), |(s, a), t| (s + t, a + t.abs()));
+        (sum, abs * x.len() as f64 * f32::EPSILON as f64 + 1e-30)
+    }
+
+    /// `times(kernel, x, β, y, order)` (`y := W·x + β·y` in the format
+    /// `round` rounds to) gives W·x of the rounded weights for every kernel,
+    /// β 0 and 1, and both orders, which give the same bits. `what` names
+    /// the case in a failure.
+    pub fn times_is_w_times_x_of_the_rounded_weights(
+        what: &str,
+        round: fn(f32) -> f32,
+        w: &Matrix<f32>,
+        x: &[f32],
+        times: impl Fn(Kernel, &[f32], f32, &mut [f32], Order),
+    ) {
+        let (n, k) = (w.rows(), w.cols());
+        for kernel in Kernel::ALL {
+            for beta in [0.0, 1.0] {
+                let y0: Vec<f32> = (0..n).map(|j| j as f32 * 0.25).collect();
+                let mut ys = Vec::new();
+                for order in [Order::Forward, Order::Backward] {
+                    let mut y = y0.clone();
+                    times(kernel, x, beta, &mut y, order);
+                    for j in 0..n {
+                        let (want, bound) = reference(round, w, x, j);
+                        let got = y[j] as f64 - beta as f64 * y0[j] as f64;
+                        assert!(
+                            (got - want).abs() <= bound + y0[j].abs() as f64 * 1e-6,
+                            "{what} {kernel} {order:?} n {n} k {k} β {beta} row {j}: {got} vs {want}"
+                        );
+                    }
+                    ys.push(y);
+                }
+                assert_eq!(ys[0], ys[1], "{what} {kernel} n {n} k {k}: the orders differ");
+            }
+        }
+    }
+
+    /// The SIMD loops and the portable ones read the same lanes: with W
+    /// `[70, 41]` held by `times(W, kernel, x, y, order)`, a change to one
+    /// weight moves exactly its output, by its step in the format times x.
+    /// The weights tried sit in both halves of a 16-input vector, in the
+    /// last (partial) vector of a row, in the four-row groups and the rows
+    /// after them, the last group of 64 rows and the last panel of 128.
+    pub fn one_weight_moves_one_output(
+        what: &str,
+        round: fn(f32) -> f32,
+        times: impl Fn(&Matrix<f32>, Kernel, &[f32], &mut [f32], Order),
+    ) {
+        let mut rng = crate::rng::Rng::new(4);
+        let (n, k) = (70, 41);
+        let mut w = Matrix::<f32>::normal(n, k, 1.0, &mut rng);
+        let x: Vec<f32> = (0..k).map(|p| 1.0 + p as f32).collect();
+        for kernel in Kernel::ALL {
+            for (j, p) in [(69, 40), (67, 33), (3, 0), (3, 8), (64, 15), (1, 39)] {
+                let mut before = vec![0.0; n];
+                times(&w, kernel, &x, &mut before, Order::Forward);
+                let old = w.get(j, p);
+                w.set(j, p, old + 1.0);
+                let mut after = vec![0.0; n];
+                times(&w, kernel, &x, &mut after, Order::Backward);
+                w.set(j, p, old);
+                for jj in 0..n {
+                    if jj == j {
+                        let moved = (after[jj] - before[jj]) as f64;
+                        let want = (round(old + 1.0) - round(old)) as f64 * x[p] as f64;
+                        assert!(
+                            (moved - want).abs() < 1e-3,
+                            "{what} {kernel} W[{j}, {p}]: moved {moved}, want {want}"
+                        );
+                    } else {
+                        assert_eq!(after[jj], before[jj], "{what} {kernel} W[{j}, {p}]: row {jj} moved");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -337,57 +337,79 @@ pub fn bf16_rows(x: &[f32], rows: &[u32], out: &mut [f32]) {
 
 #[target_feature(enable = "avx2,fma")]
 fn bf16_rows_avx2(x: &[f32], rows: &[u32], out: &mut [f32]) {
-    let len = 8 * x.len().div_ceil(16);
-    // The last vector's 16 inputs, zeros past k (its lanes hold zeros there).
-    let mut last = [0.0f32; 16];
-    let body = x.len() - x.len() % 16;
-    last[..x.len() - body].copy_from_slice(&x[body..]);
     // Kept opaque to the compiler, so that the mask stays an `and` (LLVM
     // turns an `and` with a constant into a blend, which has fewer pipes).
     let high = std::hint::black_box(_mm256_castsi256_ps(_mm256_set1_epi32(0xFFFF_0000u32 as i32)));
+    // SAFETY: AVX2 and FMA are enabled in this function (and in the
+    // closure, which inherits them), all `rows_by_four` and `vector4` use.
+    unsafe { rows_by_four(x, rows, 8, out, |xs, w, acc| vector4(xs, w, high, acc)) }
+}
+
+/// The loops around a four-row kernel, shared by the bf16 and f16 rows:
+/// `vector(xs, [w_0..w_3], acc)` adds 16 inputs `xs` times one piece of
+/// each of four rows (`per16` lanes of W per 16 inputs) into `acc[0][i]`
+/// (the first 8 inputs) and `acc[1][i]` (the second 8). Rows are taken four
+/// at a time, the last vector of inputs zero-padded (the rows hold zeros
+/// there), and the rows left over one at a time in all four slots; each
+/// output is the sum of its two accumulators' lanes.
+///
+/// # Safety
+/// AVX must be enabled in the caller, and whatever `vector` uses.
+///
+/// # Panics
+/// If `rows` is not `out.len()` rows of `per16·⌈x.len() / 16⌉` lanes.
+#[inline(always)]
+unsafe fn rows_by_four<W>(
+    x: &[f32],
+    rows: &[W],
+    per16: usize,
+    out: &mut [f32],
+    vector: impl Fn(&[f32], [&[W]; 4], &mut [[__m256; 4]; 2]),
+) {
+    let len = per16 * x.len().div_ceil(16);
+    // The last vector's 16 inputs, zeros past k.
+    let mut last = [0.0f32; 16];
+    let body = x.len() - x.len() % 16;
+    last[..x.len() - body].copy_from_slice(&x[body..]);
+    // SAFETY: AVX is enabled (caller): register operations only.
+    let zero = || unsafe { [[_mm256_setzero_ps(); 4]; 2] };
     let mut groups = rows.chunks_exact(4 * len);
     for (g, r) in groups.by_ref().enumerate() {
         let (r0, r) = r.split_at(len);
         let (r1, r) = r.split_at(len);
         let (r2, r3) = r.split_at(len);
-        let mut acc = [[_mm256_setzero_ps(); 4]; 2];
+        let mut acc = zero();
         let lanes = r0
-            .chunks_exact(8)
-            .zip(r1.chunks_exact(8))
-            .zip(r2.chunks_exact(8))
-            .zip(r3.chunks_exact(8));
+            .chunks_exact(per16)
+            .zip(r1.chunks_exact(per16))
+            .zip(r2.chunks_exact(per16))
+            .zip(r3.chunks_exact(per16));
         for (xs, (((w0, w1), w2), w3)) in x.chunks_exact(16).zip(lanes) {
-            // SAFETY: AVX2 and FMA are enabled in this function.
-            unsafe { vector4(xs, [w0, w1, w2, w3], high, &mut acc) };
+            vector(xs, [w0, w1, w2, w3], &mut acc);
         }
         if body < x.len() {
-            let at = len - 8..len;
-            // SAFETY: as above.
-            unsafe {
-                vector4(
-                    &last,
-                    [&r0[at.clone()], &r1[at.clone()], &r2[at.clone()], &r3[at]],
-                    high,
-                    &mut acc,
-                )
-            };
+            let at = len - per16..len;
+            vector(
+                &last,
+                [&r0[at.clone()], &r1[at.clone()], &r2[at.clone()], &r3[at]],
+                &mut acc,
+            );
         }
         for i in 0..4 {
-            // SAFETY: as above.
+            // SAFETY: AVX is enabled (caller).
             out[4 * g + i] = unsafe { sum8(_mm256_add_ps(acc[0][i], acc[1][i])) };
         }
     }
     // The last rows, fewer than four: one at a time (in all four slots).
     let done = out.len() - groups.remainder().len() / len;
     for (r, o) in groups.remainder().chunks_exact(len).zip(&mut out[done..]) {
-        let mut acc = [[_mm256_setzero_ps(); 4]; 2];
+        let mut acc = zero();
         // x's full vectors, then the partial one (the zip ends with the
         // row's vectors, so `last` is read only when k is not a multiple of 16).
-        for (xs, w) in x.chunks_exact(16).chain([&last[..]]).zip(r.chunks_exact(8)) {
-            // SAFETY: AVX2 and FMA are enabled in this function.
-            unsafe { vector4(xs, [w; 4], high, &mut acc) };
+        for (xs, w) in x.chunks_exact(16).chain([&last[..]]).zip(r.chunks_exact(per16)) {
+            vector(xs, [w; 4], &mut acc);
         }
-        // SAFETY: as above.
+        // SAFETY: AVX is enabled (caller).
         *o = unsafe { sum8(_mm256_add_ps(acc[0][0], acc[1][0])) };
     }
 }
@@ -416,55 +438,9 @@ pub fn f16_rows(x: &[f32], rows: &[u16], out: &mut [f32]) {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn f16_rows_avx2(x: &[f32], rows: &[u16], out: &mut [f32]) {
-    let len = 16 * x.len().div_ceil(16);
-    // The last 16 inputs, zeros past k (the rows hold zeros there).
-    let mut last = [0.0f32; 16];
-    let body = x.len() - x.len() % 16;
-    last[..x.len() - body].copy_from_slice(&x[body..]);
-    let mut groups = rows.chunks_exact(4 * len);
-    for (g, r) in groups.by_ref().enumerate() {
-        let (r0, r) = r.split_at(len);
-        let (r1, r) = r.split_at(len);
-        let (r2, r3) = r.split_at(len);
-        let mut acc = [[_mm256_setzero_ps(); 4]; 2];
-        let halves = r0
-            .chunks_exact(16)
-            .zip(r1.chunks_exact(16))
-            .zip(r2.chunks_exact(16))
-            .zip(r3.chunks_exact(16));
-        for (xs, (((w0, w1), w2), w3)) in x.chunks_exact(16).zip(halves) {
-            // SAFETY: AVX2, FMA and F16C are enabled in this function.
-            unsafe { f16_vector4(xs, [w0, w1, w2, w3], &mut acc) };
-        }
-        if body < x.len() {
-            let at = len - 16..len;
-            // SAFETY: as above.
-            unsafe {
-                f16_vector4(
-                    &last,
-                    [&r0[at.clone()], &r1[at.clone()], &r2[at.clone()], &r3[at]],
-                    &mut acc,
-                )
-            };
-        }
-        for i in 0..4 {
-            // SAFETY: as above.
-            out[4 * g + i] = unsafe { sum8(_mm256_add_ps(acc[0][i], acc[1][i])) };
-        }
-    }
-    // The last rows, fewer than four: one at a time (in all four slots).
-    let done = out.len() - groups.remainder().len() / len;
-    for (r, o) in groups.remainder().chunks_exact(len).zip(&mut out[done..]) {
-        let mut acc = [[_mm256_setzero_ps(); 4]; 2];
-        // x's full vectors, then the partial one (the zip ends with the
-        // row's vectors, so `last` is read only when k is not a multiple of 16).
-        for (xs, w) in x.chunks_exact(16).chain([&last[..]]).zip(r.chunks_exact(16)) {
-            // SAFETY: AVX2, FMA and F16C are enabled in this function.
-            unsafe { f16_vector4(xs, [w; 4], &mut acc) };
-        }
-        // SAFETY: as above.
-        *o = unsafe { sum8(_mm256_add_ps(acc[0][0], acc[1][0])) };
-    }
+    // SAFETY: AVX2, FMA and F16C are enabled in this function (and in the
+    // closure, which inherits them), all `rows_by_four` and `f16_vector4` use.
+    unsafe { rows_by_four(x, rows, 16, out, |xs, w, acc| f16_vector4(xs, w, acc)) }
 }
 
 /// 16 inputs of four rows: `acc[0][i] += w_i[0..8]·xs[0..8]`,
